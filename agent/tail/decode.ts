@@ -1,0 +1,97 @@
+/**
+ * Turns a file's split lines into an EventBlock's contents: raw lines when
+ * the source has no parser and no multiline rule (the fast path: nothing per
+ * line), otherwise decoded events, joined and parsed.
+ */
+import type { DecodedEvents } from "../events.ts";
+import type { LineParser } from "../parsers/types.ts";
+import type { JoinedEvent, MultilineJoiner } from "./multiline.ts";
+import type { LineRun } from "./splitter.ts";
+
+export interface Decoded {
+  lines: LineRun | null;
+  decoded: DecodedEvents | null;
+  truncated: number[];
+  count: number;
+}
+
+/** Raw lines as they are. */
+export function rawLines(run: LineRun): Decoded {
+  return { lines: run, decoded: null, truncated: run.truncated, count: run.starts.length };
+}
+
+export class EventDecoder {
+  private readonly parser: LineParser | null;
+  private readonly joiner: MultilineJoiner | null;
+
+  constructor(parser: LineParser | null, joiner: MultilineJoiner | null) {
+    this.parser = parser;
+    this.joiner = joiner;
+  }
+
+  /** True when blocks can carry the raw lines untouched. */
+  get raw(): boolean {
+    return this.parser === null && this.joiner === null;
+  }
+
+  /** The first byte the joiner still holds (its pending event), or null. */
+  get heldOffset(): number | null {
+    return this.joiner === null ? null : this.joiner.pendingOffset;
+  }
+
+  decode(run: LineRun, nowMs: number): Decoded {
+    if (this.raw) return rawLines(run);
+    const out = emptyDecoded();
+    const truncatedLines = new Set(run.truncated);
+    const count = run.starts.length;
+    for (let index = 0; index < count; index++) {
+      const start = run.starts[index] as number;
+      const text = run.buffer.toString("utf8", start, run.ends[index] as number);
+      const offset = run.bufferOffset + start;
+      const endOffset = index + 1 < count ? run.bufferOffset + (run.starts[index + 1] as number) : run.consumedOffset;
+      const truncated = truncatedLines.has(index);
+      if (this.joiner === null) this.add(out, { offset, endOffset, message: text, truncated }, nowMs);
+      else this.joiner.push(text, offset, endOffset, truncated, nowMs, (event) => this.add(out, event, nowMs));
+    }
+    return out;
+  }
+
+  /** Flush a multiline event held for longer than its timeout (or always, with `force`). */
+  flush(nowMs: number, force: boolean): Decoded | null {
+    if (this.joiner === null) return null;
+    const out = emptyDecoded();
+    this.joiner.flush(nowMs, force, (event) => this.add(out, event, nowMs));
+    return out.count === 0 ? null : out;
+  }
+
+  msUntilTimeout(nowMs: number): number | null {
+    return this.joiner === null ? null : this.joiner.msUntilTimeout(nowMs);
+  }
+
+  private add(out: Decoded, event: JoinedEvent, nowMs: number): void {
+    const decoded = out.decoded as DecodedEvents;
+    let message = event.message;
+    let fields: Record<string, unknown> | undefined;
+    let timeMs: number | undefined;
+    if (this.parser !== null) {
+      const parsed = this.parser.parse(message, nowMs);
+      if (parsed.ok) {
+        fields = parsed.fields;
+        if (parsed.message !== undefined) message = parsed.message;
+        timeMs = parsed.timeMs;
+      } else {
+        fields = { parse_error: parsed.error };
+      }
+    }
+    if (event.truncated) out.truncated.push(out.count);
+    decoded.offsets.push(event.offset);
+    decoded.messages.push(message);
+    decoded.fields.push(fields);
+    decoded.timesMs.push(timeMs);
+    out.count++;
+  }
+}
+
+function emptyDecoded(): Decoded {
+  return { lines: null, decoded: { offsets: [], messages: [], fields: [], timesMs: [] }, truncated: [], count: 0 };
+}

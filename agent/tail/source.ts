@@ -1,0 +1,36 @@
+/**
+ * A tail rule ready to run: validated config turned into compiled parts.
+ */
+import type { LineParser } from "../parsers/types.ts";
+import { MultilineJoiner, type MultilineOptions } from "./multiline.ts";
+
+export interface SourceRuntime {
+  name: string;
+  /** Absolute globs. */
+  paths: string[];
+  exclude: string[];
+  startAt: "beginning" | "end";
+  fields: Readonly<Record<string, unknown>>;
+  /** null: parser `none`. */
+  parser: LineParser | null;
+  multiline: MultilineOptions | null;
+  lineBytesMax: number;
+  createJoiner(): MultilineJoiner | null;
+}
+
+export function sourceRuntime(init: Omit<SourceRuntime, "createJoiner">): SourceRuntime {
+  const multiline = init.multiline;
+  return { ...init, createJoiner: () => (multiline === null ? null : new MultilineJoiner(multiline)) };
+}
+
+export interface TailOptions {
+  openFilesMax: number;
+  closeInactiveMs: number;
+  rescanIntervalMs: number;
+  readBytesPerPass: number;
+  rotateWaitMs: number;
+  checkpointIntervalMs: number;
+  fingerprintBytes: number;
+  /** How often open files are checked for growth, truncation and deletion. */
+  statIntervalMs: number;
+}

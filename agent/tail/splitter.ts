@@ -1,0 +1,153 @@
+/**
+ * Line splitter: cuts a file's bytes into lines, whatever the read boundaries.
+ *
+ * Lines end at "\n"; a "\r" before it is not part of the line (CRLF files).
+ * A line longer than `lineBytesMax` is cut at that many bytes (backed off to
+ * a UTF-8 character boundary), marked truncated, and the rest of it up to the
+ * next "\n" is skipped, so the file keeps flowing. The partial line at the end
+ * of a read is carried (copied, at most `lineBytesMax` bytes) into the next one.
+ *
+ * Output is columnar (`LineRun`): one buffer plus line start/end indexes, so
+ * the hot path makes no object and no string per line.
+ */
+
+export interface LineRun {
+  /** Bytes holding the lines; `starts`/`ends` index into it. */
+  buffer: Buffer;
+  /** File offset of `buffer[0]`. */
+  bufferOffset: number;
+  /** Index in `buffer` of each line's first byte. */
+  starts: number[];
+  /** Index in `buffer` just past each line's content (before "\r\n"). */
+  ends: number[];
+  /** Indexes (into starts/ends) of lines cut at `lineBytesMax`; empty when none. */
+  truncated: number[];
+  /** File offset up to which every byte is accounted for (lines emitted or skipped). */
+  consumedOffset: number;
+}
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+
+export class LineSplitter {
+  readonly lineBytesMax: number;
+  /** Partial line carried from the previous read (a copy), or null. */
+  private carry: Buffer | null = null;
+  /** File offset of `carry[0]`, or of the next byte to read when there is no carry. */
+  private nextOffset: number;
+  /** True while skipping the rest of a line that was already emitted truncated. */
+  private skipping = false;
+
+  constructor(options: { lineBytesMax: number; startOffset: number }) {
+    if (!(options.lineBytesMax >= 4)) throw new Error("assertion failed: lineBytesMax >= 4");
+    this.lineBytesMax = options.lineBytesMax;
+    this.nextOffset = options.startOffset;
+  }
+
+  /** File offset of the first byte not yet emitted as (part of) a line. */
+  get pendingOffset(): number {
+    return this.nextOffset;
+  }
+
+  /** Bytes of the partial line being carried. */
+  get pendingBytes(): number {
+    return this.carry === null ? 0 : this.carry.length;
+  }
+
+  /**
+   * Split `chunk`, read from file offset `chunkOffset` (which must follow the
+   * previous chunk exactly).
+   */
+  push(chunk: Buffer, chunkOffset: number): LineRun {
+    const expected = this.nextOffset + (this.carry === null ? 0 : this.carry.length);
+    if (chunkOffset !== expected) {
+      throw new Error(`assertion failed: chunk at ${chunkOffset}, expected ${expected}`);
+    }
+    let buffer = chunk;
+    let bufferOffset = chunkOffset;
+    if (this.carry !== null) {
+      buffer = Buffer.concat([this.carry, chunk]);
+      bufferOffset = this.nextOffset;
+      this.carry = null;
+    }
+    const run: LineRun = { buffer, bufferOffset, starts: [], ends: [], truncated: [], consumedOffset: bufferOffset };
+    const max = this.lineBytesMax;
+    let position = 0;
+    if (this.skipping) {
+      const newline = buffer.indexOf(NEWLINE, 0);
+      if (newline === -1) {
+        this.nextOffset = bufferOffset + buffer.length;
+        run.consumedOffset = this.nextOffset;
+        return run;
+      }
+      this.skipping = false;
+      position = newline + 1;
+    }
+    const length = buffer.length;
+    const starts = run.starts;
+    const ends = run.ends;
+    while (position < length) {
+      const newline = buffer.indexOf(NEWLINE, position);
+      if (newline === -1 || newline - position > max) {
+        // No line end in reach: cut if the line is already over the limit.
+        if (length - position > max) {
+          starts.push(position);
+          ends.push(utf8Boundary(buffer, position, position + max));
+          run.truncated.push(starts.length - 1);
+          const newlineAfter = newline === -1 ? -1 : newline;
+          if (newlineAfter === -1) {
+            this.skipping = true;
+            position = length;
+            break;
+          }
+          position = newlineAfter + 1;
+          continue;
+        }
+        break;
+      }
+      let end = newline;
+      if (end > position && buffer[end - 1] === CARRIAGE_RETURN) end--;
+      starts.push(position);
+      ends.push(end);
+      position = newline + 1;
+    }
+    if (position < length) this.carry = Buffer.from(buffer.subarray(position));
+    this.nextOffset = bufferOffset + position;
+    run.consumedOffset = this.nextOffset;
+    return run;
+  }
+
+  /**
+   * Emit the carried partial line as a line of its own (end of a quiet file
+   * in `--once` mode, or a file being let go). Returns null when nothing is
+   * carried.
+   */
+  flush(): LineRun | null {
+    if (this.carry === null) return null;
+    const buffer = this.carry;
+    this.carry = null;
+    let end = buffer.length;
+    if (end > 0 && buffer[end - 1] === CARRIAGE_RETURN) end--;
+    const run: LineRun = {
+      buffer,
+      bufferOffset: this.nextOffset,
+      starts: [0],
+      ends: [end],
+      truncated: [],
+      consumedOffset: this.nextOffset + buffer.length,
+    };
+    this.nextOffset += buffer.length;
+    return run;
+  }
+}
+
+/**
+ * Largest index in (start, end] that does not split a UTF-8 sequence: a cut
+ * line must not end in half a character.
+ */
+function utf8Boundary(buffer: Buffer, start: number, end: number): number {
+  let cut = end;
+  // Step back over continuation bytes (10xxxxxx), at most 3.
+  for (let steps = 0; steps < 3 && cut > start && ((buffer[cut] ?? 0) & 0xc0) === 0x80; steps++) cut--;
+  return cut > start ? cut : end;
+}

@@ -1,0 +1,723 @@
+/**
+ * The tailer: follows every file the rules match and hands their events,
+ * in file order, to a BlockOutput. It owns file identity, rotation, fairness,
+ * acknowledgements and checkpoints; what events look like is decode.ts's
+ * business, where they go is the output's.
+ *
+ * One pass reads at most `read_bytes_per_pass` from each file that may have
+ * data, so a busy file cannot starve quiet ones. Output backpressure is an
+ * awaited promise: while the output is full, reading stops.
+ *
+ * Rotation, as docs/TAILING.md tells in full:
+ * - rename + create: the renamed file keeps its inode, hence its stream; it is
+ *   read to its end; the new file is a new stream read from offset 0.
+ * - copytruncate: the copy appears with the same head as a file being read
+ *   and is held back ("shadow"); when the original's truncation is seen, its
+ *   stream detaches and the copy adopts it at the offset where reading
+ *   stopped, so the bytes written between the last read and the copy are
+ *   read once, from the copy. The truncated original restarts from 0 as a
+ *   new generation.
+ * - deletion: an open file whose link count drops to 0 is drained, then
+ *   closed (freeing its disk space).
+ */
+import { open, stat, type FileHandle } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { streamKey } from "../../shared/event.ts";
+import type { Logger } from "../../shared/logger.ts";
+import type { BlockOutput, EventBlock, StreamInfo } from "../events.ts";
+import type { CheckpointEntry, CheckpointStore } from "./checkpoint.ts";
+import type { Decoded } from "./decode.ts";
+import { rawLines } from "./decode.ts";
+import { Discovery } from "./discovery.ts";
+import { hashBytes, keyHead, readAt, samePrefix } from "./fingerprint.ts";
+import type { SourceRuntime, TailOptions } from "./source.ts";
+import { FileStream, MARKER_BYTES } from "./stream.ts";
+
+export interface TailerOptions {
+  sources: SourceRuntime[];
+  tail: TailOptions;
+  host: string;
+  output: BlockOutput;
+  checkpoints: CheckpointStore;
+  logger: Logger;
+  /** Read every file from its start, ignoring start_at (dry-run). */
+  fromBeginning: boolean;
+  /** Stop once every file is read to its end (dry-run --once). */
+  once: boolean;
+  /** Watch for file events (off in --once mode). */
+  watch: boolean;
+}
+
+/** What `logship status` and tests see of a stream. */
+export interface StreamStatus {
+  path: string;
+  currentPath: string;
+  source: string;
+  state: string;
+  readOffset: number;
+  ackedOffset: number;
+}
+
+const IDLE_WAIT_MS_MAX = 250;
+
+export class Tailer {
+  private readonly options: TailerOptions;
+  private readonly logger: Logger;
+  private readonly sources = new Map<string, SourceRuntime>();
+  private readonly discovery: Discovery;
+  /** Every stream that is not done-and-acknowledged, keyed by device:inode when it has a file. */
+  private readonly streams = new Set<FileStream>();
+  private readonly byInode = new Map<string, FileStream>();
+  /** Paths reported by discovery, waiting to be looked at. */
+  private readonly pending = new Map<string, string>();
+  /** Paths held back as copies of a file being read (copytruncate), path → source. */
+  private readonly shadows = new Map<string, string>();
+  private openFiles = 0;
+  private stopped = false;
+  private wakeUp: (() => void) | null = null;
+  private startedMs = 0;
+  private checkpointDirty = false;
+  private readonly checkpointMarkers = new Map<FileStream, { offset: number; bytes: number; hash: string }>();
+
+  constructor(options: TailerOptions) {
+    this.options = options;
+    this.logger = options.logger;
+    for (const source of options.sources) this.sources.set(source.name, source);
+    this.discovery = new Discovery(
+      options.sources.map((source) => ({ source: source.name, paths: source.paths, exclude: source.exclude })),
+      (path, source, cause) => this.discovered(path, source, cause),
+      options.logger,
+    );
+  }
+
+  /** Follow files until `signal` aborts (or, with `once`, until every file is read). */
+  async run(signal: AbortSignal): Promise<void> {
+    const onAbort = (): void => {
+      this.stopped = true;
+      this.wake();
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      this.startedMs = Date.now();
+      await this.restore();
+      await this.discovery.scan();
+      await this.attachPending(true);
+      if (this.options.watch) this.discovery.watch();
+      await this.loop();
+      if (this.options.once) await this.flushAll();
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      await this.discovery.close();
+      await this.saveCheckpoint();
+      for (const stream of this.streams) await this.closeHandle(stream);
+    }
+  }
+
+  status(): StreamStatus[] {
+    return [...this.streams].map((stream) => ({
+      path: stream.pathLabel,
+      currentPath: stream.currentPath,
+      source: stream.source.name,
+      state: stream.state,
+      readOffset: stream.readOffset,
+      ackedOffset: stream.acks.ackedOffset,
+    }));
+  }
+
+  // ---- main loop -------------------------------------------------------
+
+  private async loop(): Promise<void> {
+    const tail = this.options.tail;
+    let lastStatMs = Date.now();
+    let lastScanMs = Date.now();
+    let lastCheckpointMs = Date.now();
+    while (!this.stopped) {
+      await this.attachPending(false);
+      let bytesRead = 0;
+      for (const stream of [...this.streams]) {
+        if (this.stopped) break;
+        if (stream.handle === null || !stream.mayHaveData) continue;
+        bytesRead += await this.readOnce(stream);
+      }
+      const nowMs = Date.now();
+      await this.flushTimedOut(nowMs);
+      if (nowMs - lastStatMs >= tail.statIntervalMs) {
+        lastStatMs = nowMs;
+        await this.housekeeping(nowMs);
+      }
+      if (!this.options.once && nowMs - lastScanMs >= tail.rescanIntervalMs) {
+        lastScanMs = nowMs;
+        await this.discovery.scan();
+        await this.checkIdle();
+      }
+      if (nowMs - lastCheckpointMs >= tail.checkpointIntervalMs) {
+        lastCheckpointMs = nowMs;
+        await this.saveCheckpoint();
+      }
+      if (bytesRead > 0) continue;
+      if (this.options.once && this.allRead()) return;
+      await this.idle(nowMs);
+    }
+  }
+
+  private allRead(): boolean {
+    if (this.pending.size > 0) return false;
+    for (const stream of this.streams) {
+      if (stream.handle !== null && stream.mayHaveData) return false;
+    }
+    return true;
+  }
+
+  private async idle(nowMs: number): Promise<void> {
+    let waitMs = this.options.once ? 0 : IDLE_WAIT_MS_MAX;
+    for (const stream of this.streams) {
+      const timeout = stream.decoder.msUntilTimeout(nowMs);
+      if (timeout !== null) waitMs = Math.min(waitMs, timeout);
+    }
+    waitMs = Math.min(waitMs, this.options.tail.statIntervalMs);
+    if (waitMs <= 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, waitMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+    this.wakeUp = null;
+  }
+
+  private wake(): void {
+    this.wakeUp?.();
+  }
+
+  // ---- discovery and attaching ------------------------------------------
+
+  private discovered(path: string, source: string, cause: "scan" | "add" | "change"): void {
+    this.pending.set(path, source);
+    if (cause !== "scan") this.wake();
+  }
+
+  private async attachPending(startup: boolean): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = [...this.pending];
+    this.pending.clear();
+    for (const [path, source] of batch) await this.attach(path, source, startup);
+  }
+
+  /** Look at one matching path: a known file, a copy of one, or a new file. */
+  private async attach(path: string, sourceName: string, startup: boolean): Promise<void> {
+    let stats: Stats;
+    try {
+      stats = await stat(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      this.logger.warn("cannot stat file", { path, error: (error as Error).message });
+      return;
+    }
+    if (!stats.isFile()) return;
+    const nowMs = Date.now();
+    const inodeKey = `${stats.dev}:${stats.ino}`;
+    const known = this.byInode.get(inodeKey);
+    if (known !== undefined && known.state !== "orphan" && known.state !== "done") {
+      this.seenAgain(known, path, stats, nowMs);
+      this.shadows.delete(path);
+      return;
+    }
+    if (this.openFiles >= this.options.tail.openFilesMax) {
+      if (!this.shadows.has(path)) this.logger.warn("max_open_files reached; file waits", { path, max_open_files: this.options.tail.openFilesMax });
+      this.shadows.set(path, sourceName);
+      return;
+    }
+    const source = this.sources.get(sourceName);
+    if (source === undefined) throw new Error(`assertion failed: source ${sourceName} exists`);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, "r");
+    } catch (error) {
+      this.logger.warn("cannot open file", { path, error: (error as Error).message });
+      return;
+    }
+    const opened = await handle.stat();
+    if (`${opened.dev}:${opened.ino}` !== inodeKey) {
+      // Replaced between stat and open: look again next pass.
+      await handle.close();
+      this.pending.set(path, sourceName);
+      return;
+    }
+    this.openFiles++;
+    const head = await readAt(handle, 0, this.options.tail.fingerprintBytes);
+    const adopted = await this.adopt(handle, opened, head, path, known, nowMs);
+    if (adopted !== null) {
+      this.shadows.delete(path);
+      return;
+    }
+    if (this.isCopyOfActive(head, opened)) {
+      await handle.close();
+      this.openFiles--;
+      if (!this.shadows.has(path)) this.logger.debug("file looks like a copy of one being read; held back", { path });
+      this.shadows.set(path, sourceName);
+      return;
+    }
+    this.shadows.delete(path);
+    let generation = 0;
+    if (known !== undefined) {
+      // The checkpoint knew this inode, but its content is not what was read: replaced or truncated.
+      generation = known.generation + 1;
+      this.logger.info("file was truncated or replaced while not followed; reading it from the start", { path });
+    }
+    const size = opened.size;
+    let offset = 0;
+    if (startup && !this.options.fromBeginning && source.startAt === "end") offset = await lastLineEnd(handle, size);
+    const lastBytes = await readAt(handle, Math.max(0, offset - MARKER_BYTES), Math.min(offset, MARKER_BYTES));
+    const stream = new FileStream({
+      source,
+      key: null,
+      generation,
+      pathLabel: path,
+      currentPath: path,
+      device: opened.dev,
+      inode: opened.ino,
+      state: "active",
+      head,
+      offset,
+      lastBytes,
+      nowMs,
+    });
+    stream.handle = handle;
+    this.ensureKey(stream);
+    this.addStream(stream);
+    this.checkpointDirty = true;
+    this.logger.info("tailing file", { path, source: source.name, offset });
+  }
+
+  /** A file already followed was reported again (a change, a rescan, or its new name after a rename). */
+  private seenAgain(stream: FileStream, path: string, stats: Stats, nowMs: number): void {
+    if (path !== stream.currentPath && this.discovery.ruleFor(path) !== null) stream.currentPath = path;
+    if (stream.state === "draining" && this.discovery.ruleFor(path) !== null && stats.nlink > 0) {
+      stream.setState("active", nowMs);
+    }
+    if (stats.size !== stream.readOffset) stream.mayHaveData = true;
+    if (stream.state === "idle" && stats.size > stream.readOffset) void this.reopen(stream, path);
+  }
+
+  /**
+   * Does this file continue a stream that lost its file — a detached stream
+   * (copytruncate's copy) or an orphan from the checkpoint (restart)? If so,
+   * the stream takes the file and goes on from where it was.
+   */
+  private async adopt(handle: FileHandle, stats: Stats, head: Buffer, path: string, sameInode: FileStream | undefined, nowMs: number): Promise<FileStream | null> {
+    const candidates: FileStream[] = [];
+    if (sameInode !== undefined) candidates.push(sameInode);
+    for (const stream of this.streams) {
+      if ((stream.state === "detached" || stream.state === "orphan") && stream !== sameInode) candidates.push(stream);
+    }
+    for (const stream of candidates) {
+      if (!(await this.continues(stream, handle, stats, head))) continue;
+      if (this.byInode.get(stream.inodeKey) === stream) this.byInode.delete(stream.inodeKey);
+      stream.device = stats.dev;
+      stream.inode = stats.ino;
+      stream.currentPath = path;
+      stream.handle = handle;
+      stream.head = head;
+      stream.headHash = null;
+      stream.markerHash = null;
+      stream.mayHaveData = true;
+      stream.setState("active", nowMs);
+      this.byInode.set(stream.inodeKey, stream);
+      this.ensureKey(stream);
+      this.checkpointDirty = true;
+      this.logger.info("following file from saved position", { path, first_path: stream.pathLabel, offset: stream.readOffset });
+      return stream;
+    }
+    return null;
+  }
+
+  /** True when the file holds the stream's bytes: same head, and the bytes before its offset match. */
+  private async continues(stream: FileStream, handle: FileHandle, stats: Stats, head: Buffer): Promise<boolean> {
+    if (stats.size < stream.readOffset) return false;
+    if (stream.headHash !== null) {
+      if (head.length < stream.headHash.bytes) return false;
+      if (hashBytes(head.subarray(0, stream.headHash.bytes)) !== stream.headHash.hash) return false;
+    } else if (!samePrefix(stream.head, head) || head.length < Math.min(stream.head.length, stream.readOffset)) {
+      return false;
+    }
+    if (stream.markerHash !== null) {
+      const bytes = await readAt(handle, stream.readOffset - stream.markerHash.bytes, stream.markerHash.bytes);
+      return hashBytes(bytes) === stream.markerHash.hash;
+    }
+    const before = await readAt(handle, stream.readOffset - stream.lastBytes.length, stream.lastBytes.length);
+    return before.equals(stream.lastBytes);
+  }
+
+  /** A new inode whose head equals an open file's: a copy being made (copytruncate). */
+  private isCopyOfActive(head: Buffer, stats: Stats): boolean {
+    for (const stream of this.streams) {
+      if (stream.handle === null || stream.state === "orphan") continue;
+      if (stream.device === stats.dev && stream.inode === stats.ino) continue;
+      if (samePrefix(stream.head, head)) return true;
+    }
+    return false;
+  }
+
+  private async reopen(stream: FileStream, path: string): Promise<void> {
+    if (stream.handle !== null || this.openFiles >= this.options.tail.openFilesMax) return;
+    let handle: FileHandle;
+    try {
+      handle = await open(path, "r");
+    } catch (error) {
+      this.logger.warn("cannot reopen file", { path, error: (error as Error).message });
+      return;
+    }
+    const stats = await handle.stat();
+    if (stats.dev !== stream.device || stats.ino !== stream.inode || stream.handle !== null) {
+      await handle.close();
+      return;
+    }
+    const head = await readAt(handle, 0, this.options.tail.fingerprintBytes);
+    if (!samePrefix(stream.head, head) || stats.size < stream.readOffset) {
+      // The inode now holds another file (deleted and reused): that one is new.
+      await handle.close();
+      this.logger.info("inode reused by a new file; following it as new", { path });
+      stream.setState("done", Date.now());
+      if (this.byInode.get(stream.inodeKey) === stream) this.byInode.delete(stream.inodeKey);
+      this.pending.set(path, stream.source.name);
+      return;
+    }
+    this.openFiles++;
+    stream.handle = handle;
+    stream.mayHaveData = true;
+    stream.setState("active", Date.now());
+    this.wake();
+  }
+
+  private addStream(stream: FileStream): void {
+    this.streams.add(stream);
+    this.byInode.set(stream.inodeKey, stream);
+  }
+
+  /** The stream key needs the first line; until the file has one the key waits. */
+  private ensureKey(stream: FileStream): void {
+    if (stream.key !== null) return;
+    const bytesMax = Math.min(this.options.tail.fingerprintBytes, stream.source.lineBytesMax);
+    const material = keyHead(stream.head, bytesMax);
+    if (material.length === 0 || (material.at(-1) !== 0x0a && material.length < bytesMax)) return;
+    stream.key = streamKey({ host: this.options.host, device: stream.device, inode: stream.inode, generation: stream.generation, head: material });
+  }
+
+  // ---- reading ----------------------------------------------------------
+
+  /** Read up to one pass's budget from the stream's file and send what it makes. Returns bytes read. */
+  private async readOnce(stream: FileStream): Promise<number> {
+    const handle = stream.handle as FileHandle;
+    const budget = this.options.tail.readBytesPerPass;
+    const markerLength = stream.lastBytes.length;
+    const buffer = Buffer.allocUnsafe(markerLength + budget);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, stream.readOffset - markerLength + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled < markerLength || !buffer.subarray(0, markerLength).equals(stream.lastBytes)) {
+      await this.truncated(stream);
+      return 0;
+    }
+    const chunk = buffer.subarray(markerLength, filled);
+    stream.mayHaveData = chunk.length === budget;
+    if (chunk.length === 0) return 0;
+    const nowMs = Date.now();
+    stream.lastGrowthMs = nowMs;
+    if (stream.head.length < this.options.tail.fingerprintBytes && stream.readOffset < this.options.tail.fingerprintBytes) {
+      stream.head = await readAt(handle, 0, this.options.tail.fingerprintBytes);
+    }
+    this.ensureKey(stream);
+    const chunkOffset = stream.readOffset;
+    stream.advanceRead(chunk);
+    const run = stream.splitter.push(chunk, chunkOffset);
+    await this.emit(stream, stream.decoder.decode(run, nowMs), run.consumedOffset, nowMs);
+    return chunk.length;
+  }
+
+  /** Hand decoded events to the output; `consumedOffset` is how far the file is accounted for. */
+  private async emit(stream: FileStream, decoded: Decoded, consumedOffset: number, nowMs: number): Promise<void> {
+    const held = stream.decoder.heldOffset;
+    const endOffset = held === null ? consumedOffset : Math.min(held, consumedOffset);
+    if (decoded.count === 0) {
+      // Bytes accounted for without an event (joined into a held event, or a cut line's skipped rest).
+      if (endOffset > stream.acks.trackedOffset) stream.acks.track(endOffset)();
+      this.checkpointDirty = true;
+      return;
+    }
+    if (stream.key === null) {
+      // A first line exists (an event was made), so the key can be made now.
+      stream.head = stream.handle === null ? stream.head : await readAt(stream.handle, 0, this.options.tail.fingerprintBytes);
+      this.ensureKey(stream);
+      if (stream.key === null) throw new Error("assertion failed: stream key after first event");
+    }
+    const block: EventBlock = {
+      stream: this.streamInfo(stream),
+      observedMs: nowMs,
+      endOffset,
+      count: decoded.count,
+      lines: decoded.lines,
+      decoded: decoded.decoded,
+      truncated: decoded.truncated,
+      ack: stream.acks.track(endOffset),
+    };
+    this.checkpointDirty = true;
+    await this.options.output.send(block);
+  }
+
+  private readonly infos = new WeakMap<FileStream, StreamInfo>();
+  private streamInfo(stream: FileStream): StreamInfo {
+    let info = this.infos.get(stream);
+    if (info === undefined) {
+      info = { key: stream.key as string, source: stream.source.name, path: stream.pathLabel, host: this.options.host, fields: stream.source.fields };
+      this.infos.set(stream, info);
+    }
+    return info;
+  }
+
+  private async flushTimedOut(nowMs: number): Promise<void> {
+    for (const stream of this.streams) {
+      const timeout = stream.decoder.msUntilTimeout(nowMs);
+      if (timeout === null || timeout > 0) continue;
+      const decoded = stream.decoder.flush(nowMs, false);
+      if (decoded !== null) await this.emit(stream, decoded, stream.splitter.pendingOffset, nowMs);
+    }
+  }
+
+  /** End of the road for a stream's bytes: the partial last line and a held multiline event go out. */
+  private async flushStream(stream: FileStream, nowMs: number): Promise<void> {
+    const tail = stream.splitter.flush();
+    if (tail !== null) await this.emit(stream, stream.decoder.raw ? rawLines(tail) : stream.decoder.decode(tail, nowMs), tail.consumedOffset, nowMs);
+    const held = stream.decoder.flush(nowMs, true);
+    if (held !== null) await this.emit(stream, held, stream.splitter.pendingOffset, nowMs);
+  }
+
+  private async flushAll(): Promise<void> {
+    const nowMs = Date.now();
+    for (const stream of this.streams) await this.flushStream(stream, nowMs);
+  }
+
+  // ---- rotation and housekeeping -----------------------------------------
+
+  /** The stream's file no longer holds its bytes at its offset: copytruncate or a rewrite. */
+  private async truncated(stream: FileStream): Promise<void> {
+    const handle = stream.handle as FileHandle;
+    const nowMs = Date.now();
+    this.logger.info("file truncated; its unread rest is looked for in a rotated copy", { path: stream.currentPath, offset: stream.readOffset });
+    stream.handle = null;
+    stream.setState("detached", nowMs);
+    this.byInode.delete(stream.inodeKey);
+    const stats = await handle.stat();
+    const head = await readAt(handle, 0, this.options.tail.fingerprintBytes);
+    const fresh = new FileStream({
+      source: stream.source,
+      key: null,
+      generation: stream.generation + 1,
+      pathLabel: stream.currentPath,
+      currentPath: stream.currentPath,
+      device: stats.dev,
+      inode: stats.ino,
+      state: "active",
+      head,
+      offset: 0,
+      lastBytes: Buffer.alloc(0),
+      nowMs,
+    });
+    fresh.handle = handle;
+    this.ensureKey(fresh);
+    this.addStream(fresh);
+    this.checkpointDirty = true;
+    // A copy may already be known: look at the held-back files again now.
+    for (const [path, source] of this.shadows) this.pending.set(path, source);
+  }
+
+  private async housekeeping(nowMs: number): Promise<void> {
+    const tail = this.options.tail;
+    for (const [path, source] of this.shadows) this.pending.set(path, source);
+    for (const stream of [...this.streams]) {
+      if (stream.handle !== null) {
+        let stats: Stats;
+        try {
+          stats = await stream.handle.stat();
+        } catch (error) {
+          this.logger.warn("cannot stat open file", { path: stream.currentPath, error: (error as Error).message });
+          continue;
+        }
+        if (stats.size < stream.readOffset) {
+          await this.truncated(stream);
+          continue;
+        }
+        if (stats.size > stream.readOffset) {
+          stream.mayHaveData = true;
+          continue;
+        }
+        if (stats.nlink === 0 && stream.state === "active") {
+          stream.setState("draining", nowMs);
+          this.logger.info("file deleted; draining it before letting go", { path: stream.currentPath });
+        }
+        const quietMs = nowMs - stream.lastGrowthMs;
+        if (stream.state === "draining" && quietMs >= (stats.nlink === 0 ? 0 : tail.rotateWaitMs)) {
+          await this.finish(stream, nowMs);
+        } else if (stream.state === "active" && quietMs >= tail.closeInactiveMs) {
+          await this.closeHandle(stream);
+          stream.setState("idle", nowMs);
+          this.logger.debug("closed inactive file", { path: stream.currentPath });
+        }
+      } else if (stream.state === "detached" && nowMs - stream.stateSinceMs >= tail.rotateWaitMs) {
+        this.logger.warn("no rotated copy found for truncated file; its unread rest is lost", { path: stream.currentPath, offset: stream.readOffset });
+        await this.finish(stream, nowMs);
+      } else if (stream.state === "orphan" && nowMs - this.startedMs >= tail.closeInactiveMs) {
+        this.dropStream(stream);
+      }
+      if (stream.state === "done" && stream.acks.inFlight === 0) this.dropStream(stream);
+    }
+  }
+
+  /** Is the stream's file still where a rule can see it (its last path)? */
+  private async reachable(stream: FileStream): Promise<boolean> {
+    try {
+      const stats = await stat(stream.currentPath);
+      return stats.dev === stream.device && stats.ino === stream.inode;
+    } catch {
+      // ENOENT or other: the path no longer leads to this file; a rescan may find its new name.
+      return false;
+    }
+  }
+
+  /**
+   * At each rescan: an open file no longer reachable at its last path (renamed
+   * out of every rule, or deleted) drains; an idle (closed) file that grew is
+   * reopened.
+   */
+  private async checkIdle(): Promise<void> {
+    const nowMs = Date.now();
+    for (const stream of this.streams) {
+      if (stream.state === "active" && stream.handle !== null && !(await this.reachable(stream))) {
+        stream.setState("draining", nowMs);
+        continue;
+      }
+      if (stream.state !== "idle") continue;
+      try {
+        const stats = await stat(stream.currentPath);
+        if (stats.dev === stream.device && stats.ino === stream.inode && stats.size > stream.readOffset) await this.reopen(stream, stream.currentPath);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") this.logger.warn("cannot stat file", { path: stream.currentPath, error: (error as Error).message });
+      }
+    }
+  }
+
+  private async finish(stream: FileStream, nowMs: number): Promise<void> {
+    await this.flushStream(stream, nowMs);
+    await this.closeHandle(stream);
+    stream.setState("done", nowMs);
+    if (this.byInode.get(stream.inodeKey) === stream) this.byInode.delete(stream.inodeKey);
+    this.checkpointDirty = true;
+  }
+
+  private dropStream(stream: FileStream): void {
+    this.streams.delete(stream);
+    if (this.byInode.get(stream.inodeKey) === stream) this.byInode.delete(stream.inodeKey);
+    this.checkpointMarkers.delete(stream);
+    this.checkpointDirty = true;
+  }
+
+  private async closeHandle(stream: FileStream): Promise<void> {
+    const handle = stream.handle;
+    if (handle === null) return;
+    stream.handle = null;
+    this.openFiles--;
+    await handle.close();
+  }
+
+  // ---- checkpoints --------------------------------------------------------
+
+  private async restore(): Promise<void> {
+    const entries = await this.options.checkpoints.load();
+    const nowMs = Date.now();
+    for (const entry of entries) {
+      const source = this.sources.get(entry.source);
+      if (source === undefined) {
+        this.logger.info("checkpoint names a source no longer configured; forgetting it", { source: entry.source, path: entry.path });
+        continue;
+      }
+      const stream = new FileStream({
+        source,
+        key: entry.key,
+        generation: entry.generation,
+        pathLabel: entry.path,
+        currentPath: entry.path,
+        device: entry.device,
+        inode: entry.inode,
+        state: "orphan",
+        head: Buffer.alloc(0),
+        offset: entry.offset,
+        lastBytes: Buffer.alloc(0),
+        nowMs,
+      });
+      stream.headHash = { bytes: entry.head_bytes, hash: entry.head_hash };
+      stream.markerHash = { bytes: entry.marker_bytes, hash: entry.marker_hash };
+      this.addStream(stream);
+    }
+  }
+
+  /** Write every stream's acknowledged offset (temp → fsync → rename), when something moved. */
+  private async saveCheckpoint(): Promise<void> {
+    if (!this.checkpointDirty) return;
+    this.checkpointDirty = false;
+    const entries: CheckpointEntry[] = [];
+    for (const stream of this.streams) {
+      if (stream.key === null) continue;
+      if (stream.state === "done" && stream.acks.inFlight === 0) continue;
+      const offset = stream.acks.ackedOffset;
+      const marker = await this.markerFor(stream, offset);
+      const headBytes = stream.headHash?.bytes ?? stream.head.length;
+      entries.push({
+        key: stream.key,
+        source: stream.source.name,
+        path: stream.pathLabel,
+        device: stream.device,
+        inode: stream.inode,
+        generation: stream.generation,
+        offset,
+        head_bytes: headBytes,
+        head_hash: stream.headHash?.hash ?? hashBytes(stream.head),
+        marker_bytes: marker.bytes,
+        marker_hash: marker.hash,
+      });
+    }
+    await this.options.checkpoints.save(entries);
+  }
+
+  /** Hash of the bytes just before `offset`, read from the open file (or remembered). */
+  private async markerFor(stream: FileStream, offset: number): Promise<{ bytes: number; hash: string }> {
+    const cached = this.checkpointMarkers.get(stream);
+    if (cached !== undefined && cached.offset === offset) return cached;
+    if (stream.markerHash !== null && offset === stream.readOffset && stream.handle === null) return stream.markerHash;
+    const bytes = Math.min(MARKER_BYTES, offset);
+    let marker = { offset, bytes: 0, hash: hashBytes(Buffer.alloc(0)) };
+    if (stream.handle !== null) {
+      const before = await readAt(stream.handle, offset - bytes, bytes);
+      marker = { offset, bytes: before.length, hash: hashBytes(before) };
+    }
+    this.checkpointMarkers.set(stream, marker);
+    return marker;
+  }
+}
+
+/** Offset just past the last newline before `size` (start_at: end begins at a line start). */
+async function lastLineEnd(handle: FileHandle, size: number): Promise<number> {
+  const windowBytes = 64 * 1024;
+  let end = size;
+  while (end > 0) {
+    const start = Math.max(0, end - windowBytes);
+    const bytes = await readAt(handle, start, end - start);
+    const newline = bytes.lastIndexOf(0x0a);
+    if (newline !== -1) return start + newline + 1;
+    end = start;
+  }
+  return 0;
+}

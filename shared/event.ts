@@ -1,0 +1,43 @@
+/**
+ * The event model of DESIGN.md, as search returns it and as `--dry-run`
+ * prints it. Inside the agent events travel as columnar `EventBlock`s (see
+ * agent/events.ts); this object form is made only where a person or a sink
+ * needs it.
+ */
+import { createHash } from "node:crypto";
+
+export interface Event {
+  id: string;
+  time: string;
+  observed_time: string;
+  host: string;
+  source: string;
+  path: string;
+  offset: number;
+  message: string;
+  fields: Record<string, unknown>;
+  truncated?: true;
+}
+
+/**
+ * The identity of one file's byte stream, fixed for its whole life: the same
+ * file gives the same key after restarts and renames, so the same line always
+ * gets the same event id (see docs/CHECKPOINTS.md, "Stream keys").
+ */
+export function streamKey(parts: { host: string; device: number; inode: number; generation: number; head: Buffer }): string {
+  return createHash("sha256")
+    .update(`${parts.host}\0${parts.device}\0${parts.inode}\0${parts.generation}\0`)
+    .update(parts.head)
+    .digest("base64url")
+    .slice(0, 22);
+}
+
+/** Deterministic event id: 128 bits of SHA-256 over the stream key and the line's byte offset. */
+export function eventId(key: string, offset: number): string {
+  return createHash("sha256").update(key).update(`\0${offset}`).digest("base64url").slice(0, 22);
+}
+
+/** RFC 3339 UTC with milliseconds, as every event time is written. */
+export function formatTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
