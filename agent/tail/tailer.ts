@@ -70,8 +70,16 @@ export class Tailer {
   private readonly byInode = new Map<string, FileStream>();
   /** Paths reported by discovery, waiting to be looked at. */
   private readonly pending = new Map<string, string>();
-  /** Paths held back as copies of a file being read (copytruncate), path → source. */
-  private readonly shadows = new Map<string, string>();
+  /**
+   * Files held back, open, as copies of a file being read (copytruncate's
+   * copy, made before the truncation), by device:inode. Kept open so that the
+   * copy can be adopted even if logrotate renames or compresses it away first.
+   */
+  private readonly shadows = new Map<string, Shadow>();
+  /** Copies that never became needed (their original was not truncated): not looked at again. */
+  private readonly ignoredCopies = new Set<string>();
+  /** Paths waiting for a free slot under max_open_files, path → source. */
+  private readonly waiting = new Map<string, string>();
   private openFiles = 0;
   private stopped = false;
   private wakeUp: (() => void) | null = null;
@@ -221,14 +229,20 @@ export class Tailer {
     const known = this.byInode.get(inodeKey);
     if (known !== undefined && known.state !== "orphan" && known.state !== "done") {
       this.seenAgain(known, path, stats, nowMs);
-      this.shadows.delete(path);
+      return;
+    }
+    if (this.ignoredCopies.has(inodeKey)) return;
+    const shadow = this.shadows.get(inodeKey);
+    if (shadow !== undefined) {
+      shadow.path = path;
       return;
     }
     if (this.openFiles >= this.options.tail.openFilesMax) {
-      if (!this.shadows.has(path)) this.logger.warn("max_open_files reached; file waits", { path, max_open_files: this.options.tail.openFilesMax });
-      this.shadows.set(path, sourceName);
+      if (!this.waiting.has(path)) this.logger.warn("max_open_files reached; file waits for a free slot", { path, max_open_files: this.options.tail.openFilesMax });
+      this.waiting.set(path, sourceName);
       return;
     }
+    this.waiting.delete(path);
     const source = this.sources.get(sourceName);
     if (source === undefined) throw new Error(`assertion failed: source ${sourceName} exists`);
     let handle: FileHandle;
@@ -248,18 +262,12 @@ export class Tailer {
     this.openFiles++;
     const head = await readAt(handle, 0, this.options.tail.fingerprintBytes);
     const adopted = await this.adopt(handle, opened, head, path, known, nowMs);
-    if (adopted !== null) {
-      this.shadows.delete(path);
-      return;
-    }
+    if (adopted !== null) return;
     if (this.isCopyOfActive(head, opened)) {
-      await handle.close();
-      this.openFiles--;
-      if (!this.shadows.has(path)) this.logger.debug("file looks like a copy of one being read; held back", { path });
-      this.shadows.set(path, sourceName);
+      this.logger.debug("file looks like a copy of one being read; held back", { path });
+      this.shadows.set(inodeKey, { path, handle, head, size: opened.size, changedMs: nowMs });
       return;
     }
-    this.shadows.delete(path);
     let generation = 0;
     if (known !== undefined) {
       // The checkpoint knew this inode, but its content is not what was read: replaced or truncated.
@@ -531,13 +539,45 @@ export class Tailer {
     this.ensureKey(fresh);
     this.addStream(fresh);
     this.checkpointDirty = true;
-    // A copy may already be known: look at the held-back files again now.
-    for (const [path, source] of this.shadows) this.pending.set(path, source);
+    // The copy may already be held back: try it now, before logrotate moves it on.
+    await this.adoptShadows(nowMs);
+  }
+
+  /** Give detached streams their copies; let go of copies that were never needed. */
+  private async adoptShadows(nowMs: number): Promise<void> {
+    for (const [inodeKey, shadow] of [...this.shadows]) {
+      const stats = await shadow.handle.stat();
+      if (stats.size !== shadow.size) {
+        shadow.size = stats.size;
+        shadow.changedMs = nowMs;
+        shadow.head = await readAt(shadow.handle, 0, this.options.tail.fingerprintBytes);
+      }
+      if ((await this.adopt(shadow.handle, stats, shadow.head, shadow.path, undefined, nowMs)) !== null) {
+        this.shadows.delete(inodeKey);
+        continue;
+      }
+      if (nowMs - shadow.changedMs >= this.options.tail.rotateWaitMs) {
+        this.shadows.delete(inodeKey);
+        this.openFiles--;
+        await shadow.handle.close();
+        if (stats.nlink > 0 && this.isCopyOfActive(shadow.head, stats)) {
+          this.ignoredCopies.add(inodeKey);
+          this.logger.info("file is a copy of one being read; not tailed", { path: shadow.path });
+        } else {
+          this.pending.set(shadow.path, this.discovery.ruleFor(shadow.path) ?? "");
+        }
+      }
+    }
   }
 
   private async housekeeping(nowMs: number): Promise<void> {
     const tail = this.options.tail;
-    for (const [path, source] of this.shadows) this.pending.set(path, source);
+    await this.adoptShadows(nowMs);
+    for (const [path, source] of this.waiting) {
+      if (this.openFiles + this.pending.size >= tail.openFilesMax) break;
+      this.waiting.delete(path);
+      this.pending.set(path, source);
+    }
     for (const stream of [...this.streams]) {
       if (stream.handle !== null) {
         let stats: Stats;
@@ -706,6 +746,14 @@ export class Tailer {
     this.checkpointMarkers.set(stream, marker);
     return marker;
   }
+}
+
+interface Shadow {
+  path: string;
+  handle: FileHandle;
+  head: Buffer;
+  size: number;
+  changedMs: number;
 }
 
 /** Offset just past the last newline before `size` (start_at: end begins at a line start). */

@@ -1,0 +1,140 @@
+/**
+ * The agent's config file: schema, types and loader. docs/CONFIG.md lists
+ * every key; keep the two in step. Keys are snake_case as users write them;
+ * sizes come out as bytes and durations as milliseconds (plain numbers).
+ * Every object is strict (unknown keys are errors) and defaulted, so the
+ * output type has no `undefined` where a default exists.
+ */
+import { z } from "zod";
+import { ConfigError } from "../shared/errors.ts";
+import type { Env } from "../shared/config/env.ts";
+import { formatIssue, loadConfigFile } from "../shared/config/load.ts";
+import { httpUrlSchema, identifierSchema, listenAddressSchema, regexSchema } from "../shared/config/fields.ts";
+import { boundedSize, durationSchema, sizeSchema } from "../shared/config/units.ts";
+import type { ParserConfig } from "./parsers/types.ts";
+
+const PARSER_TYPES = ["none", "json", "logfmt", "regex", "nginx", "apache", "syslog"] as const;
+
+export const parserConfigSchema = z
+  .strictObject({
+    type: z.enum(PARSER_TYPES).describe("How to turn a line into fields."),
+    pattern: z
+      .exactOptional(regexSchema({ namedGroupRequired: true }))
+      .describe("regex only: a JavaScript regular expression with named groups; each group becomes a field."),
+    message_key: z.exactOptional(z.string().min(1)).describe('json only: key whose value becomes the message (default "message", then "msg").'),
+    time_field: z.exactOptional(z.string().min(1)).describe("Field that holds the event time."),
+    time_format: z
+      .exactOptional(z.string().min(1))
+      .describe('How to read time_field: rfc3339 | unix | unix_ms | a strftime pattern like "%d/%b/%Y:%H:%M:%S %z".'),
+  })
+  .superRefine((parser, ctx) => {
+    if (parser.type === "regex" && parser.pattern === undefined) {
+      ctx.addIssue({ code: "custom", path: ["pattern"], message: 'parser type "regex" needs a pattern with named groups', input: parser });
+    }
+    if (parser.type !== "regex" && parser.pattern !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["pattern"], message: `pattern is only allowed with parser type "regex", not "${parser.type}"`, input: parser });
+    }
+    if (parser.type !== "json" && parser.message_key !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["message_key"], message: `message_key is only allowed with parser type "json", not "${parser.type}"`, input: parser });
+    }
+  });
+
+export const multilineConfigSchema = z
+  .strictObject({
+    start: z.exactOptional(regexSchema({ namedGroupRequired: false })).describe("Regex that matches the first line of an event."),
+    continue: z.exactOptional(regexSchema({ namedGroupRequired: false })).describe("Regex that matches the continuation lines of an event."),
+    negate: z.boolean().default(false).describe("Invert the match of start/continue."),
+    max_lines: z.int().min(1).default(500).describe("Lines per event; at the limit the event is emitted and a new one starts."),
+    max_bytes: sizeSchema.prefault("1MiB").describe("Bytes per event; at the limit the event is emitted and a new one starts."),
+    timeout: durationSchema.prefault("2s").describe("Emit a pending event when no line arrives for this long."),
+  })
+  .superRefine((multiline, ctx) => {
+    if (multiline.start === undefined && multiline.continue === undefined) {
+      ctx.addIssue({ code: "custom", message: "set exactly one of start or continue", input: multiline });
+    }
+    if (multiline.start !== undefined && multiline.continue !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["continue"], message: "set exactly one of start or continue, not both", input: multiline });
+    }
+  });
+
+export const sourceConfigSchema = z.strictObject({
+  name: identifierSchema("a source name").describe("Unique rule name; becomes the event's `source`."),
+  paths: z.array(z.string().min(1)).min(1).describe("Glob patterns of files to tail."),
+  exclude: z.array(z.string().min(1)).default([]).describe("Glob patterns of files to skip."),
+  start_at: z.enum(["beginning", "end"]).default("end").describe("Where to start reading a file seen for the first time."),
+  fields: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}).describe("Static fields added to every event."),
+  parser: parserConfigSchema.prefault({ type: "none" }),
+  multiline: z.exactOptional(multilineConfigSchema),
+  max_line_bytes: boundedSize({ min: 64 }).prefault("1MiB").describe("Longer lines are cut and marked truncated."),
+});
+
+export const tailConfigSchema = z.strictObject({
+  max_open_files: z.int().min(1).default(1024).describe("Open file handles at most; beyond it the least recently active files wait."),
+  close_inactive: durationSchema.prefault("5m").describe("Close a file after no new data for this long."),
+  rescan_interval: durationSchema.prefault("10s").describe("How often globs are re-evaluated (file events can miss files on NFS)."),
+  read_bytes_per_pass: boundedSize({ min: 1 }).prefault("256KiB").describe("Bytes read from one file before moving to the next."),
+  rotate_wait: durationSchema.prefault("5s").describe("Keep reading a rotated file this long after rotation."),
+  checkpoint_interval: durationSchema.prefault("1s").describe("How often acknowledged offsets are written to disk."),
+  fingerprint_bytes: boundedSize({ min: 16, max: 64 * 1024 }).prefault(1024).describe("Leading bytes hashed to recognise a file across renames."),
+});
+
+const sourcesSchema = z
+  .array(sourceConfigSchema)
+  .min(1, { error: "at least one source is needed" })
+  .superRefine(reportDuplicateNames, { when: () => true });
+
+/** Duplicate names: an issue at every later use, naming the first. Runs even when items have other issues. */
+function reportDuplicateNames(sources: unknown, ctx: z.core.$RefinementCtx<unknown>): void {
+  if (!Array.isArray(sources)) return;
+  const firstIndexByName = new Map<string, number>();
+  for (const [index, source] of sources.entries()) {
+    const name: unknown = source !== null && typeof source === "object" ? (source as { name?: unknown }).name : undefined;
+    if (typeof name !== "string") continue;
+    const firstIndex = firstIndexByName.get(name);
+    if (firstIndex === undefined) firstIndexByName.set(name, index);
+    else ctx.addIssue({ code: "custom", path: [index, "name"], message: `duplicate source name "${name}" (first used by sources[${firstIndex}])`, input: name });
+  }
+}
+
+export const agentConfigSchema = z.strictObject({
+  data_dir: z.string().min(1).default("/var/lib/logship/agent").describe("Checkpoints and spool live here."),
+  host: z.exactOptional(z.string().min(1)).describe("Host name on every event; default: the machine's host name."),
+  collectors: z.array(httpUrlSchema("http://10.0.0.5:7170")).default([]).describe("Collector base URLs."),
+  token: z.exactOptional(z.string()).describe("Ingest token sent to collectors; empty means none."),
+  sources: sourcesSchema.describe("Tail rules."),
+  tail: tailConfigSchema.prefault({}),
+  batch: z
+    .strictObject({
+      max_bytes: boundedSize({ min: 1 }).prefault("1MiB").describe("Uncompressed bytes per batch."),
+      max_events: z.int().min(1).default(20000).describe("Events per batch."),
+      linger: durationSchema.prefault("250ms").describe("Send a partial batch after this long."),
+    })
+    .prefault({}),
+  compression: z.strictObject({ level: z.int().min(1).max(19).default(3).describe("zstd level.") }).prefault({}),
+  spool: z
+    .strictObject({
+      max_bytes: sizeSchema.prefault("1GiB").describe("Disk used for batches not yet acknowledged."),
+      when_full: z.enum(["block", "drop_oldest"]).default("block").describe("block: stop reading files; drop_oldest: discard the oldest batches."),
+    })
+    .prefault({}),
+  api: z.strictObject({ listen: listenAddressSchema().default("127.0.0.1:7171").describe("Status API and /metrics.") }).prefault({}),
+});
+
+export type AgentConfig = z.output<typeof agentConfigSchema>;
+export type SourceConfig = z.output<typeof sourceConfigSchema>;
+export type SourceParserConfig = z.output<typeof parserConfigSchema>;
+export type MultilineConfig = z.output<typeof multilineConfigSchema>;
+export type TailConfig = z.output<typeof tailConfigSchema>;
+export type BatchConfig = AgentConfig["batch"];
+export type SpoolConfig = AgentConfig["spool"];
+
+// Compile-time check: the parsers consume this config as `ParserConfig`.
+const parserConfigIsAssignable = (config: SourceParserConfig): ParserConfig => config;
+void parserConfigIsAssignable;
+
+/** Loads and validates an agent config; throws ConfigError listing every issue, one per line. */
+export function loadAgentConfig(file: string, env: Env): AgentConfig {
+  const result = loadConfigFile(file, agentConfigSchema, env);
+  if (!result.ok) throw new ConfigError(result.issues.map(formatIssue).join("\n"));
+  return result.config;
+}

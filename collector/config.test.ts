@@ -1,0 +1,73 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { formatIssue, loadConfigText } from "../shared/config/load.ts";
+import { collectorConfigSchema, loadCollectorConfig } from "./config.ts";
+import type { CollectorConfig } from "./config.ts";
+
+const FIXTURES = fileURLToPath(new URL("../test/fixtures/config/", import.meta.url));
+
+function load(text: string): { config?: CollectorConfig; issues: string[] } {
+  const result = loadConfigText(text, "collector.yaml", collectorConfigSchema, {});
+  return result.ok ? { config: result.config, issues: [] } : { issues: result.issues.map(formatIssue) };
+}
+
+test("an empty mapping gets every default", () => {
+  const { config, issues } = load("{}\n");
+  assert.deepEqual(issues, []);
+  assert.deepEqual(config, {
+    listen: "0.0.0.0:7170",
+    data_dir: "/var/lib/logship/collector",
+    tokens: [],
+    log: {
+      backend: "embedded",
+      segment_bytes: 256 * 1024 ** 2,
+      retention: { max_age: 7 * 86_400_000, max_bytes: 100 * 1024 ** 3 },
+      fsync: { interval: 0 },
+    },
+    sinks: { search: { type: "embedded" } },
+    search: { backend: "embedded" },
+    peers: [],
+  });
+});
+
+test("the DESIGN.md example loads, with tokens from env defaults in flow maps", () => {
+  const config = loadCollectorConfig(`${FIXTURES}collector-ok.yaml`, { INGEST_TOKEN: "from-env" });
+  assert.deepEqual(config.tokens, [
+    { token: "from-env", tenant: "default", role: "ingest" },
+    { token: "search-secret", tenant: "default", role: "search" },
+  ]);
+  assert.deepEqual(config.log.kafka, { brokers: ["localhost:9092"], topic: "logship" });
+  assert.deepEqual(config.sinks.archive, {
+    format: "parquet",
+    target: "file:///var/lib/logship/archive",
+    partition: "dt=%Y-%m-%d/hour=%H",
+    roll: { max_bytes: 128 * 1024 ** 2, max_age: 300_000 },
+  });
+});
+
+test("archive partition defaults to tenant/day/hour", () => {
+  const { config } = load("sinks: { archive: { format: ndjson, target: /srv/archive } }\n");
+  assert.equal(config?.sinks.archive?.partition, "tenant=%T/dt=%Y-%m-%d/hour=%H");
+});
+
+test("cross-field rules: kafka needs brokers, opensearch needs a url, search backend needs its sink", () => {
+  assert.deepEqual(load("log: { backend: kafka }\n").issues, ['collector.yaml:1:17: log.backend: backend "kafka" needs log.kafka with brokers']);
+  assert.deepEqual(load("sinks: { search: { type: opensearch } }\n").issues, ['collector.yaml:1:18: sinks.search.url: type "opensearch" needs url']);
+  assert.deepEqual(load("search: { backend: opensearch }\n").issues, [
+    'collector.yaml:1:20: search.backend: backend "opensearch" needs sinks.search.type: opensearch (that sink fills the index)',
+  ]);
+});
+
+test("collector errors name file, line:column and key path", () => {
+  const text = "listen: 7170\ntokens:\n  - { token: t, role: reader }\nsinks: { archive: { format: orc, target: s3://bucket } }\nlog: { segmnet_bytes: 1GiB }\n";
+  const issues = load(text).issues;
+  assert.deepEqual(issues.map((issue) => issue.split(": ").slice(0, 2).join(" ")), [
+    "collector.yaml:1:9 listen",
+    "collector.yaml:3:23 tokens[0].role",
+    "collector.yaml:4:29 sinks.archive.format",
+    "collector.yaml:4:42 sinks.archive.target",
+    "collector.yaml:5:8 log.segmnet_bytes",
+  ]);
+  assert.match(issues[4] ?? "", /did you mean "segment_bytes"\?/);
+});

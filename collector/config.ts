@@ -1,0 +1,136 @@
+/**
+ * The collector's config file: schema, types and loader. docs/CONFIG.md
+ * lists every key; keep the two in step. Sizes come out as bytes and
+ * durations as milliseconds. Every object is strict and defaulted.
+ */
+import { z } from "zod";
+import { ConfigError } from "../shared/errors.ts";
+import type { Env } from "../shared/config/env.ts";
+import { formatIssue, loadConfigFile } from "../shared/config/load.ts";
+import { httpUrlSchema, identifierSchema, listenAddressSchema } from "../shared/config/fields.ts";
+import { boundedSize, durationSchema, sizeSchema } from "../shared/config/units.ts";
+
+export const tokenConfigSchema = z.strictObject({
+  token: z.string().min(1, { error: "a token must not be empty" }).describe("Secret presented as `Authorization: Bearer <token>`."),
+  tenant: identifierSchema("a tenant name").default("default").describe("Tenant the token acts for."),
+  role: z.enum(["ingest", "search", "admin"]).describe("ingest: send batches; search: query; admin: everything."),
+});
+
+export const kafkaConfigSchema = z.strictObject({
+  brokers: z.array(z.string().min(1)).min(1, { error: "at least one broker (host:port) is needed" }).describe("Bootstrap brokers, host:port."),
+  topic: z.string().min(1).default("logship").describe("Topic that holds the log."),
+});
+
+export const logConfigSchema = z
+  .strictObject({
+    backend: z.enum(["embedded", "kafka"]).default("embedded").describe("embedded: local segment files; kafka: an Apache Kafka topic."),
+    segment_bytes: boundedSize({ min: 1024 * 1024 }).prefault("256MiB").describe("Embedded log: bytes per segment file."),
+    retention: z
+      .strictObject({
+        max_age: durationSchema.prefault("7d").describe("Delete segments older than this (once every sink has passed them)."),
+        max_bytes: sizeSchema.prefault("100GiB").describe("Delete the oldest segments beyond this many bytes."),
+      })
+      .prefault({}),
+    fsync: z
+      .strictObject({
+        interval: durationSchema.prefault(0).describe("0: one fsync per group of concurrent batches before acking; >0: fsync at most this often."),
+      })
+      .prefault({}),
+    kafka: z.exactOptional(kafkaConfigSchema),
+  })
+  .superRefine((log, ctx) => {
+    if (log.backend === "kafka" && log.kafka === undefined) {
+      ctx.addIssue({ code: "custom", path: ["backend"], message: 'backend "kafka" needs log.kafka with brokers', input: log });
+    }
+  });
+
+export const searchSinkConfigSchema = z
+  .strictObject({
+    type: z.enum(["embedded", "opensearch"]).default("embedded").describe("embedded: SQLite FTS5 in data_dir; opensearch: an OpenSearch cluster."),
+    url: z.exactOptional(httpUrlSchema("http://localhost:9200")).describe("opensearch only: cluster URL."),
+    index: z.exactOptional(z.string().min(1)).describe("opensearch only: index name or prefix."),
+  })
+  .superRefine((sink, ctx) => {
+    if (sink.type === "opensearch" && sink.url === undefined) {
+      ctx.addIssue({ code: "custom", path: ["url"], message: 'type "opensearch" needs url', input: sink });
+    }
+    for (const key of ["url", "index"] as const) {
+      if (sink.type === "embedded" && sink[key] !== undefined) {
+        ctx.addIssue({ code: "custom", path: [key], message: `${key} is only allowed with type "opensearch"`, input: sink });
+      }
+    }
+  });
+
+const ARCHIVE_SCHEMES = ["file:", "webhdfs:", "swebhdfs:"];
+
+export const archiveSinkConfigSchema = z.strictObject({
+  format: z.enum(["parquet", "ndjson"]).describe("parquet, or ndjson compressed with zstd (.ndjson.zst)."),
+  target: z
+    .string()
+    .superRefine((target, ctx) => {
+      const scheme = URL.canParse(target) ? new URL(target).protocol : undefined;
+      if (!target.startsWith("/") && (scheme === undefined || !ARCHIVE_SCHEMES.includes(scheme))) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected an absolute path or a file://, webhdfs:// or swebhdfs:// URL; got ${JSON.stringify(target)}`,
+          input: target,
+        });
+      }
+    })
+    .describe("Where archive files go: /path, file:///path or webhdfs://namenode:9870/path."),
+  partition: z
+    .string()
+    .min(1)
+    .default("tenant=%T/dt=%Y-%m-%d/hour=%H")
+    .describe("Partition directory pattern: %T tenant, strftime %Y %m %d %H (UTC) of the event time."),
+  roll: z
+    .strictObject({
+      max_bytes: boundedSize({ min: 1 }).prefault("128MiB").describe("Close a file at this many bytes."),
+      max_age: durationSchema.prefault("5m").describe("Close a file this long after it was opened."),
+    })
+    .prefault({}),
+});
+
+export const collectorConfigSchema = z
+  .strictObject({
+    listen: listenAddressSchema().default("0.0.0.0:7170").describe("Ingest, search API, UI and /metrics."),
+    data_dir: z.string().min(1).default("/var/lib/logship/collector").describe("Embedded log, index and state."),
+    tokens: z.array(tokenConfigSchema).default([]).describe("Accepted tokens. None: no authentication."),
+    log: logConfigSchema.prefault({}),
+    sinks: z
+      .strictObject({
+        search: searchSinkConfigSchema.prefault({}),
+        archive: z.exactOptional(archiveSinkConfigSchema),
+      })
+      .prefault({}),
+    search: z
+      .strictObject({
+        backend: z.enum(["embedded", "opensearch"]).default("embedded").describe("Which index answers queries."),
+      })
+      .prefault({}),
+    peers: z.array(httpUrlSchema("http://10.0.0.6:7170")).default([]).describe("Other collectors searched together with this one."),
+  })
+  .superRefine((config, ctx) => {
+    if (config.search.backend === "opensearch" && config.sinks.search.type !== "opensearch") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["search", "backend"],
+        message: 'backend "opensearch" needs sinks.search.type: opensearch (that sink fills the index)',
+        input: config.search,
+      });
+    }
+  });
+
+export type CollectorConfig = z.output<typeof collectorConfigSchema>;
+export type TokenConfig = z.output<typeof tokenConfigSchema>;
+export type LogConfig = z.output<typeof logConfigSchema>;
+export type KafkaConfig = z.output<typeof kafkaConfigSchema>;
+export type SearchSinkConfig = z.output<typeof searchSinkConfigSchema>;
+export type ArchiveSinkConfig = z.output<typeof archiveSinkConfigSchema>;
+
+/** Loads and validates a collector config; throws ConfigError listing every issue, one per line. */
+export function loadCollectorConfig(file: string, env: Env): CollectorConfig {
+  const result = loadConfigFile(file, collectorConfigSchema, env);
+  if (!result.ok) throw new ConfigError(result.issues.map(formatIssue).join("\n"));
+  return result.config;
+}
