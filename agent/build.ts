@@ -1,0 +1,65 @@
+/**
+ * Validated agent config → the runtime parts (pure: compiles, touches no file).
+ * Relative globs are resolved against the config file's directory, so a
+ * config means the same whatever directory the agent is started from.
+ */
+import { hostname } from "node:os";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { ConfigError } from "../shared/errors.ts";
+import type { AgentConfig } from "./config.ts";
+import { buildParser } from "./parsers/index.ts";
+import { sourceRuntime, type SourceRuntime, type TailOptions } from "./tail/source.ts";
+
+/** How often open files are stat'ed for growth, truncation and deletion. */
+export const STAT_INTERVAL_MS = 250;
+
+export function buildSources(config: AgentConfig, configFile: string): SourceRuntime[] {
+  const base = dirname(resolve(configFile));
+  return config.sources.map((source, index) => {
+    let parser;
+    try {
+      parser = source.parser.type === "none" ? null : buildParser(source.parser);
+    } catch (error) {
+      throw new ConfigError(`${configFile}: sources[${index}].parser: ${(error as Error).message}`, { cause: error });
+    }
+    const multiline = source.multiline;
+    return sourceRuntime({
+      name: source.name,
+      paths: source.paths.map((pattern) => (isAbsolute(pattern) ? pattern : resolve(base, pattern))),
+      exclude: source.exclude,
+      startAt: source.start_at,
+      fields: source.fields,
+      parser,
+      multiline:
+        multiline === undefined
+          ? null
+          : {
+              start: multiline.start,
+              continue: multiline.continue,
+              negate: multiline.negate,
+              linesMax: multiline.max_lines,
+              bytesMax: multiline.max_bytes,
+              timeoutMs: multiline.timeout,
+            },
+      lineBytesMax: source.max_line_bytes,
+    });
+  });
+}
+
+export function buildTailOptions(config: AgentConfig): TailOptions {
+  const tail = config.tail;
+  return {
+    openFilesMax: tail.max_open_files,
+    closeInactiveMs: tail.close_inactive,
+    rescanIntervalMs: tail.rescan_interval,
+    readBytesPerPass: tail.read_bytes_per_pass,
+    rotateWaitMs: tail.rotate_wait,
+    checkpointIntervalMs: tail.checkpoint_interval,
+    fingerprintBytes: tail.fingerprint_bytes,
+    statIntervalMs: STAT_INTERVAL_MS,
+  };
+}
+
+export function agentHost(config: AgentConfig): string {
+  return config.host ?? hostname();
+}

@@ -1,0 +1,48 @@
+import { Command, Option } from "commander";
+import { loadAgentConfig } from "../../../agent/config.ts";
+import { runDryRun } from "../../../agent/main.ts";
+import { ConfigError } from "../../errors.ts";
+import { createLogger, type LogLevel } from "../../logger.ts";
+import type { CliContext } from "../context.ts";
+
+interface AgentOptions {
+  config: string;
+  dryRun?: boolean;
+  once?: boolean;
+  logFormat?: "json" | "text";
+  logLevel: LogLevel;
+}
+
+/** `logship agent --config F [--dry-run [--once]]`. */
+export function agentCommand(context: CliContext): Command {
+  return new Command("agent")
+    .description("run the agent: tail files by rule and ship their events")
+    .requiredOption("-c, --config <file>", "agent config file (YAML)")
+    .option("--dry-run", "print the events the rules produce as NDJSON, from the start of each file; ship nothing, write no checkpoint")
+    .option("--once", "with --dry-run: exit at the end of the files")
+    .addOption(new Option("--log-format <format>", "format of logship's own log (default: text on a TTY, else json)").choices(["json", "text"]))
+    .addOption(new Option("--log-level <level>", "level of logship's own log").choices(["debug", "info", "warn", "error"]).default("info"))
+    .action(async (options: AgentOptions) => {
+      if (options.once === true && options.dryRun !== true) throw new ConfigError("--once needs --dry-run");
+      const config = loadAgentConfig(options.config, context.env);
+      const logger = createLogger({
+        level: options.logLevel,
+        format: options.logFormat ?? (process.stderr.isTTY ? "text" : "json"),
+        write: context.writeErr,
+      });
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
+      try {
+        if (options.dryRun === true) {
+          await runDryRun({ config, configFile: options.config, once: options.once === true, out: process.stdout, logger, signal: controller.signal });
+          return;
+        }
+        throw new ConfigError("shipping to collectors is not available in this build yet; run with --dry-run to see the events your rules produce");
+      } finally {
+        process.off("SIGTERM", stop);
+        process.off("SIGINT", stop);
+      }
+    });
+}
