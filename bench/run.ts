@@ -1,0 +1,58 @@
+/**
+ * `npm run bench`: runs every bench/*.bench.ts, collects the JSON objects
+ * each prints (one per line), and rewrites docs/BENCHMARKS.md with the
+ * machine, the date and the results, beside the targets of the issues.
+ *
+ *   npm run bench [-- --only tail]
+ */
+import { execFileSync } from "node:child_process";
+import { readdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({ options: { only: { type: "string" } } });
+const benchDirectory = import.meta.dirname;
+const files = readdirSync(benchDirectory)
+  .filter((name) => name.endsWith(".bench.ts"))
+  .filter((name) => values.only === undefined || name.startsWith(values.only))
+  .sort();
+
+const results = new Map<string, Record<string, unknown>[]>();
+for (const file of files) {
+  process.stderr.write(`bench: ${file}\n`);
+  const stdout = execFileSync(process.execPath, [join(benchDirectory, file)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
+  const rows = stdout
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  results.set(file, rows);
+  for (const row of rows) process.stdout.write(JSON.stringify(row) + "\n");
+}
+
+const TARGETS: Record<string, string> = {
+  "tail.bench.ts": "issue 2: parser none ≥ 300 MB/s, json ≥ 100 MB/s, peak RSS < 100 MB (1 GiB of mixed access/JSON lines)",
+  "parsers.bench.ts": "parser hot path alone (no target of its own; json ≥ 500k lines/s was the design aim)",
+};
+
+function table(rows: Record<string, unknown>[]): string {
+  const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
+  const header = `| ${columns.join(" | ")} |\n| ${columns.map(() => "---").join(" | ")} |\n`;
+  return header + rows.map((row) => `| ${columns.map((column) => String(row[column] ?? "")).join(" | ")} |`).join("\n") + "\n";
+}
+
+let markdown = `# Benchmarks
+
+Written by \`npm run bench\` (bench/run.ts); do not edit by hand.
+
+- date: ${new Date().toISOString()}
+- machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB
+- node: ${process.version}
+
+Each benchmark prints one JSON object per case; the tables below are those objects.
+`;
+for (const [file, rows] of results) {
+  markdown += `\n## ${file}\n\n${TARGETS[file] ?? ""}\n\n${table(rows)}`;
+}
+if (values.only === undefined) writeFileSync(join(benchDirectory, "..", "docs", "BENCHMARKS.md"), markdown);
+else process.stderr.write("bench: --only given; docs/BENCHMARKS.md left as it is\n");
