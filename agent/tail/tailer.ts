@@ -404,12 +404,16 @@ export class Tailer {
     this.byInode.set(stream.inodeKey, stream);
   }
 
-  /** The stream key needs the first line; until the file has one the key waits. */
-  private ensureKey(stream: FileStream): void {
+  /**
+   * The stream key needs the first line; until the file has one the key
+   * waits. `force`: a partial first line is being let go (end of --once, file
+   * deleted), so what there is must do.
+   */
+  private ensureKey(stream: FileStream, force = false): void {
     if (stream.key !== null) return;
     const bytesMax = Math.min(this.options.tail.fingerprintBytes, stream.source.lineBytesMax);
     const material = keyHead(stream.head, bytesMax);
-    if (material.length === 0 || (material.at(-1) !== 0x0a && material.length < bytesMax)) return;
+    if (material.length === 0 || (!force && material.at(-1) !== 0x0a && material.length < bytesMax)) return;
     stream.key = streamKey({ host: this.options.host, device: stream.device, inode: stream.inode, generation: stream.generation, head: material });
   }
 
@@ -460,7 +464,7 @@ export class Tailer {
     if (stream.key === null) {
       // A first line exists (an event was made), so the key can be made now.
       stream.head = stream.handle === null ? stream.head : await readAt(stream.handle, 0, this.options.tail.fingerprintBytes);
-      this.ensureKey(stream);
+      this.ensureKey(stream, true);
       if (stream.key === null) throw new Error("assertion failed: stream key after first event");
     }
     const block: EventBlock = {

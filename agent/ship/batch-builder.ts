@@ -1,0 +1,98 @@
+/**
+ * Gathers EventBlocks into one wire batch (shared/wire/batch.ts). Per-file
+ * metadata goes once into the header's stream table; raw line runs go in as
+ * the file's bytes (one copy, when the payload is joined).
+ */
+import type { EventBlock } from "../events.ts";
+import { eventMessage, eventOffset } from "../events.ts";
+import { encodePayload, eventsSegment, rawSegment, type BatchHeader, type SegmentParts, type WireEvent, type WireStream } from "../../shared/wire/batch.ts";
+
+/** A stream's byte range covered by a batch: what the agent must not read again once the batch is spooled. */
+export interface StreamRange {
+  key: string;
+  endOffset: number;
+}
+
+export interface BuiltBatch {
+  payload: Buffer;
+  events: number;
+  /** Each stream's end offset in this batch. */
+  ranges: StreamRange[];
+  /** Acknowledge every block in the batch (their checkpoints may move). */
+  acks: (() => void)[];
+}
+
+export class BatchBuilder {
+  private streams: WireStream[] = [];
+  private readonly streamIndex = new Map<string, number>();
+  private segments: SegmentParts[] = [];
+  private readonly ends = new Map<string, number>();
+  private acks: (() => void)[] = [];
+  bytes = 0;
+  events = 0;
+  firstAddedMs = 0;
+
+  get empty(): boolean {
+    return this.segments.length === 0 && this.acks.length === 0;
+  }
+
+  add(block: EventBlock, nowMs: number): void {
+    if (this.empty) this.firstAddedMs = nowMs;
+    let index = this.streamIndex.get(block.stream.key);
+    if (index === undefined) {
+      index = this.streams.length;
+      this.streams.push({ key: block.stream.key, source: block.stream.source, path: block.stream.path, fields: block.stream.fields });
+      this.streamIndex.set(block.stream.key, index);
+      this.bytes += block.stream.key.length + block.stream.source.length + block.stream.path.length + 64;
+    }
+    const segment = blockSegment(block, index);
+    if (segment !== null) {
+      this.segments.push(segment);
+      this.bytes += segment.bytes;
+      this.events += segment.count;
+    }
+    this.ends.set(block.stream.key, block.endOffset);
+    this.acks.push(block.ack);
+  }
+
+  build(header: Omit<BatchHeader, "streams">): BuiltBatch {
+    const payload = encodePayload({ ...header, streams: this.streams }, this.segments);
+    const built: BuiltBatch = {
+      payload,
+      events: this.events,
+      ranges: [...this.ends].map(([key, endOffset]) => ({ key, endOffset })),
+      acks: this.acks,
+    };
+    this.streams = [];
+    this.streamIndex.clear();
+    this.segments = [];
+    this.ends.clear();
+    this.acks = [];
+    this.bytes = 0;
+    this.events = 0;
+    return built;
+  }
+}
+
+function blockSegment(block: EventBlock, stream: number): SegmentParts | null {
+  if (block.count === 0) return null;
+  const run = block.lines;
+  if (run !== null && run.truncated.length === 0) {
+    const first = run.starts[0] as number;
+    const end = run.consumedOffset - run.bufferOffset;
+    const unterminated = run.buffer[end - 1] !== 0x0a;
+    return rawSegment(stream, block.observedMs, run.bufferOffset + first, block.count, run.buffer.subarray(first, end), unterminated);
+  }
+  const events: WireEvent[] = [];
+  const truncated = new Set(block.truncated);
+  for (let index = 0; index < block.count; index++) {
+    events.push({
+      offset: eventOffset(block, index),
+      message: eventMessage(block, index),
+      truncated: truncated.has(index),
+      timeMs: block.decoded?.timesMs[index],
+      fields: block.decoded?.fields[index],
+    });
+  }
+  return eventsSegment(stream, block.observedMs, events);
+}

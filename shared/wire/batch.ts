@@ -1,0 +1,326 @@
+/**
+ * Wire format v1: one agent batch (docs/WIRE.md). The HTTP body is this
+ * payload compressed with zstd; the collector checks it and stores the
+ * compressed bytes as they arrived; sinks decode it later.
+ *
+ * Payload (all integers little-endian):
+ *
+ *   "LSW1"                 magic + format version 1
+ *   u32  header length
+ *   header                 UTF-8 JSON: {agent, host, seq, floor, created_ms, streams: [{key, source, path, fields}]}
+ *   segment*               each one file stream's consecutive events:
+ *     u8   kind           1 = RAW, 2 = EVENTS
+ *     u32  stream         index into header.streams
+ *     f64  observed_ms    when the agent read these bytes
+ *     u32  count          events in the segment
+ *     u32  body length    bytes of the body that follows
+ *     RAW body:    f64 base offset, u8 flags (bit 0: last line has no "\n"),
+ *                  then the file's bytes: `count` lines, each ending in "\n"
+ *                  ("\r\n" allowed; the "\r" is not part of the line).
+ *                  A line's offset is base offset + its position.
+ *     EVENTS body: per event: f64 offset, u8 flags (bit 0 truncated, bit 1
+ *                  has time, bit 2 has fields), [f64 time_ms], u32 message
+ *                  length, message (UTF-8), [u32 fields length, fields JSON].
+ *   u32  CRC-32 (zlib) of every byte before it
+ *
+ * RAW keeps lines as the bytes read from the file: the agent copies a read
+ * buffer's range once, and per-line work (offsets, ids) happens only where
+ * events are decoded.
+ */
+import { crc32 } from "node:zlib";
+import { type Event, eventId, formatTime } from "../event.ts";
+import { LogshipError } from "../errors.ts";
+
+export const WIRE_MAGIC = Buffer.from("LSW1", "latin1");
+export const WIRE_VERSION = 1;
+
+export const SEGMENT_RAW = 1;
+export const SEGMENT_EVENTS = 2;
+const SEGMENT_HEADER_BYTES = 1 + 4 + 8 + 4 + 4;
+const RAW_UNTERMINATED = 1;
+const EVENT_TRUNCATED = 1;
+const EVENT_HAS_TIME = 2;
+const EVENT_HAS_FIELDS = 4;
+
+export interface WireStream {
+  key: string;
+  source: string;
+  path: string;
+  fields: Readonly<Record<string, unknown>>;
+}
+
+export interface BatchHeader {
+  /** Stable id of the agent (data_dir/agent-id). */
+  agent: string;
+  host: string;
+  /** Batch sequence number, unique per agent for ever. */
+  seq: number;
+  /** Every batch of this agent with seq below `floor` is acknowledged: never sent again. */
+  floor: number;
+  created_ms: number;
+  streams: WireStream[];
+}
+
+/** Malformed payload: the collector answers 400 with this message. */
+export class WireError extends LogshipError {
+  constructor(message: string) {
+    super("LOGSHIP_WIRE", message);
+    this.name = "WireError";
+  }
+}
+
+/** One segment as the encoder builds it: a fixed header and body parts (kept by reference until `finish`). */
+export interface SegmentParts {
+  parts: Buffer[];
+  bytes: number;
+  count: number;
+}
+
+export function rawSegment(stream: number, observedMs: number, baseOffset: number, count: number, lines: Buffer, unterminated: boolean): SegmentParts {
+  const head = Buffer.allocUnsafe(SEGMENT_HEADER_BYTES + 9);
+  let position = writeSegmentHeader(head, SEGMENT_RAW, stream, observedMs, count, 9 + lines.length);
+  position = head.writeDoubleLE(baseOffset, position);
+  head.writeUInt8(unterminated ? RAW_UNTERMINATED : 0, position);
+  return { parts: [head, lines], bytes: head.length + lines.length, count };
+}
+
+export interface WireEvent {
+  offset: number;
+  message: string;
+  truncated: boolean;
+  timeMs: number | undefined;
+  fields: Record<string, unknown> | undefined;
+}
+
+export function eventsSegment(stream: number, observedMs: number, events: WireEvent[]): SegmentParts {
+  const records: Buffer[] = [];
+  let bodyBytes = 0;
+  for (const event of events) {
+    const message = Buffer.from(event.message, "utf8");
+    const fields = event.fields === undefined ? null : Buffer.from(JSON.stringify(event.fields), "utf8");
+    const hasTime = event.timeMs !== undefined;
+    const fixed = Buffer.allocUnsafe(8 + 1 + (hasTime ? 8 : 0) + 4);
+    let position = fixed.writeDoubleLE(event.offset, 0);
+    position = fixed.writeUInt8((event.truncated ? EVENT_TRUNCATED : 0) | (hasTime ? EVENT_HAS_TIME : 0) | (fields === null ? 0 : EVENT_HAS_FIELDS), position);
+    if (hasTime) position = fixed.writeDoubleLE(event.timeMs as number, position);
+    fixed.writeUInt32LE(message.length, position);
+    records.push(fixed, message);
+    bodyBytes += fixed.length + message.length;
+    if (fields !== null) {
+      const length = Buffer.allocUnsafe(4);
+      length.writeUInt32LE(fields.length, 0);
+      records.push(length, fields);
+      bodyBytes += 4 + fields.length;
+    }
+  }
+  const head = Buffer.allocUnsafe(SEGMENT_HEADER_BYTES);
+  writeSegmentHeader(head, SEGMENT_EVENTS, stream, observedMs, events.length, bodyBytes);
+  return { parts: [head, ...records], bytes: head.length + bodyBytes, count: events.length };
+}
+
+function writeSegmentHeader(buffer: Buffer, kind: number, stream: number, observedMs: number, count: number, bodyBytes: number): number {
+  let position = buffer.writeUInt8(kind, 0);
+  position = buffer.writeUInt32LE(stream, position);
+  position = buffer.writeDoubleLE(observedMs, position);
+  position = buffer.writeUInt32LE(count, position);
+  return buffer.writeUInt32LE(bodyBytes, position);
+}
+
+/** Join header and segments into one payload with its CRC. */
+export function encodePayload(header: BatchHeader, segments: SegmentParts[]): Buffer {
+  const headerBytes = Buffer.from(JSON.stringify(header), "utf8");
+  const lead = Buffer.allocUnsafe(8);
+  WIRE_MAGIC.copy(lead, 0);
+  lead.writeUInt32LE(headerBytes.length, 4);
+  let total = lead.length + headerBytes.length + 4;
+  for (const segment of segments) total += segment.bytes;
+  const payload = Buffer.allocUnsafe(total);
+  let position = lead.copy(payload, 0);
+  position += headerBytes.copy(payload, position);
+  for (const segment of segments) {
+    for (const part of segment.parts) position += part.copy(payload, position);
+  }
+  payload.writeUInt32LE(crc32(payload.subarray(0, position)), position);
+  return payload;
+}
+
+export interface BatchSummary {
+  header: BatchHeader;
+  events: number;
+  /** Earliest and latest observed time of its segments (for the log's time index). */
+  observedMinMs: number;
+  observedMaxMs: number;
+}
+
+/** Check a payload (magic, CRC, header, segment bounds) without decoding events. Throws WireError. */
+export function validatePayload(payload: Buffer): BatchSummary {
+  if (payload.length < 12 || !payload.subarray(0, 4).equals(WIRE_MAGIC)) throw new WireError("not a logship batch (bad magic or unsupported format version)");
+  const crcPosition = payload.length - 4;
+  if (crc32(payload.subarray(0, crcPosition)) !== payload.readUInt32LE(crcPosition)) throw new WireError("CRC mismatch: the batch was damaged on the way");
+  const header = readHeader(payload);
+  let events = 0;
+  let observedMinMs = Number.POSITIVE_INFINITY;
+  let observedMaxMs = Number.NEGATIVE_INFINITY;
+  forEachSegment(payload, header, (segment) => {
+    events += segment.count;
+    observedMinMs = Math.min(observedMinMs, segment.observedMs);
+    observedMaxMs = Math.max(observedMaxMs, segment.observedMs);
+  });
+  if (events === 0) observedMinMs = observedMaxMs = header.created_ms;
+  return { header, events, observedMinMs, observedMaxMs };
+}
+
+function readHeader(payload: Buffer): BatchHeader {
+  const headerLength = payload.readUInt32LE(4);
+  if (8 + headerLength > payload.length - 4) throw new WireError("header runs past the end of the batch");
+  let header: unknown;
+  try {
+    header = JSON.parse(payload.toString("utf8", 8, 8 + headerLength));
+  } catch {
+    throw new WireError("header is not valid JSON");
+  }
+  const candidate = header as Partial<BatchHeader>;
+  if (
+    typeof candidate !== "object" ||
+    candidate === null ||
+    typeof candidate.agent !== "string" ||
+    candidate.agent.length === 0 ||
+    typeof candidate.host !== "string" ||
+    !Number.isSafeInteger(candidate.seq) ||
+    !Number.isSafeInteger(candidate.floor) ||
+    typeof candidate.created_ms !== "number" ||
+    !Array.isArray(candidate.streams)
+  ) {
+    throw new WireError("header lacks agent, host, seq, floor, created_ms or streams");
+  }
+  for (const stream of candidate.streams) {
+    if (typeof stream?.key !== "string" || typeof stream.source !== "string" || typeof stream.path !== "string" || typeof stream.fields !== "object" || stream.fields === null) {
+      throw new WireError("a stream in the header lacks key, source, path or fields");
+    }
+  }
+  return candidate as BatchHeader;
+}
+
+interface SegmentView {
+  kind: number;
+  stream: number;
+  observedMs: number;
+  count: number;
+  bodyStart: number;
+  bodyEnd: number;
+}
+
+function forEachSegment(payload: Buffer, header: BatchHeader, visit: (segment: SegmentView) => void): void {
+  const end = payload.length - 4;
+  let position = 8 + payload.readUInt32LE(4);
+  while (position < end) {
+    if (position + SEGMENT_HEADER_BYTES > end) throw new WireError(`segment header at byte ${position} runs past the end`);
+    const kind = payload.readUInt8(position);
+    const stream = payload.readUInt32LE(position + 1);
+    const observedMs = payload.readDoubleLE(position + 5);
+    const count = payload.readUInt32LE(position + 13);
+    const bodyBytes = payload.readUInt32LE(position + 17);
+    const bodyStart = position + SEGMENT_HEADER_BYTES;
+    const bodyEnd = bodyStart + bodyBytes;
+    if (kind !== SEGMENT_RAW && kind !== SEGMENT_EVENTS) throw new WireError(`unknown segment kind ${kind} at byte ${position}`);
+    if (stream >= header.streams.length) throw new WireError(`segment at byte ${position} names stream ${stream}; the header has ${header.streams.length}`);
+    if (bodyEnd > end) throw new WireError(`segment at byte ${position} runs past the end`);
+    if (kind === SEGMENT_RAW && bodyBytes < 9) throw new WireError(`raw segment at byte ${position} is too short`);
+    visit({ kind, stream, observedMs, count, bodyStart, bodyEnd });
+    position = bodyEnd;
+  }
+}
+
+/** Every event of a validated payload, as search returns it. Malformed records throw WireError. */
+export function* payloadEvents(payload: Buffer): Generator<Event> {
+  const header = readHeader(payload);
+  const segments: SegmentView[] = [];
+  forEachSegment(payload, header, (segment) => segments.push(segment));
+  for (const segment of segments) {
+    const stream = header.streams[segment.stream] as WireStream;
+    const observed = formatTime(segment.observedMs);
+    if (segment.kind === SEGMENT_RAW) yield* rawEvents(payload, segment, stream, header.host, observed);
+    else yield* decodedEvents(payload, segment, stream, header.host, observed);
+  }
+}
+
+function* rawEvents(payload: Buffer, segment: SegmentView, stream: WireStream, host: string, observed: string): Generator<Event> {
+  const baseOffset = payload.readDoubleLE(segment.bodyStart);
+  const unterminated = (payload.readUInt8(segment.bodyStart + 8) & RAW_UNTERMINATED) !== 0;
+  const linesStart = segment.bodyStart + 9;
+  let position = linesStart;
+  for (let index = 0; index < segment.count; index++) {
+    let newline = payload.indexOf(0x0a, position);
+    if (newline === -1 || newline >= segment.bodyEnd) {
+      if (!(unterminated && index === segment.count - 1)) throw new WireError("raw segment has fewer lines than its count");
+      newline = segment.bodyEnd;
+    }
+    let end = newline;
+    if (end > position && payload[end - 1] === 0x0d) end--;
+    const offset = baseOffset + (position - linesStart);
+    yield {
+      id: eventId(stream.key, offset),
+      time: observed,
+      observed_time: observed,
+      host,
+      source: stream.source,
+      path: stream.path,
+      offset,
+      message: payload.toString("utf8", position, end),
+      fields: { ...stream.fields },
+    };
+    position = newline + 1;
+  }
+}
+
+function* decodedEvents(payload: Buffer, segment: SegmentView, stream: WireStream, host: string, observed: string): Generator<Event> {
+  let position = segment.bodyStart;
+  const need = (bytes: number): void => {
+    if (position + bytes > segment.bodyEnd) throw new WireError("event record runs past its segment");
+  };
+  for (let index = 0; index < segment.count; index++) {
+    need(13);
+    const offset = payload.readDoubleLE(position);
+    const flags = payload.readUInt8(position + 8);
+    position += 9;
+    let time = observed;
+    if ((flags & EVENT_HAS_TIME) !== 0) {
+      need(8);
+      time = formatTime(payload.readDoubleLE(position));
+      position += 8;
+    }
+    need(4);
+    const messageLength = payload.readUInt32LE(position);
+    position += 4;
+    need(messageLength);
+    const message = payload.toString("utf8", position, position + messageLength);
+    position += messageLength;
+    let parsed: Record<string, unknown> = {};
+    if ((flags & EVENT_HAS_FIELDS) !== 0) {
+      need(4);
+      const fieldsLength = payload.readUInt32LE(position);
+      position += 4;
+      need(fieldsLength);
+      try {
+        parsed = JSON.parse(payload.toString("utf8", position, position + fieldsLength)) as Record<string, unknown>;
+      } catch {
+        throw new WireError("event fields are not valid JSON");
+      }
+      position += fieldsLength;
+    }
+    const event: Event = {
+      id: eventId(stream.key, offset),
+      time,
+      observed_time: observed,
+      host,
+      source: stream.source,
+      path: stream.path,
+      offset,
+      message,
+      // Static fields of the rule win over parsed ones (as in the agent's dry-run).
+      fields: { ...parsed, ...stream.fields },
+    };
+    if ((flags & EVENT_TRUNCATED) !== 0) event.truncated = true;
+    yield event;
+  }
+}
