@@ -118,6 +118,26 @@ export const agentConfigSchema = z.strictObject({
     })
     .prefault({}),
   api: z.strictObject({ listen: listenAddressSchema().default("127.0.0.1:7171").describe("Status API and /metrics.") }).prefault({}),
+  delivery: z
+    .strictObject({
+      max_in_flight: z.int().min(1).max(64).default(4).describe("Requests in flight per collector (and connections in its pool)."),
+      connect_timeout: durationSchema.prefault("5s").describe("Time to open a connection to a collector."),
+      request_timeout: durationSchema.prefault("30s").describe("Time for a collector to answer a batch."),
+      retry_initial: durationSchema.prefault("100ms").describe("First retry delay; doubles each attempt, with full jitter."),
+      retry_max: durationSchema.prefault("30s").describe("Longest retry delay."),
+      failures_to_eject: z.int().min(1).default(3).describe("Failures in a row that take a collector out until a probe succeeds."),
+      shutdown_timeout: durationSchema.prefault("10s").describe("On SIGTERM, time given to in-flight batches; the rest stays in the spool."),
+    })
+    .prefault({}),
+  tls: z
+    .exactOptional(
+      z.strictObject({
+        ca: z.exactOptional(z.string().min(1)).describe("PEM file of the CA that signed the collectors' certificates."),
+        cert: z.exactOptional(z.string().min(1)).describe("PEM client certificate (mutual TLS)."),
+        key: z.exactOptional(z.string().min(1)).describe("PEM private key of the client certificate."),
+      }),
+    )
+    .describe("TLS towards https:// collectors."),
 });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;

@@ -34,6 +34,10 @@ export async function runDryRun(options: DryRunOptions): Promise<number> {
     once: options.once,
     watch: !options.once,
   });
-  await tailer.run(options.signal);
+  try {
+    await tailer.run(options.signal);
+  } finally {
+    await tailer.close();
+  }
   return output.events;
 }

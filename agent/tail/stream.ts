@@ -44,8 +44,8 @@ export class FileStream {
   head: Buffer;
   /** From a checkpoint: hash of the first `headBytes` bytes, until the file is found. */
   headHash: { bytes: number; hash: string } | null = null;
-  /** From a checkpoint: hash of the bytes before `acks.ackedOffset`. */
-  markerHash: { bytes: number; hash: string } | null = null;
+  /** From a checkpoint: hash of the `bytes` bytes before `offset` (the checkpointed offset). */
+  markerHash: { bytes: number; hash: string; offset: number } | null = null;
   /** The MARKER_BYTES bytes before `readOffset`: detects truncation on the next read. */
   lastBytes: Buffer;
   readOffset: number;
@@ -68,6 +68,8 @@ export class FileStream {
     state: StreamState;
     head: Buffer;
     offset: number;
+    /** Where acknowledgement starts, when below `offset` (bytes between them are spooled, not yet acknowledged). */
+    ackedOffset?: number;
     lastBytes: Buffer;
     nowMs: number;
   }) {
@@ -84,7 +86,7 @@ export class FileStream {
     this.lastBytes = init.lastBytes;
     this.splitter = new LineSplitter({ lineBytesMax: init.source.lineBytesMax, startOffset: init.offset });
     this.decoder = new EventDecoder(init.source.parser, init.source.createJoiner());
-    this.acks = new AckTracker(init.offset);
+    this.acks = new AckTracker(init.ackedOffset ?? init.offset);
     this.lastGrowthMs = init.nowMs;
     this.stateSinceMs = init.nowMs;
   }

@@ -46,6 +46,13 @@ export interface TailerOptions {
   once: boolean;
   /** Watch for file events (off in --once mode). */
   watch: boolean;
+  /**
+   * Streams with batches still in the agent's spool after a restart: stream
+   * key → end offset of the last spooled batch. Reading resumes there; the
+   * checkpoint moves past it when `ackSpooled(key)` says those batches are
+   * acknowledged.
+   */
+  spooled?: ReadonlyMap<string, number>;
 }
 
 /** What `logship status` and tests see of a stream. */
@@ -86,6 +93,8 @@ export class Tailer {
   private startedMs = 0;
   private checkpointDirty = false;
   private readonly checkpointMarkers = new Map<FileStream, { offset: number; bytes: number; hash: string }>();
+  /** Acknowledge functions of spooled ranges restored at start, by stream key. */
+  private readonly spooledAcks = new Map<string, () => void>();
 
   constructor(options: TailerOptions) {
     this.options = options;
@@ -117,8 +126,29 @@ export class Tailer {
       signal.removeEventListener("abort", onAbort);
       await this.discovery.close();
       await this.saveCheckpoint();
-      for (const stream of this.streams) await this.closeHandle(stream);
     }
+  }
+
+  /**
+   * Write the checkpoint now (acknowledgements may still arrive after `run`
+   * returned, while the agent drains) and close every file. Call once, last.
+   */
+  async close(): Promise<void> {
+    this.checkpointDirty = true;
+    await this.saveCheckpoint();
+    for (const stream of this.streams) await this.closeHandle(stream);
+    for (const [inodeKey, shadow] of this.shadows) {
+      this.shadows.delete(inodeKey);
+      this.openFiles--;
+      await shadow.handle.close();
+    }
+  }
+
+  /** Every batch of this stream that was in the spool at start is acknowledged. */
+  ackSpooled(key: string): void {
+    const ack = this.spooledAcks.get(key);
+    this.spooledAcks.delete(key);
+    ack?.();
   }
 
   status(): StreamStatus[] {
@@ -294,6 +324,16 @@ export class Tailer {
     });
     stream.handle = handle;
     this.ensureKey(stream);
+    const spooledEnd = stream.key === null ? undefined : this.options.spooled?.get(stream.key);
+    if (spooledEnd !== undefined && spooledEnd > offset && this.byKey(stream.key as string) === undefined) {
+      // Read before a crash and spooled, but not yet checkpointed: the spool holds those lines.
+      const resumed = new FileStream({ ...streamInit(stream, nowMs), offset: spooledEnd, lastBytes: await readAt(handle, Math.max(0, spooledEnd - MARKER_BYTES), Math.min(spooledEnd, MARKER_BYTES)) });
+      resumed.handle = handle;
+      this.addStream(resumed);
+      this.checkpointDirty = true;
+      this.logger.info("tailing file after its spooled lines", { path, source: source.name, offset: spooledEnd });
+      return;
+    }
     this.addStream(stream);
     this.checkpointDirty = true;
     this.logger.info("tailing file", { path, source: source.name, offset });
@@ -331,6 +371,9 @@ export class Tailer {
       stream.headHash = null;
       stream.markerHash = null;
       stream.mayHaveData = true;
+      if (stream.lastBytes.length === 0 && stream.readOffset > 0) {
+        stream.lastBytes = await readAt(handle, Math.max(0, stream.readOffset - MARKER_BYTES), Math.min(stream.readOffset, MARKER_BYTES));
+      }
       stream.setState("active", nowMs);
       this.byInode.set(stream.inodeKey, stream);
       this.ensureKey(stream);
@@ -351,8 +394,9 @@ export class Tailer {
       return false;
     }
     if (stream.markerHash !== null) {
-      const bytes = await readAt(handle, stream.readOffset - stream.markerHash.bytes, stream.markerHash.bytes);
-      return hashBytes(bytes) === stream.markerHash.hash;
+      const marker = stream.markerHash;
+      const bytes = await readAt(handle, marker.offset - marker.bytes, marker.bytes);
+      return hashBytes(bytes) === marker.hash;
     }
     const before = await readAt(handle, stream.readOffset - stream.lastBytes.length, stream.lastBytes.length);
     return before.equals(stream.lastBytes);
@@ -397,6 +441,11 @@ export class Tailer {
     stream.mayHaveData = true;
     stream.setState("active", Date.now());
     this.wake();
+  }
+
+  private byKey(key: string): FileStream | undefined {
+    for (const stream of this.streams) if (stream.key === key) return stream;
+    return undefined;
   }
 
   private addStream(stream: FileStream): void {
@@ -688,6 +737,8 @@ export class Tailer {
         this.logger.info("checkpoint names a source no longer configured; forgetting it", { source: entry.source, path: entry.path });
         continue;
       }
+      const spooledEnd = this.options.spooled?.get(entry.key);
+      const resumeOffset = spooledEnd !== undefined && spooledEnd > entry.offset ? spooledEnd : entry.offset;
       const stream = new FileStream({
         source,
         key: entry.key,
@@ -698,12 +749,14 @@ export class Tailer {
         inode: entry.inode,
         state: "orphan",
         head: Buffer.alloc(0),
-        offset: entry.offset,
+        offset: resumeOffset,
+        ackedOffset: entry.offset,
         lastBytes: Buffer.alloc(0),
         nowMs,
       });
       stream.headHash = { bytes: entry.head_bytes, hash: entry.head_hash };
-      stream.markerHash = { bytes: entry.marker_bytes, hash: entry.marker_hash };
+      stream.markerHash = { bytes: entry.marker_bytes, hash: entry.marker_hash, offset: entry.offset };
+      if (resumeOffset > entry.offset) this.spooledAcks.set(entry.key, stream.acks.track(resumeOffset));
       this.addStream(stream);
     }
   }
@@ -740,7 +793,7 @@ export class Tailer {
   private async markerFor(stream: FileStream, offset: number): Promise<{ bytes: number; hash: string }> {
     const cached = this.checkpointMarkers.get(stream);
     if (cached !== undefined && cached.offset === offset) return cached;
-    if (stream.markerHash !== null && offset === stream.readOffset && stream.handle === null) return stream.markerHash;
+    if (stream.markerHash !== null && offset === stream.markerHash.offset && stream.handle === null) return stream.markerHash;
     const bytes = Math.min(MARKER_BYTES, offset);
     let marker = { offset, bytes: 0, hash: hashBytes(Buffer.alloc(0)) };
     if (stream.handle !== null) {
@@ -750,6 +803,23 @@ export class Tailer {
     this.checkpointMarkers.set(stream, marker);
     return marker;
   }
+}
+
+function streamInit(stream: FileStream, nowMs: number): ConstructorParameters<typeof FileStream>[0] {
+  return {
+    source: stream.source,
+    key: stream.key,
+    generation: stream.generation,
+    pathLabel: stream.pathLabel,
+    currentPath: stream.currentPath,
+    device: stream.device,
+    inode: stream.inode,
+    state: stream.state,
+    head: stream.head,
+    offset: stream.readOffset,
+    lastBytes: stream.lastBytes,
+    nowMs,
+  };
 }
 
 interface Shadow {

@@ -9,6 +9,7 @@ import { Command, CommanderError } from "commander";
 import { ConfigError } from "../errors.ts";
 import { agentCommand } from "./commands/agent.ts";
 import { schemaCommand } from "./commands/schema.ts";
+import { statusCommand } from "./commands/status.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { LOGSHIP_VERSION, versionCommand } from "./commands/version.ts";
 import { EXIT_OK, EXIT_RUNTIME_FAILURE, EXIT_USAGE_OR_CONFIG, processContext } from "./context.ts";
@@ -22,7 +23,7 @@ export function buildProgram(context: CliContext = processContext()): Command {
     .configureOutput({ writeOut: context.writeOut, writeErr: context.writeErr })
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
-  for (const command of [agentCommand(context), versionCommand(context), validateCommand(context), schemaCommand(context)]) {
+  for (const command of [agentCommand(context), statusCommand(context), versionCommand(context), validateCommand(context), schemaCommand(context)]) {
     // addCommand does not pass on output settings and exitOverride; copy them.
     program.addCommand(command.copyInheritedSettings(program));
   }

@@ -68,7 +68,7 @@ export function startTailer(options: HarnessOptions): { output: CollectingOutput
     once: options.once ?? false,
     watch: !(options.once ?? false),
   });
-  const done = tailer.run(controller.signal);
+  const done = tailer.run(controller.signal).then(() => tailer.close());
   return {
     output,
     tailer,

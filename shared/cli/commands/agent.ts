@@ -1,6 +1,8 @@
 import { Command, Option } from "commander";
 import { loadAgentConfig } from "../../../agent/config.ts";
 import { runDryRun } from "../../../agent/main.ts";
+import { Agent } from "../../../agent/agent.ts";
+import { startAgentApi } from "../../../agent/api.ts";
 import { ConfigError } from "../../errors.ts";
 import { createLogger, type LogLevel } from "../../logger.ts";
 import type { CliContext } from "../context.ts";
@@ -39,7 +41,14 @@ export function agentCommand(context: CliContext): Command {
           await runDryRun({ config, configFile: options.config, once: options.once === true, out: process.stdout, logger, signal: controller.signal });
           return;
         }
-        throw new ConfigError("shipping to collectors is not available in this build yet; run with --dry-run to see the events your rules produce");
+        const agent = new Agent({ config, configFile: options.config, logger, shutdownDeadlineMs: config.delivery.shutdown_timeout });
+        const api = await startAgentApi(config.api.listen, () => agent.status(), logger);
+        try {
+          await agent.run(controller.signal);
+        } finally {
+          api.server.close();
+        }
+        logger.info("agent stopped");
       } finally {
         process.off("SIGTERM", stop);
         process.off("SIGINT", stop);

@@ -1,0 +1,209 @@
+/**
+ * The agent: tailer → batcher → spool → shipper → collectors, and the
+ * acknowledgements back: a collector's 200 for a batch acknowledges its
+ * blocks, which lets their files' checkpoints move.
+ *
+ * After a restart the spool still holds the batches no collector
+ * acknowledged; they are sent again with their original sequence numbers
+ * (the collector deduplicates), and the tailer resumes each file after the
+ * spooled lines instead of reading them again.
+ *
+ * SIGTERM: stop reading, spool what is in memory, give in-flight sends until
+ * the deadline, write the checkpoint and the spool state, exit. What was not
+ * delivered stays in the spool for the next start.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "../shared/logger.ts";
+import type { AgentConfig } from "./config.ts";
+import { agentHost, buildSources, buildTailOptions } from "./build.ts";
+import { FileCheckpointStore } from "./tail/checkpoint.ts";
+import { Tailer, type StreamStatus } from "./tail/tailer.ts";
+import { Spool, type SpoolRecord, type SpoolStats } from "./spool/spool.ts";
+import { Batcher } from "./ship/batcher.ts";
+import { Shipper, type CollectorStatus } from "./ship/shipper.ts";
+import { ConfigError } from "../shared/errors.ts";
+
+export interface AgentStatus {
+  host: string;
+  agent_id: string;
+  files: StreamStatus[];
+  spool: SpoolStats;
+  collectors: CollectorStatus[];
+  batches: { delivered: number; duplicates: number; retries: number; rejected: number; backlog: number };
+  compression: { uncompressed_bytes: number; compressed_bytes: number };
+}
+
+export interface AgentOptions {
+  config: AgentConfig;
+  configFile: string;
+  logger: Logger;
+  /** How long SIGTERM waits for in-flight batches before leaving them in the spool. */
+  shutdownDeadlineMs: number;
+}
+
+export class Agent {
+  private readonly options: AgentOptions;
+  private readonly logger: Logger;
+  readonly spool: Spool;
+  private shipper: Shipper | null = null;
+  private tailer: Tailer | null = null;
+  private batcher: Batcher | null = null;
+  /** Block acknowledgements of batches spooled by this process, by seq. */
+  private readonly blockAcks = new Map<number, (() => void)[]>();
+  /** Batches found in the spool at start: how many still hold each stream. */
+  private readonly restoredByKey = new Map<string, number>();
+  private readonly restoredSeqs = new Set<number>();
+
+  constructor(options: AgentOptions) {
+    const config = options.config;
+    if (config.collectors.length === 0) throw new ConfigError(`${options.configFile}: collectors: at least one collector URL is needed to ship (or use --dry-run)`);
+    this.options = options;
+    this.logger = options.logger;
+    const spoolBytesMax = config.spool.max_bytes;
+    this.spool = new Spool({
+      directory: join(config.data_dir, "spool"),
+      bytesMax: spoolBytesMax,
+      whenFull: config.spool.when_full,
+      segmentBytes: Math.max(1 << 20, Math.min(64 << 20, Math.floor(spoolBytesMax / 8))),
+      cacheBytesMax: 16 << 20,
+      logger: options.logger.child({ component: "spool" }),
+    });
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const config = this.options.config;
+    const restored = await this.spool.open();
+    const spooledEnds = new Map<string, number>();
+    for (const record of restored) {
+      this.restoredSeqs.add(record.seq);
+      for (const range of record.ranges) {
+        spooledEnds.set(range.key, Math.max(spooledEnds.get(range.key) ?? 0, range.endOffset));
+        this.restoredByKey.set(range.key, (this.restoredByKey.get(range.key) ?? 0) + 1);
+      }
+    }
+    if (restored.length > 0) this.logger.info("resending batches left in the spool", { batches: restored.length });
+    this.spool.onDropped = (record) => this.acknowledge(record);
+    const shipper = new Shipper({
+      collectors: config.collectors,
+      client: {
+        token: config.token,
+        connectTimeoutMs: config.delivery.connect_timeout,
+        requestTimeoutMs: config.delivery.request_timeout,
+        tls: await loadTls(config),
+      },
+      inFlightMax: config.delivery.max_in_flight,
+      retryBaseMs: config.delivery.retry_initial,
+      retryCapMs: config.delivery.retry_max,
+      failuresToEject: config.delivery.failures_to_eject,
+      spool: this.spool,
+      deadLetterDirectory: join(config.data_dir, "dead-letter"),
+      logger: this.logger.child({ component: "shipper" }),
+      onDelivered: (record) => this.acknowledge(record),
+    });
+    this.shipper = shipper;
+    for (const record of restored) shipper.enqueue(record);
+    const host = agentHost(config);
+    const batcher = new Batcher({
+      bytesMax: config.batch.max_bytes,
+      eventsMax: config.batch.max_events,
+      lingerMs: config.batch.linger,
+      compressionLevel: config.compression.level,
+      compressionsMax: 2,
+      host,
+      spool: this.spool,
+      onSpooled: (record, acks) => {
+        this.blockAcks.set(record.seq, acks);
+        shipper.enqueue(record);
+      },
+    });
+    this.batcher = batcher;
+    const tailer = new Tailer({
+      sources: buildSources(config, this.options.configFile),
+      tail: buildTailOptions(config),
+      host,
+      output: batcher,
+      checkpoints: new FileCheckpointStore(config.data_dir),
+      logger: this.logger.child({ component: "tailer" }),
+      fromBeginning: false,
+      once: false,
+      watch: true,
+      spooled: spooledEnds,
+    });
+    this.tailer = tailer;
+    const shipping = new AbortController();
+    const shipperDone = shipper.run(shipping.signal);
+    const stateTimer = setInterval(() => {
+      this.spool.saveState().catch((error: unknown) => this.logger.error("cannot write spool state", { error: (error as Error).message }));
+    }, config.tail.checkpoint_interval);
+    try {
+      await tailer.run(signal);
+      // Stopped reading: spool what is in memory, then give in-flight batches until the deadline.
+      await batcher.drain();
+      const deadline = Date.now() + this.options.shutdownDeadlineMs;
+      if (!(await shipper.drained(deadline))) {
+        this.logger.warn("shutdown deadline reached; undelivered batches stay in the spool", { batches: shipper.backlog });
+      }
+    } finally {
+      clearInterval(stateTimer);
+      shipping.abort();
+      await shipperDone;
+      await shipper.close();
+      await tailer.close();
+      await this.spool.close();
+    }
+  }
+
+  /** A batch is delivered (or rejected for good, or dropped): free it and acknowledge its blocks. */
+  private acknowledge(record: SpoolRecord): void {
+    for (const ack of this.blockAcks.get(record.seq) ?? []) ack();
+    this.blockAcks.delete(record.seq);
+    if (this.restoredSeqs.delete(record.seq)) {
+      for (const range of record.ranges) {
+        const left = (this.restoredByKey.get(range.key) ?? 1) - 1;
+        if (left > 0) this.restoredByKey.set(range.key, left);
+        else {
+          this.restoredByKey.delete(range.key);
+          this.tailer?.ackSpooled(range.key);
+        }
+      }
+    }
+    this.spool.ack(record.seq).catch((error: unknown) => this.logger.error("cannot reclaim spool space", { error: (error as Error).message }));
+  }
+
+  status(): AgentStatus {
+    const shipper = this.shipper;
+    return {
+      host: agentHost(this.options.config),
+      agent_id: this.spool.agentId,
+      files: this.tailer?.status() ?? [],
+      spool: this.spool.stats(),
+      collectors: shipper?.collectors() ?? [],
+      batches: {
+        delivered: shipper?.delivered ?? 0,
+        duplicates: shipper?.duplicates ?? 0,
+        retries: shipper?.retries ?? 0,
+        rejected: shipper?.rejected ?? 0,
+        backlog: shipper?.backlog ?? 0,
+      },
+      compression: { uncompressed_bytes: this.batcher?.uncompressedBytes ?? 0, compressed_bytes: this.batcher?.compressedBytes ?? 0 },
+    };
+  }
+}
+
+async function loadTls(config: AgentConfig): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined> {
+  const tls = config.tls;
+  if (tls === undefined) return undefined;
+  const read = async (path: string | undefined, what: string): Promise<Buffer | undefined> => {
+    if (path === undefined) return undefined;
+    try {
+      return await readFile(path);
+    } catch (error) {
+      throw new ConfigError(`tls.${what}: cannot read ${path}: ${(error as Error).message}`);
+    }
+  };
+  const ca = await read(tls.ca, "ca");
+  const cert = await read(tls.cert, "cert");
+  const key = await read(tls.key, "key");
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+}

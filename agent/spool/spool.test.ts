@@ -1,0 +1,105 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { silentLogger } from "../../shared/logger.ts";
+import { Spool, type SpoolOptions } from "./spool.ts";
+
+function spoolIn(directory: string, options: Partial<SpoolOptions> = {}): Spool {
+  return new Spool({ directory, bytesMax: 1 << 20, whenFull: "block", segmentBytes: 4096, cacheBytesMax: 1 << 20, logger: silentLogger, ...options });
+}
+
+function scratch(): string {
+  return mkdtempSync(join(tmpdir(), "logship-spool-"));
+}
+
+const batch = (seq: number, bytes = 100): Buffer => Buffer.alloc(bytes, seq % 251);
+
+test("spool: records survive a restart, in order, with their bytes; acknowledged ones are not returned", async (t) => {
+  const dir = scratch();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const first = spoolIn(dir);
+  assert.deepEqual(await first.open(), []);
+  const agentId = first.agentId;
+  for (let index = 0; index < 50; index++) {
+    const seq = await first.allocateSeq();
+    await first.append(seq, 3, [{ key: "k", endOffset: seq * 10 }], batch(seq));
+  }
+  for (let seq = 0; seq < 20; seq++) await first.ack(seq);
+  await first.ack(25);
+  await first.close();
+  const second = spoolIn(dir);
+  const records = await second.open();
+  assert.equal(second.agentId, agentId);
+  assert.deepEqual(records.map((record) => record.seq), [...Array(30).keys()].map((n) => n + 20).filter((seq) => seq !== 25));
+  for (const record of records) {
+    assert.deepEqual(await second.batchOf(record), batch(record.seq));
+    assert.deepEqual(record.ranges, [{ key: "k", endOffset: record.seq * 10 }]);
+  }
+  // Sequence numbers are never reused after a restart.
+  assert.ok((await second.allocateSeq()) >= 50);
+  await second.close();
+});
+
+test("spool: a torn record at the tail is dropped and nothing before it", async (t) => {
+  const dir = scratch();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const spool = spoolIn(dir, { segmentBytes: 1 << 20 });
+  await spool.open();
+  for (let index = 0; index < 5; index++) await spool.append(await spool.allocateSeq(), 1, [], batch(index));
+  await spool.close();
+  const [segment] = readdirSync(dir).filter((name) => name.endsWith(".spool"));
+  const path = join(dir, segment as string);
+  truncateSync(path, statSync(path).size - 7); // kill -9 in the middle of the last write
+  appendFileSync(path, Buffer.from([1, 2, 3]));
+  const reopened = spoolIn(dir);
+  const records = await reopened.open();
+  assert.deepEqual(records.map((record) => record.seq), [0, 1, 2, 3]);
+  await reopened.append(await reopened.allocateSeq(), 1, [], batch(9));
+  await reopened.close();
+  const again = spoolIn(dir);
+  assert.equal((await again.open()).length, 5);
+  await again.close();
+});
+
+test("spool: space is reclaimed as batches are acknowledged", async (t) => {
+  const dir = scratch();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const spool = spoolIn(dir, { segmentBytes: 1000 });
+  await spool.open();
+  for (let index = 0; index < 40; index++) await spool.append(await spool.allocateSeq(), 1, [], batch(index, 200));
+  const full = spool.bytes;
+  assert.ok(full > 8000);
+  for (let seq = 0; seq < 40; seq++) await spool.ack(seq);
+  assert.ok(spool.bytes < 1000, `spool still holds ${spool.bytes} bytes`);
+  await spool.close();
+});
+
+test("spool: when_full block waits for acknowledgements; drop_oldest drops and counts", async (t) => {
+  const dir = scratch();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const blocking = spoolIn(join(dir, "block"), { bytesMax: 3000, segmentBytes: 1000 });
+  await blocking.open();
+  for (let index = 0; index < 13; index++) await blocking.append(await blocking.allocateSeq(), 1, [], batch(index, 200)); // 13 × 227 bytes
+  let appended = false;
+  const waiting = blocking.append(await blocking.allocateSeq(), 1, [], batch(99, 200)).then(() => (appended = true));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(appended, false, "append must wait while the spool is full");
+  for (let seq = 0; seq < 8; seq++) await blocking.ack(seq);
+  await waiting;
+  assert.ok(blocking.bytes <= 3000);
+  await blocking.close();
+
+  const dropping = spoolIn(join(dir, "drop"), { bytesMax: 3000, segmentBytes: 1000, whenFull: "drop_oldest" });
+  await dropping.open();
+  const dropped: number[] = [];
+  dropping.onDropped = (record) => dropped.push(record.seq);
+  for (let index = 0; index < 30; index++) await dropping.append(await dropping.allocateSeq(), 2, [], batch(index, 200));
+  assert.ok(dropping.bytes <= 3000);
+  assert.ok(dropped.length > 0);
+  assert.equal(dropping.droppedBatches, dropped.length);
+  assert.equal(dropping.droppedEvents, dropped.length * 2);
+  assert.deepEqual(dropped, [...Array(dropped.length).keys()], "the oldest go first");
+  await dropping.close();
+});
