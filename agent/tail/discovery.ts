@@ -91,6 +91,13 @@ export class Discovery {
     };
     watcher.on("add", report("add"));
     watcher.on("change", report("change"));
+    // A file made after the first scan but before the watcher is ready is in the
+    // watcher's initial listing, which sends no event (ignoreInitial): one more
+    // scan once it is ready finds it now rather than at the next rescan.
+    watcher.once("ready", () => {
+      if (this.watcher !== watcher) return;
+      this.scan().catch((error: unknown) => this.logger.warn("scan after starting the file watch failed", { error: String(error) }));
+    });
     // A watch that fails (directory gone, inotify limit) leaves the rescan to find files.
     watcher.on("error", (error) => this.logger.warn("file watch failed; relying on rescans", { error: String(error) }));
     this.watcher = watcher;

@@ -4,8 +4,10 @@
  * Lines end at "\n"; a "\r" before it is not part of the line (CRLF files).
  * A line longer than `lineBytesMax` is cut at that many bytes (backed off to
  * a UTF-8 character boundary), marked truncated, and the rest of it up to the
- * next "\n" is skipped, so the file keeps flowing. The partial line at the end
- * of a read is carried (copied, at most `lineBytesMax` bytes) into the next one.
+ * next "\n" is skipped, so the file keeps flowing; the "\r\n" or "\n" that ends
+ * a line does not count towards the limit. The partial line at the end of a
+ * read is carried (copied, at most `lineBytesMax` + 1 bytes: a last "\r" may
+ * be half of "\r\n") into the next one.
  *
  * Output is columnar (`LineRun`): one buffer plus line start/end indexes, so
  * the hot path makes no object and no string per line.
@@ -88,25 +90,24 @@ export class LineSplitter {
     const ends = run.ends;
     while (position < length) {
       const newline = buffer.indexOf(NEWLINE, position);
-      if (newline === -1 || newline - position > max) {
-        // No line end in reach: cut if the line is already over the limit.
-        if (length - position > max) {
-          starts.push(position);
-          ends.push(utf8Boundary(buffer, position, position + max));
-          run.truncated.push(starts.length - 1);
-          const newlineAfter = newline === -1 ? -1 : newline;
-          if (newlineAfter === -1) {
-            this.skipping = true;
-            position = length;
-            break;
-          }
-          position = newlineAfter + 1;
-          continue;
-        }
-        break;
-      }
-      let end = newline;
+      // The line's content ends before its "\n" or "\r\n"; without a line end in
+      // reach, a last "\r" may be the start of "\r\n" and is not counted yet.
+      let end = newline === -1 ? length : newline;
       if (end > position && buffer[end - 1] === CARRIAGE_RETURN) end--;
+      if (end - position > max) {
+        // Over the limit: cut, and skip the rest up to the line end.
+        starts.push(position);
+        ends.push(utf8Boundary(buffer, position, position + max));
+        run.truncated.push(starts.length - 1);
+        if (newline === -1) {
+          this.skipping = true;
+          position = length;
+          break;
+        }
+        position = newline + 1;
+        continue;
+      }
+      if (newline === -1) break;
       starts.push(position);
       ends.push(end);
       position = newline + 1;
