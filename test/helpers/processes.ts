@@ -1,0 +1,226 @@
+/**
+ * End-to-end helpers: real `logship` processes (agent, collector) started
+ * from bin/logship.ts with Node 24, numbered-line writers, and the
+ * collector's log read back with `logship log dump`.
+ */
+import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { appendFile, mkdir, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { Event } from "../../shared/event.ts";
+
+export const REPO = join(import.meta.dirname, "..", "..");
+export const LOGSHIP = join(REPO, "bin", "logship.ts");
+export const INGEST_TOKEN = "e2e-ingest-token";
+const execFileAsync = promisify(execFile);
+
+export interface LogshipProcess {
+  child: ChildProcess;
+  /** Every line logship wrote to stderr (its own log). */
+  log: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  waitForLog(pattern: RegExp, timeoutMs: number): Promise<string>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function startLogship(args: string[], env: Record<string, string> = {}): LogshipProcess {
+  const child = spawn(process.execPath, [LOGSHIP, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const log: string[] = [];
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  let partial = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (text: string) => {
+    partial += text;
+    const lines = partial.split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) {
+      log.push(line);
+      for (const waiter of [...waiters]) {
+        if (waiter.pattern.test(line)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(line);
+        }
+      }
+    }
+  });
+  child.stdout?.resume();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    log,
+    exited,
+    waitForLog(pattern, timeoutMs) {
+      const seen = log.find((line) => pattern.test(line));
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no log line matching ${pattern} within ${timeoutMs} ms; last lines:\n${log.slice(-10).join("\n")}`)), timeoutMs);
+        waiters.push({
+          pattern,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
+        void exited.then(({ code, signal }) => {
+          clearTimeout(timer);
+          reject(new Error(`process exited (${code ?? signal}) before logging ${pattern}; last lines:\n${log.slice(-10).join("\n")}`));
+        });
+      });
+    },
+    async kill(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** A TCP port free right now on 127.0.0.1 (so that a restarted collector gets the same one). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface CollectorSetup {
+  url: string;
+  port: number;
+  configPath: string;
+  dataDir: string;
+  process: LogshipProcess | null;
+  start(): Promise<LogshipProcess>;
+}
+
+/** Write a collector config under `dir` and return a handle that can start (and restart) it on a fixed port. */
+export async function collectorSetup(dir: string, extraYaml = ""): Promise<CollectorSetup> {
+  await mkdir(dir, { recursive: true });
+  const port = await freePort();
+  const dataDir = join(dir, "data");
+  const configPath = join(dir, "collector.yaml");
+  await writeFile(
+    configPath,
+    `listen: 127.0.0.1:${port}\ndata_dir: ${dataDir}\ntokens:\n  - { token: ${INGEST_TOKEN}, tenant: default, role: ingest }\n${extraYaml}`,
+  );
+  const setup: CollectorSetup = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    configPath,
+    dataDir,
+    process: null,
+    async start() {
+      const started = startLogship(["collector", "--config", configPath, "--log-format", "json"]);
+      setup.process = started;
+      await started.waitForLog(/listening/, 30_000);
+      return started;
+    },
+  };
+  return setup;
+}
+
+export interface AgentSetup {
+  configPath: string;
+  dataDir: string;
+  apiUrl: string;
+  process: LogshipProcess | null;
+  start(): Promise<LogshipProcess>;
+}
+
+/** Write an agent config tailing `paths` into `collectors`; `extraYaml` is appended at the top level. */
+export async function agentSetup(dir: string, collectors: string[], paths: string[], extraYaml = ""): Promise<AgentSetup> {
+  await mkdir(dir, { recursive: true });
+  const apiPort = await freePort();
+  const dataDir = join(dir, "data");
+  const configPath = join(dir, "agent.yaml");
+  await writeFile(
+    configPath,
+    [
+      `data_dir: ${dataDir}`,
+      `host: e2e-host`,
+      `collectors: [${collectors.join(", ")}]`,
+      `token: ${INGEST_TOKEN}`,
+      `api: { listen: 127.0.0.1:${apiPort} }`,
+      `sources:`,
+      `  - name: e2e`,
+      `    paths: [${paths.map((path) => JSON.stringify(path)).join(", ")}]`,
+      `    start_at: beginning`,
+      extraYaml,
+    ].join("\n") + "\n",
+  );
+  const setup: AgentSetup = {
+    configPath,
+    dataDir,
+    apiUrl: `http://127.0.0.1:${apiPort}`,
+    process: null,
+    async start() {
+      const started = startLogship(["agent", "--config", configPath, "--log-format", "json"]);
+      setup.process = started;
+      await started.waitForLog(/agent API listening/, 30_000);
+      return started;
+    },
+  };
+  return setup;
+}
+
+/** Every event in a collector's log for `tenant`, via `logship log dump` (the operator's view). */
+export async function dumpLog(collectorConfigPath: string, tenant = "default"): Promise<Event[]> {
+  const { stdout } = await execFileAsync(process.execPath, [LOGSHIP, "log", "dump", "--config", collectorConfigPath, "--tenant", tenant], {
+    cwd: REPO,
+    maxBuffer: 1 << 30,
+  });
+  return stdout
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as Event);
+}
+
+/**
+ * Writes `count` numbered lines `file=<name> seq=<n> <padding>` to `path` in
+ * batches, pausing `pauseMs` between batches. Returns when all are written.
+ */
+export async function writeNumbered(path: string, name: string, count: number, options: { batchLines: number; pauseMs: number; padding?: string; signal?: AbortSignal }): Promise<void> {
+  const padding = options.padding ?? "the quick brown fox jumps over the lazy dog";
+  for (let start = 0; start < count; start += options.batchLines) {
+    if (options.signal?.aborted) return;
+    let text = "";
+    for (let seq = start; seq < Math.min(count, start + options.batchLines); seq++) text += `file=${name} seq=${seq} ${padding}\n`;
+    await appendFile(path, text);
+    if (options.pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
+  }
+}
+
+export interface ExactlyOnceReport {
+  missing: number;
+  duplicates: number;
+  /** Up to 10 examples of each, for the failure message. */
+  examples: string[];
+}
+
+/** Check that every `file=<name> seq=<n>` for n < counts[name] appears exactly once among `events`. */
+export function exactlyOnce(events: Event[], counts: Record<string, number>): ExactlyOnceReport {
+  const seen = new Map<string, Uint8Array>();
+  for (const [name, count] of Object.entries(counts)) seen.set(name, new Uint8Array(count));
+  const report: ExactlyOnceReport = { missing: 0, duplicates: 0, examples: [] };
+  for (const event of events) {
+    const match = /^file=(\S+) seq=(\d+) /.exec(event.message);
+    if (match === null) continue;
+    const marks = seen.get(match[1] as string);
+    const seq = Number(match[2]);
+    if (marks === undefined || seq >= marks.length) continue;
+    marks[seq] = (marks[seq] as number) + 1;
+    if (marks[seq] === 2) {
+      report.duplicates++;
+      if (report.examples.length < 10) report.examples.push(`duplicate ${match[1]} seq=${seq}`);
+    }
+  }
+  for (const [name, marks] of seen) {
+    for (let seq = 0; seq < marks.length; seq++) {
+      if (marks[seq] === 0) {
+        report.missing++;
+        if (report.examples.length < 20) report.examples.push(`missing ${name} seq=${seq}`);
+      }
+    }
+  }
+  return report;
+}
