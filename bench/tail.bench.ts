@@ -22,6 +22,7 @@ import { Tailer } from "../agent/tail/tailer.ts";
 import { buildTailOptions } from "../agent/build.ts";
 import { agentConfigSchema } from "../agent/config.ts";
 import { benchFiles } from "./data.ts";
+import { bundle } from "./bundle.ts";
 
 const { values } = parseArgs({
   options: { "read-bytes": { type: "string", default: "256KiB" }, bytes: { type: "string", default: "1GiB" }, case: { type: "string" }, files: { type: "string", default: "4" }, child: { type: "boolean", default: false } },
@@ -93,28 +94,15 @@ function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
-/**
- * The child runs as one bundled JavaScript file, as logship ships (issue 7's
- * single executable): type stripping at load time would add ~40 MB of RSS
- * that users never pay.
- */
-async function bundleSelf(): Promise<string> {
-  const { build } = await import("esbuild");
-  const outfile = join(dataDirectory, "..", "tail.bench.bundle.mjs");
-  await build({ entryPoints: [import.meta.filename], bundle: true, platform: "node", format: "esm", target: "node22", outfile, logLevel: "warning",
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } });
-  return outfile;
-}
-
 if (values.child) {
   console.log(JSON.stringify(await runCase(values.case as Case)));
 } else {
   benchFiles(dataDirectory, bytes, files, "mixed");
   benchFiles(dataDirectory, bytes, files, "json");
   const cases = values.case === undefined ? CASES : [values.case as Case];
-  const bundle = await bundleSelf();
+  const bundled = await bundle(import.meta.filename, join(dataDirectory, "..", "tail.bench.bundle.mjs"));
   for (const name of cases) {
-    const output = execFileSync(process.execPath, [bundle, "--child", "--case", name, "--bytes", values.bytes, "--files", String(files), "--read-bytes", values["read-bytes"]], {
+    const output = execFileSync(process.execPath, [bundled, "--child", "--case", name, "--bytes", values.bytes, "--files", String(files), "--read-bytes", values["read-bytes"]], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
     });

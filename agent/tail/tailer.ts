@@ -83,8 +83,13 @@ export class Tailer {
    * copy can be adopted even if logrotate renames or compresses it away first.
    */
   private readonly shadows = new Map<string, Shadow>();
-  /** Copies that never became needed (their original was not truncated): not looked at again. */
-  private readonly ignoredCopies = new Set<string>();
+  /**
+   * Copies not tailed — never needed (their original was not truncated), or
+   * holding nothing that was not read already — by device:inode, with the
+   * size and mtime they had: not looked at again while those stay the same
+   * (a later file that reuses the inode number is new).
+   */
+  private readonly ignoredCopies = new Map<string, string>();
   /** Paths waiting for a free slot under max_open_files, path → source. */
   private readonly waiting = new Map<string, string>();
   private openFiles = 0;
@@ -194,7 +199,7 @@ export class Tailer {
       }
       if (bytesRead > 0) continue;
       if (this.options.once && this.allRead()) return;
-      await this.idle(nowMs);
+      await this.idle(nowMs, lastCheckpointMs + tail.checkpointIntervalMs);
     }
   }
 
@@ -206,13 +211,15 @@ export class Tailer {
     return true;
   }
 
-  private async idle(nowMs: number): Promise<void> {
+  private async idle(nowMs: number, checkpointDueMs: number): Promise<void> {
     let waitMs = this.options.once ? 0 : IDLE_WAIT_MS_MAX;
     for (const stream of this.streams) {
       const timeout = stream.decoder.msUntilTimeout(nowMs);
       if (timeout !== null) waitMs = Math.min(waitMs, timeout);
     }
     waitMs = Math.min(waitMs, this.options.tail.statIntervalMs);
+    // Acknowledged offsets not on disk yet are written when the checkpoint is due, not at the next stat.
+    if (this.checkpointDirty) waitMs = Math.min(waitMs, Math.max(1, checkpointDueMs - nowMs));
     if (waitMs <= 0) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, waitMs);
@@ -227,6 +234,19 @@ export class Tailer {
 
   private wake(): void {
     this.wakeUp?.();
+  }
+
+  /**
+   * An acknowledgement moves a checkpoint: it marks the checkpoint dirty (the
+   * block's send may have been checkpointed already, before its ack came) and
+   * wakes an idle loop so the offset is written within checkpoint_interval.
+   */
+  private acknowledger(ack: () => void): () => void {
+    return () => {
+      ack();
+      this.checkpointDirty = true;
+      this.wake();
+    };
   }
 
   // ---- discovery and attaching ------------------------------------------
@@ -261,12 +281,19 @@ export class Tailer {
       this.seenAgain(known, path, stats, nowMs);
       return;
     }
-    if (this.ignoredCopies.has(inodeKey)) return;
+    const ignored = this.ignoredCopies.get(inodeKey);
+    if (ignored !== undefined) {
+      if (ignored === copySignature(stats)) return;
+      this.ignoredCopies.delete(inodeKey);
+    }
     const shadow = this.shadows.get(inodeKey);
     if (shadow !== undefined) {
       shadow.path = path;
       return;
     }
+    // Nothing to read and no head to know it by: it may be a copy being made
+    // (copytruncate). It is looked at again once it grows (file event, rescan).
+    if (stats.size === 0) return;
     if (this.openFiles >= this.options.tail.openFilesMax) {
       if (!this.waiting.has(path)) this.logger.warn("max_open_files reached; file waits for a free slot", { path, max_open_files: this.options.tail.openFilesMax });
       this.waiting.set(path, sourceName);
@@ -293,6 +320,13 @@ export class Tailer {
     const head = await readAt(handle, 0, this.options.tail.fingerprintBytes);
     const adopted = await this.adopt(handle, opened, head, path, known, nowMs);
     if (adopted !== null) return;
+    const reader = this.readerOfCopy(head, opened);
+    if (reader !== null) {
+      this.openFiles--;
+      await handle.close();
+      await this.copyAlreadyRead(reader, path, opened, nowMs);
+      return;
+    }
     if (this.isCopyOfActive(head, opened)) {
       this.logger.debug("file looks like a copy of one being read; held back", { path });
       this.shadows.set(inodeKey, { path, handle, head, size: opened.size, changedMs: nowMs });
@@ -402,6 +436,28 @@ export class Tailer {
     return before.equals(stream.lastBytes);
   }
 
+  /**
+   * The truncated (detached) stream whose rotated copy this is, when the copy
+   * holds nothing it has not read: same head, no longer than the stream's
+   * read offset. The copy is complete (logrotate truncates after copying);
+   * the lines between its end and the read offset were written between the
+   * copy and the truncate, read from the live file and lost by the rotation.
+   */
+  private readerOfCopy(head: Buffer, stats: Stats): FileStream | null {
+    for (const stream of this.streams) {
+      if (stream.state !== "detached") continue;
+      if (stats.size <= stream.readOffset && samePrefix(stream.head, head)) return stream;
+    }
+    return null;
+  }
+
+  /** A rotated copy of `reader` with nothing unread: not tailed, and the truncated stream is finished. */
+  private async copyAlreadyRead(reader: FileStream, path: string, stats: Stats, nowMs: number): Promise<void> {
+    this.ignoredCopies.set(`${stats.dev}:${stats.ino}`, copySignature(stats));
+    this.logger.info("rotated copy holds nothing unread; not tailed", { path, first_path: reader.pathLabel, copy_bytes: stats.size, read_offset: reader.readOffset });
+    await this.finish(reader, nowMs);
+  }
+
   /** A new inode whose head equals an open file's: a copy being made (copytruncate). */
   private isCopyOfActive(head: Buffer, stats: Stats): boolean {
     for (const stream of this.streams) {
@@ -487,6 +543,14 @@ export class Tailer {
     const chunk = buffer.subarray(markerLength, filled);
     stream.mayHaveData = chunk.length === budget;
     if (chunk.length === 0) return 0;
+    // The marker alone can match new content (lines with a common ending, one
+    // ending at the offset): a file truncated and written past the offset
+    // since the last read also shows another head. Read after the chunk, so a
+    // truncation at any moment before is seen and the chunk is not used.
+    if (stream.readOffset > 0 && stream.head.length > 0 && !(await readAt(handle, 0, stream.head.length)).equals(stream.head)) {
+      await this.truncated(stream);
+      return 0;
+    }
     const nowMs = Date.now();
     stream.lastGrowthMs = nowMs;
     if (stream.head.length < this.options.tail.fingerprintBytes && stream.readOffset < this.options.tail.fingerprintBytes) {
@@ -524,7 +588,7 @@ export class Tailer {
       lines: decoded.lines,
       decoded: decoded.decoded,
       truncated: decoded.truncated,
-      ack: stream.acks.track(endOffset),
+      ack: this.acknowledger(stream.acks.track(endOffset)),
     };
     this.checkpointDirty = true;
     await this.options.output.send(block);
@@ -609,12 +673,20 @@ export class Tailer {
         this.shadows.delete(inodeKey);
         continue;
       }
+      const reader = this.readerOfCopy(shadow.head, stats);
+      if (reader !== null) {
+        this.shadows.delete(inodeKey);
+        this.openFiles--;
+        await shadow.handle.close();
+        await this.copyAlreadyRead(reader, shadow.path, stats, nowMs);
+        continue;
+      }
       if (nowMs - shadow.changedMs >= this.options.tail.rotateWaitMs) {
         this.shadows.delete(inodeKey);
         this.openFiles--;
         await shadow.handle.close();
         if (stats.nlink > 0 && this.isCopyOfActive(shadow.head, stats)) {
-          this.ignoredCopies.add(inodeKey);
+          this.ignoredCopies.set(inodeKey, copySignature(stats));
           this.logger.info("file is a copy of one being read; not tailed", { path: shadow.path });
         } else {
           this.pending.set(shadow.path, this.discovery.ruleFor(shadow.path) ?? "");
@@ -756,7 +828,7 @@ export class Tailer {
       });
       stream.headHash = { bytes: entry.head_bytes, hash: entry.head_hash };
       stream.markerHash = { bytes: entry.marker_bytes, hash: entry.marker_hash, offset: entry.offset };
-      if (resumeOffset > entry.offset) this.spooledAcks.set(entry.key, stream.acks.track(resumeOffset));
+      if (resumeOffset > entry.offset) this.spooledAcks.set(entry.key, this.acknowledger(stream.acks.track(resumeOffset)));
       this.addStream(stream);
     }
   }
@@ -828,6 +900,11 @@ interface Shadow {
   head: Buffer;
   size: number;
   changedMs: number;
+}
+
+/** What an ignored copy looks like while it stays the same file. */
+function copySignature(stats: Stats): string {
+  return `${stats.size}:${stats.mtimeMs}`;
 }
 
 /** Offset just past the last newline before `size` (start_at: end begins at a line start). */

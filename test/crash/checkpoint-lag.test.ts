@@ -1,0 +1,90 @@
+/**
+ * How much a crash re-sends is bounded by how stale the checkpoint can be:
+ * acknowledged offsets reach disk within `checkpoint_interval`, also when the
+ * acknowledgement comes after the block was sent (a shipper acknowledges
+ * when the collector answers) and when the file has gone quiet.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { BlockOutput, EventBlock } from "../../agent/events.ts";
+import type { CheckpointEntry, CheckpointStore } from "../../agent/tail/checkpoint.ts";
+import { startTailer, testSource, waitFor } from "../helpers/tail-harness.ts";
+
+class RecordingStore implements CheckpointStore {
+  readonly saves: { atMs: number; entries: CheckpointEntry[] }[] = [];
+  async load(): Promise<CheckpointEntry[]> {
+    return [];
+  }
+  async save(entries: CheckpointEntry[]): Promise<void> {
+    this.saves.push({ atMs: Date.now(), entries: structuredClone(entries) });
+  }
+  savedAt(offset: number): number | null {
+    return this.saves.find((save) => save.entries.some((entry) => entry.offset >= offset))?.atMs ?? null;
+  }
+}
+
+/** Accepts blocks at once; acknowledges each `delayMs` later. */
+class LateAckOutput implements BlockOutput {
+  readonly delayMs: number;
+  lastAckMs = 0;
+  constructor(delayMs: number) {
+    this.delayMs = delayMs;
+  }
+  async send(block: EventBlock): Promise<void> {
+    const ack = (): void => {
+      block.ack();
+      this.lastAckMs = Date.now();
+    };
+    if (this.delayMs === 0) ack();
+    else setTimeout(ack, this.delayMs);
+  }
+}
+
+function lines(count: number): string {
+  let text = "";
+  for (let n = 0; n < count; n++) text += `line ${n}\n`;
+  return text;
+}
+
+test("an acknowledgement that arrives after a checkpoint write is checkpointed, though the file stays quiet", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "logship-cplag-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "quiet.log");
+  writeFileSync(file, lines(100));
+  const size = statSync(file).size;
+  const store = new RecordingStore();
+  const output = new LateAckOutput(150);
+  const tailer = startTailer({
+    sources: [testSource({ paths: [join(dir, "*.log")] })],
+    output: output as never,
+    checkpoints: store,
+    tail: { checkpointIntervalMs: 50, statIntervalMs: 50, rescanIntervalMs: 60_000 },
+  });
+  t.after(() => tailer.stop());
+  await waitFor(() => output.lastAckMs > 0, 5000, "the acknowledgement");
+  await waitFor(() => store.savedAt(size) !== null, 3000, `a checkpoint at offset ${size} while the tailer runs`);
+});
+
+test("an idle tailer writes acknowledged offsets within checkpoint_interval, not at its next stat", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "logship-cplag-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "quiet.log");
+  writeFileSync(file, lines(100));
+  const size = statSync(file).size;
+  const store = new RecordingStore();
+  const output = new LateAckOutput(0);
+  const tailer = startTailer({
+    sources: [testSource({ paths: [join(dir, "*.log")] })],
+    output: output as never,
+    checkpoints: store,
+    tail: { checkpointIntervalMs: 20, statIntervalMs: 1000, rescanIntervalMs: 60_000 },
+  });
+  t.after(() => tailer.stop());
+  await waitFor(() => store.savedAt(size) !== null, 3000, `a checkpoint at offset ${size}`);
+  const lagMs = (store.savedAt(size) as number) - output.lastAckMs;
+  t.diagnostic(`checkpoint written ${lagMs} ms after the acknowledgement (checkpoint_interval 20 ms; the idle loop otherwise sleeps 250 ms)`);
+  assert.ok(lagMs < 150, `checkpoint written ${lagMs} ms after the acknowledgement, with checkpoint_interval 20 ms`);
+});
