@@ -19,6 +19,14 @@ test("an empty mapping gets every default", () => {
     listen: "0.0.0.0:7170",
     data_dir: "/var/lib/logship/collector",
     tokens: [],
+    ingest: {
+      max_body_bytes: 8 * 1024 ** 2,
+      max_batch_bytes: 64 * 1024 ** 2,
+      max_events: 200_000,
+      queue_max: 64,
+      decompress_concurrency: 4,
+      request_timeout: 60_000,
+    },
     log: {
       backend: "embedded",
       segment_bytes: 256 * 1024 ** 2,
@@ -70,4 +78,15 @@ test("collector errors name file, line:column and key path", () => {
     "collector.yaml:5:8 log.segmnet_bytes",
   ]);
   assert.match(issues[4] ?? "", /did you mean "segment_bytes"\?/);
+});
+
+test("ingest limits take units and are range-checked", () => {
+  const { config } = load("ingest: { max_body_bytes: 1MiB, max_batch_bytes: 16MiB, max_events: 1000, queue_max: 8 }\nlog: { fsync: { interval: 5ms } }\n");
+  assert.equal(config?.ingest.max_body_bytes, 1024 ** 2);
+  assert.equal(config?.ingest.max_batch_bytes, 16 * 1024 ** 2);
+  assert.equal(config?.log.fsync.interval, 5);
+  const issues = load("ingest: { max_body_bytes: 2GiB, queue_max: 0 }\n").issues;
+  assert.equal(issues.length, 2);
+  assert.match(issues[0] ?? "", /ingest\.max_body_bytes: .*at most 1GiB/);
+  assert.match(issues[1] ?? "", /ingest\.queue_max/);
 });

@@ -8,7 +8,7 @@ import { ConfigError } from "../shared/errors.ts";
 import type { Env } from "../shared/config/env.ts";
 import { formatIssue, loadConfigFile } from "../shared/config/load.ts";
 import { httpUrlSchema, identifierSchema, listenAddressSchema } from "../shared/config/fields.ts";
-import { boundedSize, durationSchema, sizeSchema } from "../shared/config/units.ts";
+import { boundedDuration, boundedSize, durationSchema, sizeSchema } from "../shared/config/units.ts";
 
 export const tokenConfigSchema = z.strictObject({
   token: z.string().min(1, { error: "a token must not be empty" }).describe("Secret presented as `Authorization: Bearer <token>`."),
@@ -33,7 +33,9 @@ export const logConfigSchema = z
       .prefault({}),
     fsync: z
       .strictObject({
-        interval: durationSchema.prefault(0).describe("0: one fsync per group of concurrent batches before acking; >0: fsync at most this often."),
+        interval: boundedDuration({ max: 10_000 })
+          .prefault(0)
+          .describe("0: fdatasync as soon as batches are written, one sync shared by the batches waiting; >0: fdatasync at most this often. Either way a batch is acknowledged only after the sync that covers it."),
       })
       .prefault({}),
     kafka: z.exactOptional(kafkaConfigSchema),
@@ -43,6 +45,22 @@ export const logConfigSchema = z
       ctx.addIssue({ code: "custom", path: ["backend"], message: 'backend "kafka" needs log.kafka with brokers', input: log });
     }
   });
+
+/** Limits of `POST /v1/ingest` (docs/INGEST.md says what happens at each). */
+export const ingestConfigSchema = z.strictObject({
+  max_body_bytes: boundedSize({ min: 1024, max: 1024 ** 3 })
+    .prefault("8MiB")
+    .describe("Compressed request body at most; larger: 413 without reading further."),
+  max_batch_bytes: boundedSize({ min: 1024, max: 1024 ** 3 })
+    .prefault("64MiB")
+    .describe("Decompressed batch at most, checked while decompressing (zip bombs stop here); larger: 413."),
+  max_events: z.int().min(1).max(100_000_000).default(200_000).describe("Events per batch at most; more: 413."),
+  queue_max: z.int().min(1).max(100_000).default(64).describe("Ingest requests being processed at most; beyond: 429 with Retry-After, body unread."),
+  decompress_concurrency: z.int().min(1).max(256).default(4).describe("Batches decompressed at the same time at most; others wait their turn (bounds decompression memory)."),
+  request_timeout: boundedDuration({ min: 1000 })
+    .prefault("60s")
+    .describe("A request whose headers and body have not arrived in this time is answered 408 and closed."),
+});
 
 export const searchSinkConfigSchema = z
   .strictObject({
@@ -96,6 +114,7 @@ export const collectorConfigSchema = z
     listen: listenAddressSchema().default("0.0.0.0:7170").describe("Ingest, search API, UI and /metrics."),
     data_dir: z.string().min(1).default("/var/lib/logship/collector").describe("Embedded log, index and state."),
     tokens: z.array(tokenConfigSchema).default([]).describe("Accepted tokens. None: no authentication."),
+    ingest: ingestConfigSchema.prefault({}),
     log: logConfigSchema.prefault({}),
     sinks: z
       .strictObject({
@@ -124,6 +143,7 @@ export const collectorConfigSchema = z
 export type CollectorConfig = z.output<typeof collectorConfigSchema>;
 export type TokenConfig = z.output<typeof tokenConfigSchema>;
 export type LogConfig = z.output<typeof logConfigSchema>;
+export type IngestConfig = z.output<typeof ingestConfigSchema>;
 export type KafkaConfig = z.output<typeof kafkaConfigSchema>;
 export type SearchSinkConfig = z.output<typeof searchSinkConfigSchema>;
 export type ArchiveSinkConfig = z.output<typeof archiveSinkConfigSchema>;

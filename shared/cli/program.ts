@@ -8,6 +8,8 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../errors.ts";
 import { agentCommand } from "./commands/agent.ts";
+import { collectorCommand } from "./commands/collector.ts";
+import { logCommand } from "./commands/log.ts";
 import { schemaCommand } from "./commands/schema.ts";
 import { statusCommand } from "./commands/status.ts";
 import { validateCommand } from "./commands/validate.ts";
@@ -23,11 +25,24 @@ export function buildProgram(context: CliContext = processContext()): Command {
     .configureOutput({ writeOut: context.writeOut, writeErr: context.writeErr })
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
-  for (const command of [agentCommand(context), statusCommand(context), versionCommand(context), validateCommand(context), schemaCommand(context)]) {
-    // addCommand does not pass on output settings and exitOverride; copy them.
-    program.addCommand(command.copyInheritedSettings(program));
-  }
+  const commands = [
+    agentCommand(context),
+    collectorCommand(context),
+    logCommand(context),
+    statusCommand(context),
+    versionCommand(context),
+    validateCommand(context),
+    schemaCommand(context),
+  ];
+  for (const command of commands) program.addCommand(inheritSettings(command, program));
   return program;
+}
+
+/** addCommand does not pass on output settings and exitOverride; copy them, to nested subcommands too (`log dump`). */
+function inheritSettings(command: Command, parent: Command): Command {
+  command.copyInheritedSettings(parent);
+  for (const subcommand of command.commands) inheritSettings(subcommand, command);
+  return command;
 }
 
 /**

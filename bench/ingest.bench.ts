@@ -1,0 +1,190 @@
+/**
+ * Collector ingest throughput: concurrent clients on loopback POST
+ * pre-built batches (~1 MiB of mixed access/JSON lines each, zstd level 3,
+ * as the agent sends them) to a collector in a child process, which stores
+ * them in the embedded log with group-commit fdatasync and acknowledges.
+ *
+ *   npx node bench/ingest.bench.ts [--bytes 1GiB] [--clients 4,8] [--fsync-interval 0]
+ *   LOGSHIP_BENCH_NODE_ARGS="--cpu-prof" npx node bench/ingest.bench.ts   # profile the collector
+ *
+ * Prints one JSON object per client count: MB/s and lines/s of raw log,
+ * batches/s, fdatasyncs/s, compression ratio on the wire, collector CPU
+ * seconds per GB and peak RSS.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { constants, zstdCompress } from "node:zlib";
+import { promisify } from "node:util";
+import { Pool } from "undici";
+import { parseSize } from "../shared/config/units.ts";
+import { silentLogger } from "../shared/logger.ts";
+import { encodePayload, rawSegment } from "../shared/wire/batch.ts";
+import { collectorConfigSchema } from "../collector/config.ts";
+import { startCollector } from "../collector/main.ts";
+import { mixedLine } from "./data.ts";
+
+const { values } = parseArgs({
+  options: {
+    bytes: { type: "string", default: "1GiB" },
+    clients: { type: "string", default: "4,8" },
+    "batch-bytes": { type: "string", default: "1MiB" },
+    "fsync-interval": { type: "string", default: "0" },
+    child: { type: "boolean", default: false },
+    "data-dir": { type: "string" },
+  },
+});
+const TOKEN = "bench-token";
+const benchRoot = join(process.env["LOGSHIP_BENCH_DATA"] ?? join(import.meta.dirname, "..", ".bench-data"), "ingest");
+const compress = promisify(zstdCompress);
+
+interface Batch {
+  body: Buffer;
+  rawBytes: number;
+  lines: number;
+}
+
+/** Batches of ~batchBytes raw lines; each (agent, seq) is its own payload, so every one is built and compressed. */
+async function buildBatches(totalBytes: number, batchBytes: number): Promise<Batch[]> {
+  let state = 7;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = state;
+    value = Math.imul(value ^ (value >>> 15), value | 1);
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+  };
+  const batches: Batch[] = [];
+  let sequence = 0;
+  let fileOffset = 0;
+  for (let built = 0; built < totalBytes; ) {
+    const lines: string[] = [];
+    let bytes = 0;
+    while (bytes < batchBytes) {
+      const line = mixedLine(next, sequence++) + "\n";
+      lines.push(line);
+      bytes += Buffer.byteLength(line);
+    }
+    const raw = Buffer.from(lines.join(""), "utf8");
+    const seq = batches.length;
+    const payload = encodePayload(
+      { agent: "bench-agent", host: "bench", seq, floor: seq, created_ms: Date.now(), streams: [{ key: "bench-stream-000000000", source: "bench", path: "/var/log/bench.log", fields: {} }] },
+      [rawSegment(0, Date.now(), fileOffset, lines.length, raw, false)],
+    );
+    fileOffset += raw.length;
+    batches.push({ body: await compress(payload, { params: { [constants.ZSTD_c_compressionLevel]: 3 } }), rawBytes: raw.length, lines: lines.length });
+    built += raw.length;
+  }
+  return batches;
+}
+
+/** Child: a collector whose fdatasyncs are counted; prints its URL, then its stats after SIGTERM. */
+async function runChild(dataDir: string): Promise<void> {
+  const config = collectorConfigSchema.parse({
+    listen: "127.0.0.1:0",
+    data_dir: dataDir,
+    tokens: [{ token: TOKEN, role: "ingest" }],
+    log: { fsync: { interval: values["fsync-interval"] } },
+    ingest: { queue_max: 256 },
+  });
+  let syncs = 0;
+  const sync = async (file: FileHandle): Promise<void> => {
+    await file.datasync();
+    syncs++;
+  };
+  const collector = await startCollector({ config, logger: silentLogger, sync });
+  console.log(JSON.stringify({ url: collector.url }));
+  const cpuBefore = process.cpuUsage();
+  await new Promise<void>((resolve) => process.once("SIGTERM", resolve));
+  const cpu = process.cpuUsage(cpuBefore);
+  await collector.stop();
+  console.log(JSON.stringify({ syncs, cpu_seconds: (cpu.user + cpu.system) / 1e6, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
+}
+
+async function runCase(clients: number, batches: Batch[], bundle: string): Promise<Record<string, unknown>> {
+  mkdirSync(benchRoot, { recursive: true });
+  const dataDir = mkdtempSync(join(benchRoot, "collector-"));
+  const nodeArguments = (process.env["LOGSHIP_BENCH_NODE_ARGS"] ?? "").split(" ").filter((argument) => argument !== "");
+  const child = spawn(process.execPath, [...nodeArguments, bundle, "--child", "--data-dir", dataDir, "--fsync-interval", values["fsync-interval"]], { stdio: ["ignore", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const { url } = JSON.parse((await lines.next()).value as string) as { url: string };
+  const pool = new Pool(url, { connections: clients, pipelining: 1, keepAliveTimeout: 10_000 });
+  let nextBatch = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (let index = nextBatch++; index < batches.length; index = nextBatch++) {
+        const batch = batches[index] as Batch;
+        const response = await pool.request({
+          path: "/v1/ingest",
+          method: "POST",
+          headers: { authorization: `Bearer ${TOKEN}`, "content-encoding": "zstd" },
+          body: batch.body,
+        });
+        const text = await response.body.text();
+        if (response.statusCode !== 200) throw new Error(`batch ${index}: ${response.statusCode} ${text}`);
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await pool.close();
+  child.kill("SIGTERM");
+  const stats = JSON.parse((await lines.next()).value as string) as { syncs: number; cpu_seconds: number; peak_rss_mb: number };
+  await new Promise((resolve) => child.once("exit", resolve));
+  rmSync(dataDir, { recursive: true, force: true });
+  const rawBytes = batches.reduce((sum, batch) => sum + batch.rawBytes, 0);
+  const wireBytes = batches.reduce((sum, batch) => sum + batch.body.length, 0);
+  const lineCount = batches.reduce((sum, batch) => sum + batch.lines, 0);
+  return {
+    bench: "ingest",
+    clients,
+    fsync_interval_ms: Number(values["fsync-interval"]),
+    batches: batches.length,
+    raw_mb: round(rawBytes / 1e6),
+    seconds: round(seconds),
+    raw_mb_per_s: round(rawBytes / 1e6 / seconds),
+    lines_per_s: Math.round(lineCount / seconds),
+    batches_per_s: round(batches.length / seconds),
+    fsyncs: stats.syncs,
+    fsyncs_per_s: round(stats.syncs / seconds),
+    batches_per_fsync: round(batches.length / stats.syncs),
+    compression_ratio: round(rawBytes / wireBytes),
+    collector_cpu_seconds_per_gb: round(stats.cpu_seconds / (rawBytes / 1e9)),
+    collector_peak_rss_mb: round(stats.peak_rss_mb),
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/** The collector child runs bundled, as logship ships (see tail.bench.ts). */
+async function bundleSelf(): Promise<string> {
+  const { build } = await import("esbuild");
+  mkdirSync(benchRoot, { recursive: true });
+  const outfile = join(benchRoot, "ingest.bench.bundle.mjs");
+  await build({
+    entryPoints: [import.meta.filename],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node22",
+    outfile,
+    logLevel: "warning",
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  return outfile;
+}
+
+if (values.child) {
+  await runChild(values["data-dir"] as string);
+} else {
+  const batches = await buildBatches(parseSize(values.bytes), parseSize(values["batch-bytes"]));
+  const bundle = await bundleSelf();
+  for (const clients of values.clients.split(",").map(Number)) {
+    process.stdout.write(JSON.stringify(await runCase(clients, batches, bundle)) + "\n");
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The embedded log: one directory per tenant under `data_dir/log/`, each a
+ * sequence of segment files (format.ts, docs/LOG.md). `open` recovers every
+ * tenant's last segment; `append` resolves once the record is fdatasynced
+ * (group commit, tenant-log.ts); `read` and `headers` walk records in
+ * offset order.
+ */
+import { mkdir, open, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "../../shared/logger.ts";
+import { LogError } from "./errors.ts";
+import { SEGMENT_HEADER_BYTES, isValidTenant, type RecordHeader } from "./format.ts";
+import { readTenantLog, type LogEntry, type ReadOptions } from "./reader.ts";
+import { recoverTenant, type TenantRecovery } from "./recovery.ts";
+import { scanSegment } from "./scan.ts";
+import { listSegments, readSegmentHeader } from "./segments.ts";
+import { TenantLog, type AppendInput, type Appended, type SyncFunction, type TenantLogStats } from "./tenant-log.ts";
+
+export interface EmbeddedLogOptions {
+  /** `data_dir/log`. */
+  directory: string;
+  segmentBytes: number;
+  /** 0: sync as soon as records are written; N: at most every N ms. */
+  fsyncIntervalMs: number;
+  logger: Logger;
+  /** Default: `file.datasync()`. */
+  sync?: SyncFunction;
+  nowMs?: () => number;
+  /** Read window of recovery and readers. */
+  windowBytes?: number;
+}
+
+export interface RecoveryReport {
+  tenants: TenantRecovery[];
+}
+
+const RECOVERY_WINDOW_BYTES = 4 * 1024 * 1024;
+/** Header scans read one small window per record (records are usually larger than this). */
+const HEADER_SCAN_WINDOW_BYTES = 4096;
+
+export class EmbeddedLog {
+  readonly directory: string;
+  /** What recovery found and did, per tenant that existed at open. */
+  readonly recovery: RecoveryReport;
+  private readonly options: EmbeddedLogOptions;
+  private readonly tenantLogs = new Map<string, Promise<TenantLog>>();
+  private readonly openTenants = new Map<string, TenantLog>();
+  private closed = false;
+
+  private constructor(options: EmbeddedLogOptions, recovery: RecoveryReport) {
+    this.options = options;
+    this.directory = options.directory;
+    this.recovery = recovery;
+  }
+
+  /** Opens the log, recovering each tenant's last segment (torn tails are truncated and reported). */
+  static async open(options: EmbeddedLogOptions): Promise<EmbeddedLog> {
+    const tenants = await listTenantDirectories(options.directory);
+    const log = new EmbeddedLog(options, { tenants: [] });
+    for (const tenant of tenants) {
+      const opened = log.openTenant(tenant);
+      log.tenantLogs.set(tenant, opened);
+      await opened;
+    }
+    return log;
+  }
+
+  /** Tenants that have a log. */
+  tenants(): string[] {
+    return [...this.tenantLogs.keys()].sort();
+  }
+
+  /** True while the log is open and no tenant's log is failed. */
+  get writable(): boolean {
+    if (this.closed) return false;
+    for (const tenantLog of this.openTenants.values()) if (!tenantLog.healthy) return false;
+    return true;
+  }
+
+  /** Stores one batch; resolves with its base offset once it is fdatasynced. Rejects with LogError. */
+  async append(tenant: string, input: AppendInput): Promise<Appended> {
+    if (this.closed) throw new LogError("LOGSHIP_LOG_CLOSED", "the log is closed");
+    const tenantLog = await this.tenantLog(tenant);
+    return await tenantLog.append(input);
+  }
+
+  /** Every record of `tenant` from `options.fromOffset`, up to what is durable now. */
+  async *read(tenant: string, options: ReadOptions): AsyncGenerator<LogEntry> {
+    const opened = this.tenantLogs.get(tenant);
+    if (opened === undefined) return;
+    const tenantLog = await opened;
+    yield* readTenantLog(this.directory, tenant, { ...options, end: tenantLog.durableEnd });
+  }
+
+  /**
+   * Record headers of every segment of `tenant`, in offset order, without
+   * reading batch bytes or checking CRCs (fast, for start-up); damaged
+   * headers are skipped.
+   */
+  async *headers(tenant: string): AsyncGenerator<RecordHeader> {
+    const directory = join(this.directory, tenant);
+    const { segments } = await listSegments(directory);
+    for (const segment of segments) {
+      const file = await open(segment.path, "r");
+      try {
+        if (typeof (await readSegmentHeader(file, segment)) === "string") continue;
+        const { size } = await file.stat();
+        const scan = scanSegment(file, {
+          start: SEGMENT_HEADER_BYTES,
+          end: size,
+          mode: "headers",
+          expectedOffset: segment.baseOffset,
+          keepRecords: false,
+          windowBytes: HEADER_SCAN_WINDOW_BYTES,
+        });
+        for await (const item of scan) if (item.kind === "record") yield item.header;
+      } finally {
+        await file.close();
+      }
+    }
+  }
+
+  /** Appends, syncs and bytes written per tenant since open. */
+  stats(): Record<string, TenantLogStats> {
+    const result: Record<string, TenantLogStats> = {};
+    for (const [tenant, tenantLog] of this.openTenants) result[tenant] = { ...tenantLog.stats };
+    return result;
+  }
+
+  /** Lets queued appends finish (they resolve or reject), then closes every file. Appends after this reject. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const opened of this.tenantLogs.values()) {
+      const tenantLog = await opened.catch(() => null);
+      if (tenantLog !== null) await tenantLog.close();
+    }
+  }
+
+  private tenantLog(tenant: string): Promise<TenantLog> {
+    if (!isValidTenant(tenant)) return Promise.reject(new LogError("LOGSHIP_LOG_TENANT", `tenant name ${JSON.stringify(tenant)} cannot be a directory name`));
+    let opened = this.tenantLogs.get(tenant);
+    if (opened === undefined) {
+      opened = this.openTenant(tenant);
+      this.tenantLogs.set(tenant, opened);
+      // A tenant whose directory could not be created is tried again by the next append.
+      opened.catch(() => this.tenantLogs.delete(tenant));
+    }
+    return opened;
+  }
+
+  private async openTenant(tenant: string): Promise<TenantLog> {
+    const nowMs = this.options.nowMs ?? Date.now;
+    let recovered;
+    try {
+      recovered = await recoverTenant({
+        logDirectory: this.directory,
+        tenant,
+        windowBytes: this.options.windowBytes ?? RECOVERY_WINDOW_BYTES,
+        logger: this.options.logger,
+        nowMs,
+      });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new LogError("LOGSHIP_LOG_UNAVAILABLE", `tenant ${tenant}: cannot open its log: ${message}`, { cause: error });
+    }
+    this.recovery.tenants.push(recovered.report);
+    const tenantLog = new TenantLog(
+      {
+        tenant,
+        directory: join(this.directory, tenant),
+        segmentBytes: this.options.segmentBytes,
+        fsyncIntervalMs: this.options.fsyncIntervalMs,
+        sync: this.options.sync ?? ((file) => file.datasync()),
+        nowMs,
+        logger: this.options.logger,
+      },
+      recovered.active,
+      recovered.nextOffset,
+    );
+    this.openTenants.set(tenant, tenantLog);
+    return tenantLog;
+  }
+}
+
+/** Tenant directories under `directory` (created if missing). */
+async function listTenantDirectories(directory: string): Promise<string[]> {
+  let entries;
+  try {
+    await mkdir(directory, { recursive: true });
+    entries = await readdir(directory, { withFileTypes: true });
+  } catch (error) {
+    throw new LogError("LOGSHIP_LOG_OPEN", `cannot use the log directory ${directory}: ${(error as Error).message}`, { cause: error });
+  }
+  return entries.filter((entry) => entry.isDirectory() && isValidTenant(entry.name)).map((entry) => entry.name).sort();
+}
