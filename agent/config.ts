@@ -5,6 +5,7 @@
  * Every object is strict (unknown keys are errors) and defaulted, so the
  * output type has no `undefined` where a default exists.
  */
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../shared/errors.ts";
 import type { Env } from "../shared/config/env.ts";
@@ -156,5 +157,6 @@ void parserConfigIsAssignable;
 export function loadAgentConfig(file: string, env: Env): AgentConfig {
   const result = loadConfigFile(file, agentConfigSchema, env);
   if (!result.ok) throw new ConfigError(result.issues.map(formatIssue).join("\n"));
-  return result.config;
+  // Relative paths in a config mean the same wherever logship is started: they resolve against the file's directory.
+  return { ...result.config, data_dir: resolve(dirname(resolve(file)), result.config.data_dir) };
 }

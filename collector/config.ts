@@ -3,6 +3,7 @@
  * lists every key; keep the two in step. Sizes come out as bytes and
  * durations as milliseconds. Every object is strict and defaulted.
  */
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../shared/errors.ts";
 import type { Env } from "../shared/config/env.ts";
@@ -152,5 +153,6 @@ export type ArchiveSinkConfig = z.output<typeof archiveSinkConfigSchema>;
 export function loadCollectorConfig(file: string, env: Env): CollectorConfig {
   const result = loadConfigFile(file, collectorConfigSchema, env);
   if (!result.ok) throw new ConfigError(result.issues.map(formatIssue).join("\n"));
-  return result.config;
+  // Relative paths in a config mean the same wherever logship is started: they resolve against the file's directory.
+  return { ...result.config, data_dir: resolve(dirname(resolve(file)), result.config.data_dir) };
 }

@@ -28,11 +28,11 @@ export function jsonSchemaFor(kind: ConfigKind): Record<string, unknown> {
 
 /**
  * Which kind of config a parsed document is, from its top-level keys: `sources`
- * means agent; `listen`, `tokens`, `sinks` or `log` mean collector.
+ * means agent; `listen`, `tokens`, `sinks`, `log` or `ingest` mean collector.
  */
 export function detectConfigKind(document: unknown): ConfigKind | undefined {
   if (document === null || typeof document !== "object" || Array.isArray(document)) return undefined;
   if ("sources" in document) return "agent";
-  if (["listen", "tokens", "sinks", "log"].some((key) => key in document)) return "collector";
+  if (["listen", "tokens", "sinks", "log", "ingest"].some((key) => key in document)) return "collector";
   return undefined;
 }
