@@ -6,7 +6,9 @@
  * After a restart the spool still holds the batches no collector
  * acknowledged; they are sent again with their original sequence numbers
  * (the collector deduplicates), and the tailer resumes each file after the
- * spooled lines instead of reading them again.
+ * spooled lines instead of reading them again — and after lines acknowledged
+ * before the checkpoint caught up (the spool's delivered ends; re-reading
+ * those would ship them again under new seqs).
  *
  * SIGTERM: stop reading, spool what is in memory, give in-flight sends until
  * the deadline, write the checkpoint and the spool state, exit. What was not
@@ -17,7 +19,7 @@ import { join } from "node:path";
 import type { Logger } from "../shared/logger.ts";
 import type { AgentConfig } from "./config.ts";
 import { agentHost, buildSources, buildTailOptions } from "./build.ts";
-import { FileCheckpointStore } from "./tail/checkpoint.ts";
+import { FileCheckpointStore, type CheckpointEntry, type CheckpointStore } from "./tail/checkpoint.ts";
 import { Tailer, type StreamStatus } from "./tail/tailer.ts";
 import { Spool, type SpoolRecord, type SpoolStats } from "./spool/spool.ts";
 import { Batcher } from "./ship/batcher.ts";
@@ -32,6 +34,7 @@ export interface AgentStatus {
   collectors: CollectorStatus[];
   batches: { delivered: number; duplicates: number; retries: number; rejected: number; backlog: number };
   compression: { uncompressed_bytes: number; compressed_bytes: number };
+  memory: { rss_bytes: number; heap_used_bytes: number; external_bytes: number; array_buffers_bytes: number };
 }
 
 export interface AgentOptions {
@@ -74,7 +77,8 @@ export class Agent {
   async run(signal: AbortSignal): Promise<void> {
     const config = this.options.config;
     const restored = await this.spool.open();
-    const spooledEnds = new Map<string, number>();
+    const spooledEnds = new Map<string, number>(this.spool.deliveredEnds());
+    const deliveredEnds = new Map<string, number>(this.spool.deliveredEnds());
     for (const record of restored) {
       this.restoredSeqs.add(record.seq);
       for (const range of record.ranges) {
@@ -123,12 +127,13 @@ export class Agent {
       tail: buildTailOptions(config),
       host,
       output: batcher,
-      checkpoints: new FileCheckpointStore(config.data_dir),
+      checkpoints: new SpoolAwareCheckpointStore(new FileCheckpointStore(config.data_dir), this.spool),
       logger: this.logger.child({ component: "tailer" }),
       fromBeginning: false,
       once: false,
       watch: true,
       spooled: spooledEnds,
+      delivered: deliveredEnds,
     });
     this.tailer = tailer;
     const shipping = new AbortController();
@@ -187,7 +192,33 @@ export class Agent {
         backlog: shipper?.backlog ?? 0,
       },
       compression: { uncompressed_bytes: this.batcher?.uncompressedBytes ?? 0, compressed_bytes: this.batcher?.compressedBytes ?? 0 },
+      memory: memoryStatus(),
     };
+  }
+}
+
+function memoryStatus(): AgentStatus["memory"] {
+  const usage = process.memoryUsage();
+  return { rss_bytes: usage.rss, heap_used_bytes: usage.heapUsed, external_bytes: usage.external, array_buffers_bytes: usage.arrayBuffers };
+}
+
+/** Tells the spool each checkpoint that is durable, so it forgets the delivered ends the checkpoint covers. */
+class SpoolAwareCheckpointStore implements CheckpointStore {
+  private readonly inner: CheckpointStore;
+  private readonly spool: Spool;
+
+  constructor(inner: CheckpointStore, spool: Spool) {
+    this.inner = inner;
+    this.spool = spool;
+  }
+
+  load(): Promise<CheckpointEntry[]> {
+    return this.inner.load();
+  }
+
+  async save(entries: CheckpointEntry[]): Promise<void> {
+    await this.inner.save(entries);
+    this.spool.checkpointed(entries);
   }
 }
 

@@ -103,3 +103,31 @@ test("spool: when_full block waits for acknowledgements; drop_oldest drops and c
   assert.deepEqual(dropped, [...Array(dropped.length).keys()], "the oldest go first");
   await dropping.close();
 });
+
+test("spool: where acknowledged lines end survives a kill -9 until a checkpoint covers it", async (t) => {
+  const dir = scratch();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const first = spoolIn(dir);
+  await first.open();
+  for (let index = 0; index < 50; index++) {
+    const seq = await first.allocateSeq();
+    await first.append(seq, 3, [{ key: "k", endOffset: (seq + 1) * 10 }, ...(seq < 5 ? [{ key: "early", endOffset: (seq + 1) * 7 }] : [])], batch(seq));
+  }
+  for (let seq = 0; seq < 50; seq++) await first.ack(seq);
+  // Every batch is acknowledged and its segment deleted; no close() (kill -9), no checkpoint written.
+  const second = spoolIn(dir);
+  assert.deepEqual(await second.open(), []);
+  assert.deepEqual([...second.deliveredEnds()].sort(), [["early", 35], ["k", 500]]);
+  // A durable checkpoint covers "k" but not yet "early" (not in it): only "k" is forgotten.
+  second.checkpointed([{ key: "k", offset: 500 }]);
+  assert.deepEqual([...second.deliveredEnds()], [["early", 35]]);
+  // A stream that was in a checkpoint and no longer is (finished) is forgotten too.
+  second.checkpointed([{ key: "early", offset: 35 - 7 }]);
+  second.checkpointed([]);
+  assert.deepEqual([...second.deliveredEnds()], []);
+  await second.close();
+  const third = spoolIn(dir);
+  await third.open();
+  assert.deepEqual([...third.deliveredEnds()], []);
+  await third.close();
+});

@@ -8,8 +8,8 @@
  *     record: u32 body length | u32 CRC-32 of body | body
  *     body:   u8 version (1) | f64 seq | u32 events | u32 ranges length |
  *             ranges JSON [{key, endOffset}] | zstd batch bytes (the HTTP body)
- *   data_dir/spool/state.json                     {version, agent_id, seq_reserved, floor, acked}
- *     written temp → fsync → rename.
+ *   data_dir/spool/state.json                     {version, agent_id, seq_reserved, floor, acked, delivered}
+ *     written temp → fsync → rename (one write at a time).
  *
  * Sequence numbers are reserved in blocks (state.seq_reserved is written
  * before any seq up to it is used), so a seq is never used twice, even after
@@ -17,6 +17,16 @@
  * state write; the agent tells collectors that (persisted) floor so they can
  * forget older seqs. A segment is deleted once every record in it is below
  * the floor or acknowledged.
+ *
+ * `delivered` (stream key → end offset of the last acknowledged batch of that
+ * stream) keeps where delivered lines end until the tailer's checkpoint has
+ * caught up (`checkpointed`): an acknowledgement can come, and the spool can
+ * forget the batch, before the checkpoint that covers it is written. After a
+ * kill -9 in between, reading must resume after those lines, not at the
+ * older checkpoint (that would ship them again under new seqs, which no
+ * collector can recognise as duplicates). State is written before a segment
+ * is deleted, so the ends of its batches are never lost. A missing
+ * `delivered` (older state files) reads as empty.
  *
  * Limits: `max_bytes` of segment files. At the limit, `when_full: block`
  * makes `append` wait for acknowledgements; `drop_oldest` deletes the oldest
@@ -74,6 +84,7 @@ interface SpoolState {
   seq_reserved: number;
   floor: number;
   acked: number[];
+  delivered?: Record<string, number>;
 }
 
 export interface SpoolStats {
@@ -92,6 +103,11 @@ export class Spool {
   /** Unacknowledged records in seq order. */
   private readonly pending = new Map<number, SpoolRecord>();
   private readonly acked = new Set<number>();
+  /** Stream key → end offset of its last acknowledged batch, until a checkpoint covers it. */
+  private readonly delivered = new Map<string, number>();
+  /** Stream keys that were in a checkpoint written by this process. */
+  private readonly checkpointedKeys = new Set<string>();
+  private stateWrite: Promise<void> = Promise.resolve();
   private state: SpoolState = { version: SPOOL_VERSION, agent_id: "", seq_reserved: 0, floor: 0, acked: [] };
   private nextSeq = 0;
   private cachedBytes = 0;
@@ -173,13 +189,46 @@ export class Spool {
     }
     this.state = state;
     for (const seq of state.acked) this.acked.add(seq);
+    for (const [key, end] of Object.entries(state.delivered ?? {})) this.delivered.set(key, end);
   }
 
-  /** Persist agent id, reserved seqs, floor and the acknowledged seqs above it. */
-  async saveState(): Promise<void> {
+  /**
+   * Per stream key, where lines already delivered end, as far as the
+   * checkpoint may not know yet: reading resumes at or after it.
+   */
+  deliveredEnds(): ReadonlyMap<string, number> {
+    return this.delivered;
+  }
+
+  /**
+   * The tailer's checkpoint with these entries is durable: delivered ends it
+   * covers are not needed any more, nor those of streams it no longer holds
+   * (finished) after an earlier checkpoint of this process held them.
+   */
+  checkpointed(entries: readonly { key: string; offset: number }[]): void {
+    const offsets = new Map(entries.map((entry) => [entry.key, entry.offset]));
+    for (const [key, end] of this.delivered) {
+      const offset = offsets.get(key);
+      if (offset === undefined ? this.checkpointedKeys.has(key) : offset >= end) this.delivered.delete(key);
+    }
+    this.checkpointedKeys.clear();
+    for (const key of offsets.keys()) this.checkpointedKeys.add(key);
+  }
+
+  /** Persist agent id, reserved seqs, floor, the acknowledged seqs above it and the delivered ends. Writes one at a time (they share a temp file). */
+  saveState(): Promise<void> {
+    const write = this.stateWrite.then(
+      () => this.writeState(),
+      () => this.writeState(),
+    );
+    this.stateWrite = write.catch(() => undefined);
+    return write;
+  }
+
+  private async writeState(): Promise<void> {
     const floor = this.lowestUnacked();
     const acked = [...this.acked].filter((seq) => seq >= floor).sort((a, b) => a - b);
-    this.state = { ...this.state, floor, acked };
+    this.state = { ...this.state, floor, acked, delivered: Object.fromEntries(this.delivered) };
     await writeFileAtomic(join(this.options.directory, "state.json"), JSON.stringify(this.state) + "\n");
     for (const seq of this.acked) if (seq < floor) this.acked.delete(seq);
   }
@@ -288,6 +337,7 @@ export class Spool {
       if (record.segment !== segment) continue;
       this.pending.delete(record.seq);
       this.acked.add(record.seq);
+      this.noteDelivered(record);
       this.release(record);
       batches++;
       events += record.events;
@@ -296,6 +346,7 @@ export class Spool {
     this.droppedBatches += batches;
     this.droppedEvents += events;
     this.logger.warn("spool full: dropped its oldest batches (spool.when_full: drop_oldest)", { batches, events, path: segment.path });
+    await this.saveState();
     await this.deleteSegment(segment);
   }
 
@@ -335,8 +386,14 @@ export class Spool {
     if (record === undefined) return;
     this.pending.delete(seq);
     this.acked.add(seq);
+    this.noteDelivered(record);
     this.release(record);
     await this.reclaim();
+  }
+
+  /** Its lines are delivered (or dropped for good): a restart must not read them again. */
+  private noteDelivered(record: SpoolRecord): void {
+    for (const range of record.ranges) this.delivered.set(range.key, Math.max(this.delivered.get(range.key) ?? 0, range.endOffset));
   }
 
   private release(record: SpoolRecord): void {
@@ -358,13 +415,19 @@ export class Spool {
   /** Delete segments whose every record is acknowledged; wake appends waiting for space. */
   private async reclaim(): Promise<void> {
     const floor = this.lowestUnacked();
+    const deletable = this.segments.length > 1 && (this.segments[1] as SpoolSegment).firstSeq <= floor;
+    const last = this.segments.at(-1);
+    const lastBytes = last?.bytes ?? 0;
+    const lastDeletable = last !== undefined && this.segments.length === 1 && this.pending.size === 0 && lastBytes > this.options.segmentBytes / 2;
+    // The ends of the batches about to go must be on disk first (see `delivered`): the state
+    // written now covers every batch below `floor`, and nothing later is deleted here.
+    if (deletable || lastDeletable) await this.saveState();
     while (this.segments.length > 1) {
       const next = this.segments[1] as SpoolSegment;
       if (next.firstSeq > floor) break;
       await this.deleteSegment(this.segments.shift() as SpoolSegment);
     }
-    const last = this.segments.at(-1);
-    if (last !== undefined && this.segments.length === 1 && this.pending.size === 0 && last.bytes > this.options.segmentBytes / 2) {
+    if (lastDeletable && this.segments.length === 1 && this.segments[0] === last && last.bytes === lastBytes && this.pending.size === 0) {
       // Everything is delivered: start the next batch in a fresh segment so this one can go.
       this.segments.shift();
       await this.deleteSegment(last);

@@ -16,7 +16,9 @@
  *   stream detaches and the copy adopts it at the offset where reading
  *   stopped, so the bytes written between the last read and the copy are
  *   read once, from the copy. The truncated original restarts from 0 as a
- *   new generation.
+ *   new generation. A copy no longer than what was read of the original
+ *   holds nothing unread and is not tailed. A new file found empty is held
+ *   open, unread, until it has a head: it may be a copy being made.
  * - deletion: an open file whose link count drops to 0 is drained, then
  *   closed (freeing its disk space).
  */
@@ -53,6 +55,12 @@ export interface TailerOptions {
    * acknowledged.
    */
   spooled?: ReadonlyMap<string, number>;
+  /**
+   * Stream key → end offset of lines acknowledged before a restart that the
+   * checkpoint may not cover yet (the agent's spool remembers them): the
+   * checkpoint starts there (at most at the `spooled` end) instead.
+   */
+  delivered?: ReadonlyMap<string, number>;
 }
 
 /** What `logship status` and tests see of a stream. */
@@ -85,11 +93,18 @@ export class Tailer {
   private readonly shadows = new Map<string, Shadow>();
   /**
    * Copies not tailed — never needed (their original was not truncated), or
-   * holding nothing that was not read already — by device:inode, with the
-   * size and mtime they had: not looked at again while those stay the same
-   * (a later file that reuses the inode number is new).
+   * holding nothing that was not read already — and files left empty for
+   * close_inactive, by device:inode, with the size and mtime they had: not
+   * looked at again while those stay the same (a file that changes, or a
+   * later file that reuses the inode number, is looked at anew).
    */
   private readonly ignoredCopies = new Map<string, string>();
+  /**
+   * New files that were empty when found, held open by device:inode until
+   * they have bytes: an empty file has no head to know it by, and may be a
+   * copy logrotate is about to fill (copytruncate) and soon renames away.
+   */
+  private readonly empties = new Map<string, EmptyFile>();
   /** Paths waiting for a free slot under max_open_files, path → source. */
   private readonly waiting = new Map<string, string>();
   private openFiles = 0;
@@ -146,6 +161,11 @@ export class Tailer {
       this.shadows.delete(inodeKey);
       this.openFiles--;
       await shadow.handle.close();
+    }
+    for (const [inodeKey, empty] of this.empties) {
+      this.empties.delete(inodeKey);
+      this.openFiles--;
+      await empty.handle.close();
     }
   }
 
@@ -291,9 +311,12 @@ export class Tailer {
       shadow.path = path;
       return;
     }
-    // Nothing to read and no head to know it by: it may be a copy being made
-    // (copytruncate). It is looked at again once it grows (file event, rescan).
-    if (stats.size === 0) return;
+    const empty = this.empties.get(inodeKey);
+    if (empty !== undefined) {
+      empty.path = path;
+      if (stats.size > 0) await this.fillEmpty(inodeKey, empty);
+      return;
+    }
     if (this.openFiles >= this.options.tail.openFilesMax) {
       if (!this.waiting.has(path)) this.logger.warn("max_open_files reached; file waits for a free slot", { path, max_open_files: this.options.tail.openFilesMax });
       this.waiting.set(path, sourceName);
@@ -317,6 +340,32 @@ export class Tailer {
       return;
     }
     this.openFiles++;
+    if (opened.size === 0) {
+      this.empties.set(inodeKey, { path, source: sourceName, handle, sinceMs: nowMs });
+      return;
+    }
+    await this.classify(handle, opened, path, source, known, startup, nowMs);
+  }
+
+  /** An empty file held open got bytes: now it can be told apart (a copy, or a new file read from 0). */
+  private async fillEmpty(inodeKey: string, empty: EmptyFile): Promise<void> {
+    this.empties.delete(inodeKey);
+    const source = this.sources.get(empty.source);
+    if (source === undefined) throw new Error(`assertion failed: source ${empty.source} exists`);
+    const known = this.byInode.get(inodeKey);
+    if (known !== undefined && known.state !== "orphan" && known.state !== "done") {
+      // Followed meanwhile under another name: that stream has it.
+      this.openFiles--;
+      await empty.handle.close();
+      return;
+    }
+    const opened = await empty.handle.stat();
+    await this.classify(empty.handle, opened, empty.path, source, known, false, Date.now());
+  }
+
+  /** An open file not followed yet: the rest of a stream, a copy of one, or a new file. */
+  private async classify(handle: FileHandle, opened: Stats, path: string, source: SourceRuntime, known: FileStream | undefined, startup: boolean, nowMs: number): Promise<void> {
+    const inodeKey = `${opened.dev}:${opened.ino}`;
     const head = await readAt(handle, 0, this.options.tail.fingerprintBytes);
     const adopted = await this.adopt(handle, opened, head, path, known, nowMs);
     if (adopted !== null) return;
@@ -697,6 +746,18 @@ export class Tailer {
 
   private async housekeeping(nowMs: number): Promise<void> {
     const tail = this.options.tail;
+    for (const [inodeKey, empty] of [...this.empties]) {
+      const stats = await empty.handle.stat();
+      if (stats.size > 0) {
+        await this.fillEmpty(inodeKey, empty);
+      } else if (stats.nlink === 0 || nowMs - empty.sinceMs >= tail.closeInactiveMs) {
+        // Deleted, or empty for close_inactive: let go; found again (and held) once it changes.
+        this.empties.delete(inodeKey);
+        this.openFiles--;
+        await empty.handle.close();
+        if (stats.nlink > 0) this.ignoredCopies.set(inodeKey, copySignature(stats));
+      }
+    }
     await this.adoptShadows(nowMs);
     for (const [path, source] of this.waiting) {
       if (this.openFiles + this.pending.size >= tail.openFilesMax) break;
@@ -811,6 +872,9 @@ export class Tailer {
       }
       const spooledEnd = this.options.spooled?.get(entry.key);
       const resumeOffset = spooledEnd !== undefined && spooledEnd > entry.offset ? spooledEnd : entry.offset;
+      // Acknowledged before the restart, after the checkpoint was written.
+      const deliveredEnd = this.options.delivered?.get(entry.key);
+      const ackedOffset = deliveredEnd !== undefined && deliveredEnd > entry.offset ? Math.min(deliveredEnd, resumeOffset) : entry.offset;
       const stream = new FileStream({
         source,
         key: entry.key,
@@ -822,13 +886,13 @@ export class Tailer {
         state: "orphan",
         head: Buffer.alloc(0),
         offset: resumeOffset,
-        ackedOffset: entry.offset,
+        ackedOffset,
         lastBytes: Buffer.alloc(0),
         nowMs,
       });
       stream.headHash = { bytes: entry.head_bytes, hash: entry.head_hash };
       stream.markerHash = { bytes: entry.marker_bytes, hash: entry.marker_hash, offset: entry.offset };
-      if (resumeOffset > entry.offset) this.spooledAcks.set(entry.key, this.acknowledger(stream.acks.track(resumeOffset)));
+      if (resumeOffset > ackedOffset) this.spooledAcks.set(entry.key, this.acknowledger(stream.acks.track(resumeOffset)));
       this.addStream(stream);
     }
   }
@@ -892,6 +956,13 @@ function streamInit(stream: FileStream, nowMs: number): ConstructorParameters<ty
     lastBytes: stream.lastBytes,
     nowMs,
   };
+}
+
+interface EmptyFile {
+  path: string;
+  source: string;
+  handle: FileHandle;
+  sinceMs: number;
 }
 
 interface Shadow {
