@@ -47,6 +47,11 @@ export interface EventBlock {
   /** Indexes of events marked truncated. */
   truncated: number[];
   ack(): void;
+  /**
+   * The output no longer needs `lines` (it copied them): their buffer may be
+   * reused. Optional; call at most once, and never touch `lines` after it.
+   */
+  release(): void;
 }
 
 /** File offset of event `index`. */

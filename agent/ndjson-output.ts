@@ -18,6 +18,7 @@ export class NdjsonOutput implements BlockOutput {
   async send(block: EventBlock): Promise<void> {
     let text = "";
     for (const event of blockEvents(block)) text += JSON.stringify(event) + "\n";
+    block.release();
     this.events += block.count;
     if (!this.stream.write(text)) await once(this.stream, "drain");
     block.ack();

@@ -28,6 +28,7 @@ export class BatchBuilder {
   private segments: SegmentParts[] = [];
   private readonly ends = new Map<string, number>();
   private acks: (() => void)[] = [];
+  private releases: (() => void)[] = [];
   bytes = 0;
   events = 0;
   firstAddedMs = 0;
@@ -53,10 +54,14 @@ export class BatchBuilder {
     }
     this.ends.set(block.stream.key, block.endOffset);
     this.acks.push(block.ack);
+    this.releases.push(block.release);
   }
 
-  build(header: Omit<BatchHeader, "streams">): BuiltBatch {
-    const payload = encodePayload({ ...header, streams: this.streams }, this.segments);
+  /** Join the batch (into a buffer from `allocate`, if given) and hand the blocks' read buffers back. */
+  build(header: Omit<BatchHeader, "streams">, allocate?: (bytes: number) => Buffer): BuiltBatch {
+    const payload = encodePayload({ ...header, streams: this.streams }, this.segments, allocate);
+    for (const release of this.releases) release();
+    this.releases = [];
     const built: BuiltBatch = {
       payload,
       events: this.events,

@@ -14,8 +14,10 @@ import { promisify } from "node:util";
 import type { BlockOutput, EventBlock } from "../events.ts";
 import { BatchBuilder, type BuiltBatch } from "./batch-builder.ts";
 import type { Spool, SpoolRecord } from "../spool/spool.ts";
+import { BufferPool } from "../../shared/buffer-pool.ts";
 
 const compress = promisify(zstdCompress);
+const PAYLOAD_SLACK_BYTES = 512 * 1024;
 
 export interface BatcherOptions {
   bytesMax: number;
@@ -33,6 +35,8 @@ export interface BatcherOptions {
 export class Batcher implements BlockOutput {
   private readonly options: BatcherOptions;
   private builder = new BatchBuilder();
+  /** Payload buffers (one per compression in progress), reused: see BufferPool. */
+  private readonly payloads: BufferPool;
   private lingerTimer: NodeJS.Timeout | null = null;
   /** Batches being compressed/spooled, in seq order. */
   private inFlight: Promise<void>[] = [];
@@ -43,6 +47,8 @@ export class Batcher implements BlockOutput {
 
   constructor(options: BatcherOptions) {
     this.options = options;
+    // A batch closes once it reaches bytesMax; the block that crossed it can add up to one read's worth more.
+    this.payloads = new BufferPool(options.bytesMax + PAYLOAD_SLACK_BYTES, options.compressionsMax + 1);
   }
 
   async send(block: EventBlock): Promise<void> {
@@ -70,8 +76,11 @@ export class Batcher implements BlockOutput {
     const seq = await spool.allocateSeq();
     // Another flush (the linger timer) may have taken the batch meanwhile; the seq then stays unused (gaps are fine).
     if (this.builder.empty) return;
-    const built = this.builder.build({ agent: spool.agentId, host: this.options.host, seq, floor: spool.persistedFloor, created_ms: Date.now() });
-    const done = this.compressAndSpool(seq, built);
+    let pooled: Buffer | null = null;
+    const built = this.builder.build({ agent: spool.agentId, host: this.options.host, seq, floor: spool.persistedFloor, created_ms: Date.now() }, (bytes) => (pooled = this.payloads.acquire(bytes)));
+    const done = this.compressAndSpool(seq, built, () => {
+      if (pooled !== null) this.payloads.release(pooled);
+    });
     this.inFlight.push(done);
     void done.finally(() => {
       this.inFlight = this.inFlight.filter((promise) => promise !== done);
@@ -79,9 +88,14 @@ export class Batcher implements BlockOutput {
     await (this.failure === null ? Promise.resolve() : Promise.reject(this.failure));
   }
 
-  private async compressAndSpool(seq: number, built: BuiltBatch): Promise<void> {
+  private async compressAndSpool(seq: number, built: BuiltBatch, releasePayload: () => void): Promise<void> {
     try {
-      const compressed = await compress(built.payload, { params: { [constants.ZSTD_c_compressionLevel]: this.options.compressionLevel } });
+      let compressed: Buffer;
+      try {
+        compressed = await compress(built.payload, { params: { [constants.ZSTD_c_compressionLevel]: this.options.compressionLevel } });
+      } finally {
+        releasePayload();
+      }
       this.uncompressedBytes += built.payload.length;
       this.compressedBytes += compressed.length;
       // Spool in seq order, whichever compression finishes first.

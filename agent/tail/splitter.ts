@@ -29,6 +29,7 @@ export interface LineRun {
 }
 
 const NEWLINE = 0x0a;
+const EMPTY = Buffer.alloc(0);
 const CARRIAGE_RETURN = 0x0d;
 
 export class LineSplitter {
@@ -61,22 +62,38 @@ export class LineSplitter {
    * previous chunk exactly).
    */
   push(chunk: Buffer, chunkOffset: number): LineRun {
-    const expected = this.nextOffset + (this.carry === null ? 0 : this.carry.length);
+    const expected = this.nextOffset + this.pendingBytes;
     if (chunkOffset !== expected) {
       throw new Error(`assertion failed: chunk at ${chunkOffset}, expected ${expected}`);
     }
-    let buffer = chunk;
-    let bufferOffset = chunkOffset;
-    if (this.carry !== null) {
-      buffer = Buffer.concat([this.carry, chunk]);
-      bufferOffset = this.nextOffset;
-      this.carry = null;
-    }
-    const run: LineRun = { buffer, bufferOffset, starts: [], ends: [], truncated: [], consumedOffset: bufferOffset };
+    if (this.carry === null) return this.split(chunk, 0, chunkOffset);
+    return this.split(Buffer.concat([this.carry, chunk]), 0, this.nextOffset);
+  }
+
+  /**
+   * Split `buffer[start, end)`, which begins with the carried partial line
+   * (the caller put it there, e.g. re-read from the file with the new bytes:
+   * no copy of the read) and goes on with new bytes. `buffer[start]` is at
+   * file offset `pendingOffset`.
+   */
+  pushWithCarry(buffer: Buffer, start: number, end: number): LineRun {
+    const carried = this.pendingBytes;
+    if (end - start < carried) throw new Error(`assertion failed: ${end - start} bytes hold the ${carried} carried ones`);
+    return this.split(buffer.subarray(0, end), start, this.nextOffset - start);
+  }
+
+  /** The carried partial line (for `pushWithCarry` callers); empty when none. */
+  get carried(): Buffer {
+    return this.carry ?? EMPTY;
+  }
+
+  private split(buffer: Buffer, start: number, bufferOffset: number): LineRun {
+    this.carry = null;
+    const run: LineRun = { buffer, bufferOffset, starts: [], ends: [], truncated: [], consumedOffset: bufferOffset + start };
     const max = this.lineBytesMax;
-    let position = 0;
+    let position = start;
     if (this.skipping) {
-      const newline = buffer.indexOf(NEWLINE, 0);
+      const newline = buffer.indexOf(NEWLINE, position);
       if (newline === -1) {
         this.nextOffset = bufferOffset + buffer.length;
         run.consumedOffset = this.nextOffset;

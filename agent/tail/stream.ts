@@ -55,6 +55,8 @@ export class FileStream {
   /** A read may find new bytes (file grew, a change event, or the last read filled its budget). */
   mayHaveData = true;
   lastGrowthMs: number;
+  /** File size last seen by stat (0: unknown); sizes the next read. */
+  sizeSeen = 0;
   stateSinceMs: number;
 
   constructor(init: {

@@ -31,6 +31,7 @@ import type { CheckpointEntry, CheckpointStore } from "./checkpoint.ts";
 import type { Decoded } from "./decode.ts";
 import { rawLines } from "./decode.ts";
 import { Discovery } from "./discovery.ts";
+import { BufferPool } from "../../shared/buffer-pool.ts";
 import { hashBytes, keyHead, readAt, samePrefix } from "./fingerprint.ts";
 import type { SourceRuntime, TailOptions } from "./source.ts";
 import { FileStream, MARKER_BYTES } from "./stream.ts";
@@ -74,6 +75,14 @@ export interface StreamStatus {
 }
 
 const IDLE_WAIT_MS_MAX = 250;
+/** Room in a pooled read buffer for a carried partial line; a longer one gets a one-off buffer. */
+const READ_CARRY_BYTES = 64 * 1024;
+/** Reads up to this size use a small one-off buffer instead of a pooled one. */
+const SMALL_READ_BYTES = 16 * 1024;
+/** Free read buffers kept for reuse. */
+const READ_BUFFERS_MAX = 16;
+
+function noRelease(): void {}
 
 export class Tailer {
   private readonly options: TailerOptions;
@@ -112,6 +121,8 @@ export class Tailer {
   private wakeUp: (() => void) | null = null;
   private startedMs = 0;
   private checkpointDirty = false;
+  /** Read buffers, reused once the output has copied a block's lines (see BufferPool). */
+  private readonly readBuffers: BufferPool;
   private readonly checkpointMarkers = new Map<FileStream, { offset: number; bytes: number; hash: string }>();
   /** Acknowledge functions of spooled ranges restored at start, by stream key. */
   private readonly spooledAcks = new Map<string, () => void>();
@@ -120,6 +131,7 @@ export class Tailer {
     this.options = options;
     this.logger = options.logger;
     for (const source of options.sources) this.sources.set(source.name, source);
+    this.readBuffers = new BufferPool(options.tail.readBytesPerPass + READ_CARRY_BYTES, READ_BUFFERS_MAX);
     this.discovery = new Discovery(
       options.sources.map((source) => ({ source: source.name, paths: source.paths, exclude: source.exclude })),
       (path, source, cause) => this.discovered(path, source, cause),
@@ -406,6 +418,7 @@ export class Tailer {
       nowMs,
     });
     stream.handle = handle;
+    stream.sizeSeen = size;
     this.ensureKey(stream);
     const spooledEnd = stream.key === null ? undefined : this.options.spooled?.get(stream.key);
     if (spooledEnd !== undefined && spooledEnd > offset && this.byKey(stream.key as string) === undefined) {
@@ -429,6 +442,7 @@ export class Tailer {
       stream.setState("active", nowMs);
     }
     if (stats.size !== stream.readOffset) stream.mayHaveData = true;
+    stream.sizeSeen = stats.size;
     if (stream.state === "idle" && stats.size > stream.readOffset) void this.reopen(stream, path);
   }
 
@@ -577,26 +591,47 @@ export class Tailer {
   private async readOnce(stream: FileStream): Promise<number> {
     const handle = stream.handle as FileHandle;
     const budget = this.options.tail.readBytesPerPass;
+    // Buffer layout: [carried partial line][new bytes]. The marker (the bytes
+    // just before the read offset, the carry's tail when there is one) is
+    // read again from the file in the same read and compared: a file that no
+    // longer holds them was truncated or rewritten.
+    const carried = stream.splitter.carried;
     const markerLength = stream.lastBytes.length;
-    const buffer = Buffer.allocUnsafe(markerLength + budget);
-    let filled = 0;
-    while (filled < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, stream.readOffset - markerLength + filled);
+    const lead = Math.max(carried.length, markerLength);
+    // Read what the file is known to hold (a small file gets a small buffer,
+    // not one pinned at the full budget until its batch is built), else a
+    // full budget.
+    const want = stream.sizeSeen > stream.readOffset ? Math.min(budget, stream.sizeSeen - stream.readOffset) : budget;
+    const pooled = lead + want > SMALL_READ_BYTES;
+    const buffer = pooled ? this.readBuffers.acquire(lead + want) : Buffer.allocUnsafe(lead + want);
+    const release = pooled ? (): void => this.readBuffers.release(buffer) : noRelease;
+    if (carried.length > markerLength) carried.copy(buffer, 0, 0, carried.length - markerLength);
+    let filled = lead - markerLength;
+    const end = lead + want;
+    while (filled < end) {
+      const { bytesRead } = await handle.read(buffer, filled, end - filled, stream.readOffset - lead + filled);
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
-    if (filled < markerLength || !buffer.subarray(0, markerLength).equals(stream.lastBytes)) {
+    if (filled < lead || !buffer.subarray(lead - markerLength, lead).equals(stream.lastBytes)) {
+      release();
       await this.truncated(stream);
       return 0;
     }
-    const chunk = buffer.subarray(markerLength, filled);
-    stream.mayHaveData = chunk.length === budget;
-    if (chunk.length === 0) return 0;
+    const chunk = buffer.subarray(lead, filled);
+    stream.mayHaveData = chunk.length === want;
+    // It held at least what was known: it may hold more, read a full budget next.
+    if (chunk.length === want) stream.sizeSeen = 0;
+    if (chunk.length === 0) {
+      release();
+      return 0;
+    }
     // The marker alone can match new content (lines with a common ending, one
     // ending at the offset): a file truncated and written past the offset
     // since the last read also shows another head. Read after the chunk, so a
     // truncation at any moment before is seen and the chunk is not used.
     if (stream.readOffset > 0 && stream.head.length > 0 && !(await readAt(handle, 0, stream.head.length)).equals(stream.head)) {
+      release();
       await this.truncated(stream);
       return 0;
     }
@@ -606,15 +641,17 @@ export class Tailer {
       stream.head = await readAt(handle, 0, this.options.tail.fingerprintBytes);
     }
     this.ensureKey(stream);
-    const chunkOffset = stream.readOffset;
     stream.advanceRead(chunk);
-    const run = stream.splitter.push(chunk, chunkOffset);
-    await this.emit(stream, stream.decoder.decode(run, nowMs), run.consumedOffset, nowMs);
+    const run = stream.splitter.pushWithCarry(buffer, lead - carried.length, filled);
+    const decoded = stream.decoder.decode(run, nowMs);
+    // Decoded events hold strings, not the buffer: it can go back now.
+    if (decoded.lines === null || decoded.count === 0) release();
+    await this.emit(stream, decoded, run.consumedOffset, nowMs, decoded.lines === null || decoded.count === 0 ? noRelease : release);
     return chunk.length;
   }
 
   /** Hand decoded events to the output; `consumedOffset` is how far the file is accounted for. */
-  private async emit(stream: FileStream, decoded: Decoded, consumedOffset: number, nowMs: number): Promise<void> {
+  private async emit(stream: FileStream, decoded: Decoded, consumedOffset: number, nowMs: number, release: () => void = noRelease): Promise<void> {
     const held = stream.decoder.heldOffset;
     const endOffset = held === null ? consumedOffset : Math.min(held, consumedOffset);
     if (decoded.count === 0) {
@@ -638,6 +675,7 @@ export class Tailer {
       decoded: decoded.decoded,
       truncated: decoded.truncated,
       ack: this.acknowledger(stream.acks.track(endOffset)),
+      release,
     };
     this.checkpointDirty = true;
     await this.options.output.send(block);
@@ -779,6 +817,7 @@ export class Tailer {
         }
         if (stats.size > stream.readOffset) {
           stream.mayHaveData = true;
+          stream.sizeSeen = stats.size;
           continue;
         }
         if (stats.nlink === 0 && stream.state === "active") {

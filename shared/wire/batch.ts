@@ -126,15 +126,15 @@ function writeSegmentHeader(buffer: Buffer, kind: number, stream: number, observ
   return buffer.writeUInt32LE(bodyBytes, position);
 }
 
-/** Join header and segments into one payload with its CRC. */
-export function encodePayload(header: BatchHeader, segments: SegmentParts[]): Buffer {
+/** Join header and segments into one payload with its CRC (in a buffer from `allocate`: at least the bytes asked). */
+export function encodePayload(header: BatchHeader, segments: SegmentParts[], allocate: (bytes: number) => Buffer = Buffer.allocUnsafe): Buffer {
   const headerBytes = Buffer.from(JSON.stringify(header), "utf8");
   const lead = Buffer.allocUnsafe(8);
   WIRE_MAGIC.copy(lead, 0);
   lead.writeUInt32LE(headerBytes.length, 4);
   let total = lead.length + headerBytes.length + 4;
   for (const segment of segments) total += segment.bytes;
-  const payload = Buffer.allocUnsafe(total);
+  const payload = allocate(total).subarray(0, total);
   let position = lead.copy(payload, 0);
   position += headerBytes.copy(payload, position);
   for (const segment of segments) {

@@ -39,6 +39,8 @@ export class CollectingOutput implements BlockOutput {
   async send(block: EventBlock): Promise<void> {
     this.blocks++;
     for (const event of blockEvents(block)) this.events.push(event);
+    // Hand the read buffer back, as real outputs do: a reuse bug shows up as corrupted messages.
+    block.release();
     block.ack();
   }
 }
