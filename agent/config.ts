@@ -111,7 +111,7 @@ export const agentConfigSchema = z.strictObject({
       linger: durationSchema.prefault("250ms").describe("Send a partial batch after this long."),
     })
     .prefault({}),
-  compression: z.strictObject({ level: z.int().min(1).max(19).default(3).describe("zstd level.") }).prefault({}),
+  compression: z.strictObject({ level: z.int().min(1).max(19).default(1).describe("zstd level (1: fastest, and on mixed logs within 1.5% of levels 2–4 in size; see bench/compression.bench.ts).") }).prefault({}),
   spool: z
     .strictObject({
       max_bytes: sizeSchema.prefault("1GiB").describe("Disk used for batches not yet acknowledged."),

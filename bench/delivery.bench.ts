@@ -20,7 +20,7 @@ import { parseSize } from "../shared/config/units.ts";
 import { benchFiles } from "./data.ts";
 import { bundleLogship } from "./bundle.ts";
 
-const { values } = parseArgs({ options: { bytes: { type: "string", default: "1GiB" }, "idle-files": { type: "string", default: "1000" }, level: { type: "string", default: "3" } } });
+const { values } = parseArgs({ options: { bytes: { type: "string", default: "1GiB" }, "idle-files": { type: "string", default: "1000" }, level: { type: "string", default: "1" } } });
 const root = process.env["LOGSHIP_BENCH_DATA"] ?? join(import.meta.dirname, "..", ".bench-data");
 const work = join(root, "delivery");
 rmSync(work, { recursive: true, force: true });

@@ -34,6 +34,7 @@ const TARGETS: Record<string, string> = {
   "tail.bench.ts": "issue 2: parser none ≥ 300 MB/s, json ≥ 100 MB/s, peak RSS < 100 MB (1 GiB of mixed access/JSON lines)",
   "delivery.bench.ts": "issue 3: file → agent → collector → durable log ≥ 150 MB/s, agent ≤ 10 CPU s/GB, ≥ 7× on the wire, agent RSS < 100 MB; 1,000 idle files: agent RSS < 80 MB",
   "ingest.bench.ts": "issue 4: ingest into the embedded log with group-commit fsync ≥ 500 MB/s of raw log",
+  "compression.bench.ts": "backs the default compression.level (no target of its own)",
   "parsers.bench.ts": "parser hot path alone (no target of its own; json ≥ 500k lines/s was the design aim)",
 };
 
