@@ -37,6 +37,7 @@ class CountingOutput implements BlockOutput {
   events = 0;
   async send(block: EventBlock): Promise<void> {
     this.events += block.count;
+    block.release();
     block.ack();
   }
 }
