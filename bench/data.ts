@@ -4,22 +4,12 @@
  */
 import { existsSync, mkdirSync, openSync, writeSync, closeSync, statSync, renameSync } from "node:fs";
 import { join } from "node:path";
+import { seededRandom } from "../shared/random.ts";
 
 const PATHS = ["/", "/index.html", "/api/v1/orders", "/api/v1/users/42", "/static/app.js", "/healthz", "/login", "/cart?id=1842"];
 const AGENTS = ["Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36", "curl/8.5.0", "kube-probe/1.31", "Go-http-client/2.0"];
 const LEVELS = ["info", "info", "info", "warn", "error", "debug"];
 
-/** A small fast PRNG (mulberry32): the same seed gives the same data. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function mixedLine(next: () => number, sequence: number, jsonOnly = false): string {
   const pick = <T>(list: T[]): T => list[Math.floor(next() * list.length)] as T;
@@ -49,7 +39,7 @@ export function benchFiles(directory: string, bytes: number, files: number, kind
     const path = join(directory, `${kind}-${index}.log`);
     paths.push(path);
     if (existsSync(path) && statSync(path).size >= perFile) continue;
-    const next = random(index + 1);
+    const next = seededRandom(index + 1);
     const temp = `${path}.partial`;
     const fd = openSync(temp, "w");
     let written = 0;

@@ -12,6 +12,7 @@
  * seconds per GB and peak RSS.
  */
 import { spawn } from "node:child_process";
+import { seededRandom } from "../shared/random.ts";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
@@ -49,14 +50,7 @@ interface Batch {
 
 /** Batches of ~batchBytes raw lines; each (agent, seq) is its own payload, so every one is built and compressed. */
 async function buildBatches(totalBytes: number, batchBytes: number): Promise<Batch[]> {
-  let state = 7;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(7);
   const batches: Batch[] = [];
   let sequence = 0;
   let fileOffset = 0;

@@ -39,6 +39,7 @@
  * failure, with each run's agent log).
  */
 import { test } from "node:test";
+import { seededRandom } from "../../shared/random.ts";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
@@ -77,17 +78,7 @@ const FILES: FileSpec[] = [
 ];
 const LINES_AFTER_RENAME = 7;
 
-/** mulberry32: a small seeded PRNG, so a seed replays the same kill delays. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 /** `promise`, or null after `ms` (the timer is cleared either way, so it does not hold the process). */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {

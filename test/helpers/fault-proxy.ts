@@ -19,6 +19,7 @@
  * `Transfer-Encoding` (no `Content-Length`) is passed through untouched.
  */
 import { createServer, connect, type Server, type Socket } from "node:net";
+import { seededRandom } from "../../shared/random.ts";
 
 export interface FaultProxyOptions {
   targetHost: string;
@@ -51,17 +52,7 @@ export interface FaultCounts {
 
 type Fault = "none" | "dropMidRequest" | "loseResponse";
 
-/** mulberry32: a small seeded PRNG. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = seededRandom;
 
 const HEAD_END = Buffer.from("\r\n\r\n");
 const HEAD_BYTES_MAX = 64 * 1024;
