@@ -69,7 +69,8 @@ export class Agent {
       bytesMax: spoolBytesMax,
       whenFull: config.spool.when_full,
       segmentBytes: Math.max(1 << 20, Math.min(64 << 20, Math.floor(spoolBytesMax / 8))),
-      cacheBytesMax: 16 << 20,
+      // Enough for the batches queued to go out next; the rest are read back from disk (the page cache, mostly).
+      cacheBytesMax: 4 << 20,
       logger: options.logger.child({ component: "spool" }),
     });
   }

@@ -35,6 +35,7 @@ const TARGETS: Record<string, string> = {
   "delivery.bench.ts": "issue 3: file → agent → collector → durable log ≥ 150 MB/s, agent ≤ 10 CPU s/GB, ≥ 7× on the wire, agent RSS < 100 MB; 1,000 idle files: agent RSS < 80 MB",
   "ingest.bench.ts": "issue 4: ingest into the embedded log with group-commit fsync ≥ 500 MB/s of raw log",
   "compression.bench.ts": "backs the default compression.level (no target of its own)",
+  "spool-memory.bench.ts": "issue 3: collector down, writer at 50 MB/s for 60 s: agent RSS < 100 MB while the spool grows",
   "parsers.bench.ts": "parser hot path alone (no target of its own; json ≥ 500k lines/s was the design aim)",
 };
 

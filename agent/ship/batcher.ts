@@ -2,21 +2,19 @@
  * Batcher: the tailer's BlockOutput. Gathers blocks into batches bounded by
  * `batch.max_bytes` (uncompressed), `batch.max_events` and `batch.linger`,
  * compresses each with zstd (node:zlib, on libuv's thread pool: off the main
- * thread) and writes it to the spool. `send` resolves once the block is in a
+ * thread; long-lived contexts, see compressor.ts) and writes it to the spool. `send` resolves once the block is in a
  * batch being built; it waits while compression or the spool is behind
  * (backpressure reaches the tailer, which stops reading).
  *
  * Blocks are acknowledged (their checkpoints may move) when the batch that
  * holds them is acknowledged by a collector — see Agent.
  */
-import { zstdCompress, constants } from "node:zlib";
-import { promisify } from "node:util";
 import type { BlockOutput, EventBlock } from "../events.ts";
 import { BatchBuilder, type BuiltBatch } from "./batch-builder.ts";
+import { BatchCompressor } from "./compressor.ts";
 import type { Spool, SpoolRecord } from "../spool/spool.ts";
 import { BufferPool } from "../../shared/buffer-pool.ts";
 
-const compress = promisify(zstdCompress);
 const PAYLOAD_SLACK_BYTES = 512 * 1024;
 
 export interface BatcherOptions {
@@ -35,6 +33,8 @@ export interface BatcherOptions {
 export class Batcher implements BlockOutput {
   private readonly options: BatcherOptions;
   private builder = new BatchBuilder();
+  /** One zstd context per compression in progress, kept for the agent's life. */
+  private readonly compressor: BatchCompressor;
   /** Payload buffers (one per compression in progress), reused: see BufferPool. */
   private readonly payloads: BufferPool;
   private lingerTimer: NodeJS.Timeout | null = null;
@@ -47,6 +47,7 @@ export class Batcher implements BlockOutput {
 
   constructor(options: BatcherOptions) {
     this.options = options;
+    this.compressor = new BatchCompressor({ level: options.compressionLevel, contexts: options.compressionsMax });
     // A batch closes once it reaches bytesMax; the block that crossed it can add up to one read's worth more.
     this.payloads = new BufferPool(options.bytesMax + PAYLOAD_SLACK_BYTES, options.compressionsMax + 1);
   }
@@ -92,7 +93,7 @@ export class Batcher implements BlockOutput {
     try {
       let compressed: Buffer;
       try {
-        compressed = await compress(built.payload, { params: { [constants.ZSTD_c_compressionLevel]: this.options.compressionLevel } });
+        compressed = await this.compressor.compress(built.payload);
       } finally {
         releasePayload();
       }

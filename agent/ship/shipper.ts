@@ -96,10 +96,11 @@ export class Shipper {
   }
 
   collectors(): CollectorStatus[] {
-    const nowMs = Date.now();
     return this.targets.map((target) => ({
       url: target.client.url,
-      healthy: target.ejectedUntilMs <= nowMs && !target.probing,
+      // Taken out until a probe succeeds (which sets ejectedUntilMs back to 0), as pickTarget sees it:
+      // not "healthy" again in the moment between the end of a backoff and the probe that follows it.
+      healthy: target.ejectedUntilMs === 0,
       inFlight: target.inFlight,
       delivered: target.delivered,
       lastError: target.lastError,
