@@ -16,6 +16,7 @@ import { join } from "node:path";
 import type { Logger } from "../../shared/logger.ts";
 import type { Spool, SpoolRecord } from "../spool/spool.ts";
 import { backoffMs } from "./backoff.ts";
+import { WakeableSleep } from "../../shared/wakeable-sleep.ts";
 import { CollectorClient, type CollectorClientOptions } from "./collector-client.ts";
 
 export interface ShipperOptions {
@@ -62,7 +63,7 @@ export class Shipper {
   private readonly targets: Target[];
   private queue: Queued[] = [];
   private inFlight = 0;
-  private wakeUp: (() => void) | null = null;
+  private readonly sleeper = new WakeableSleep();
   private readonly controller = new AbortController();
   private roundRobin = 0;
   delivered = 0;
@@ -112,18 +113,7 @@ export class Shipper {
     const onAbort = (): void => this.wake();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      while (!signal.aborted) {
-        const waitMs = this.dispatch(Date.now());
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, waitMs);
-          function done(): void {
-            clearTimeout(timer);
-            resolve();
-          }
-          this.wakeUp = done;
-        });
-        this.wakeUp = null;
-      }
+      while (!signal.aborted) await this.sleeper.sleep(this.dispatch(Date.now()));
     } finally {
       signal.removeEventListener("abort", onAbort);
     }
@@ -141,7 +131,7 @@ export class Shipper {
   }
 
   private wake(): void {
-    this.wakeUp?.();
+    this.sleeper.wake();
   }
 
   /** Start every send that may start now; returns how long to sleep before looking again. */
@@ -158,7 +148,7 @@ export class Shipper {
         index++;
         continue;
       }
-      const target = this.pickTarget(nowMs);
+      const target = this.pickTarget();
       if (target === null) break;
       this.queue.splice(index, 1);
       void this.send(target, queued);
@@ -166,7 +156,7 @@ export class Shipper {
     return Math.max(1, sleepMs);
   }
 
-  private pickTarget(nowMs: number): Target | null {
+  private pickTarget(): Target | null {
     let best: Target | null = null;
     const count = this.targets.length;
     for (let step = 0; step < count; step++) {
@@ -175,7 +165,6 @@ export class Shipper {
       if (best === null || target.inFlight < best.inFlight) best = target;
     }
     if (best !== null) this.roundRobin = (this.targets.indexOf(best) + 1) % count;
-    void nowMs;
     return best;
   }
 

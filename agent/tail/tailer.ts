@@ -32,6 +32,7 @@ import type { Decoded } from "./decode.ts";
 import { rawLines } from "./decode.ts";
 import { Discovery } from "./discovery.ts";
 import { BufferPool } from "../../shared/buffer-pool.ts";
+import { WakeableSleep } from "../../shared/wakeable-sleep.ts";
 import { hashBytes, keyHead, readAt, samePrefix } from "./fingerprint.ts";
 import type { SourceRuntime, TailOptions } from "./source.ts";
 import { FileStream, MARKER_BYTES } from "./stream.ts";
@@ -118,7 +119,7 @@ export class Tailer {
   private readonly waiting = new Map<string, string>();
   private openFiles = 0;
   private stopped = false;
-  private wakeUp: (() => void) | null = null;
+  private readonly sleeper = new WakeableSleep();
   private startedMs = 0;
   private checkpointDirty = false;
   /** Read buffers, reused once the output has copied a block's lines (see BufferPool). */
@@ -253,19 +254,11 @@ export class Tailer {
     // Acknowledged offsets not on disk yet are written when the checkpoint is due, not at the next stat.
     if (this.checkpointDirty) waitMs = Math.min(waitMs, Math.max(1, checkpointDueMs - nowMs));
     if (waitMs <= 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, waitMs);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = done;
-    });
-    this.wakeUp = null;
+    await this.sleeper.sleep(waitMs);
   }
 
   private wake(): void {
-    this.wakeUp?.();
+    this.sleeper.wake();
   }
 
   /**
