@@ -67,6 +67,7 @@ export class Agent {
     this.spool = new Spool({
       directory: join(config.data_dir, "spool"),
       bytesMax: spoolBytesMax,
+      batchesMax: config.spool.max_batches,
       whenFull: config.spool.when_full,
       segmentBytes: Math.max(1 << 20, Math.min(64 << 20, Math.floor(spoolBytesMax / 8))),
       // Enough for the batches queued to go out next; the rest are read back from disk (the page cache, mostly).

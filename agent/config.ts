@@ -115,6 +115,7 @@ export const agentConfigSchema = z.strictObject({
   spool: z
     .strictObject({
       max_bytes: sizeSchema.prefault("1GiB").describe("Disk used for batches not yet acknowledged."),
+      max_batches: z.int().min(16).default(50_000).describe("Batches not yet acknowledged, at most (bounds the memory their bookkeeping takes); at the limit when_full applies."),
       when_full: z.enum(["block", "drop_oldest"]).default("block").describe("block: stop reading files; drop_oldest: discard the oldest batches."),
     })
     .prefault({}),

@@ -7,7 +7,7 @@ import { silentLogger } from "../../shared/logger.ts";
 import { Spool, type SpoolOptions } from "./spool.ts";
 
 function spoolIn(directory: string, options: Partial<SpoolOptions> = {}): Spool {
-  return new Spool({ directory, bytesMax: 1 << 20, whenFull: "block", segmentBytes: 4096, cacheBytesMax: 1 << 20, logger: silentLogger, ...options });
+  return new Spool({ directory, bytesMax: 1 << 20, batchesMax: 100_000, whenFull: "block", segmentBytes: 4096, cacheBytesMax: 1 << 20, logger: silentLogger, ...options });
 }
 
 function scratch(): string {
@@ -130,4 +130,20 @@ test("spool: where acknowledged lines end survives a kill -9 until a checkpoint 
   await third.open();
   assert.deepEqual([...third.deliveredEnds()], []);
   await third.close();
+});
+
+test("spool: max_batches bounds the batches waiting (their bookkeeping lives in memory)", async (t) => {
+  const dir = scratch();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const spool = spoolIn(dir, { batchesMax: 5 });
+  await spool.open();
+  for (let index = 0; index < 5; index++) await spool.append(await spool.allocateSeq(), 1, [], batch(index, 10));
+  let appended = false;
+  const waiting = spool.append(await spool.allocateSeq(), 1, [], batch(5, 10)).then(() => (appended = true));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(appended, false, "the sixth batch waits while five are unacknowledged");
+  await spool.ack(0);
+  await waiting;
+  assert.equal(spool.stats().records, 5);
+  await spool.close();
 });

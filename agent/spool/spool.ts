@@ -48,6 +48,12 @@ const SEQ_RESERVE_BLOCK = 100_000;
 export interface SpoolOptions {
   directory: string;
   bytesMax: number;
+  /**
+   * Batches waiting at most. Each keeps ~1 KB of bookkeeping in memory (its
+   * record, queue entry and acknowledgements), so this bounds memory when
+   * batches are small (a quiet host during a long outage); full like bytesMax.
+   */
+  batchesMax: number;
   whenFull: "block" | "drop_oldest";
   /** Segment files roll at this size. */
   segmentBytes: number;
@@ -319,7 +325,7 @@ export class Spool {
   }
 
   private async makeRoom(recordBytes: number): Promise<void> {
-    while (this.bytes + recordBytes > this.options.bytesMax && this.bytes > 0) {
+    while ((this.bytes + recordBytes > this.options.bytesMax && this.bytes > 0) || this.pending.size >= this.options.batchesMax) {
       if (this.options.whenFull === "drop_oldest" && this.segments.length > 1) {
         await this.dropOldest();
         continue;
