@@ -1,8 +1,5 @@
 import { Command, Option } from "commander";
 import { loadAgentConfig } from "../../../agent/config.ts";
-import { runDryRun } from "../../../agent/main.ts";
-import { Agent } from "../../../agent/agent.ts";
-import { startAgentApi } from "../../../agent/api.ts";
 import { ConfigError } from "../../errors.ts";
 import { createLogger, type LogLevel } from "../../logger.ts";
 import type { CliContext } from "../context.ts";
@@ -37,10 +34,14 @@ export function agentCommand(context: CliContext): Command {
       process.once("SIGTERM", stop);
       process.once("SIGINT", stop);
       try {
+        // Each mode loads only its own code (a smaller process: the agent runs on every host).
         if (options.dryRun === true) {
+          const { runDryRun } = await import("../../../agent/main.ts");
           await runDryRun({ config, configFile: options.config, once: options.once === true, out: process.stdout, logger, signal: controller.signal });
           return;
         }
+        const { Agent } = await import("../../../agent/agent.ts");
+        const { startAgentApi } = await import("../../../agent/api.ts");
         const agent = new Agent({ config, configFile: options.config, logger, shutdownDeadlineMs: config.delivery.shutdown_timeout });
         const api = await startAgentApi(config.api.listen, () => agent.status(), logger);
         try {

@@ -1,6 +1,5 @@
 import { Command, Option } from "commander";
 import { loadCollectorConfig } from "../../../collector/config.ts";
-import { startCollector } from "../../../collector/main.ts";
 import { createLogger, type LogLevel } from "../../logger.ts";
 import type { CliContext } from "../context.ts";
 
@@ -31,6 +30,7 @@ export function collectorCommand(context: CliContext): Command {
       process.once("SIGTERM", onSigterm);
       process.once("SIGINT", onSigint);
       try {
+        const { startCollector } = await import("../../../collector/main.ts");
         const collector = await startCollector({ config, logger });
         const signal = await stopped;
         logger.info("shutting down: finishing in-flight batches", { signal });

@@ -2,8 +2,6 @@ import { Command, InvalidArgumentError } from "commander";
 import { zstdDecompressSync } from "node:zlib";
 import { loadCollectorConfig } from "../../../collector/config.ts";
 import { isValidTenant } from "../../../collector/log/format.ts";
-import { readTenantLog } from "../../../collector/log/reader.ts";
-import { logDirectory } from "../../../collector/main.ts";
 import { ConfigError } from "../../errors.ts";
 import { payloadEvents } from "../../wire/batch.ts";
 import type { CliContext } from "../context.ts";
@@ -27,12 +25,14 @@ export function logCommand(context: CliContext): Command {
     .action(async (options: DumpOptions) => {
       const config = loadCollectorConfig(options.config, context.env);
       if (!isValidTenant(options.tenant)) throw new ConfigError(`--tenant ${JSON.stringify(options.tenant)} is not a tenant name`);
+      const { logDirectory } = await import("../../../collector/main.ts");
       await dumpTenant(logDirectory(config), options.tenant, options.from, context);
     });
   return new Command("log").description("inspect a collector's embedded log").addCommand(dump);
 }
 
 async function dumpTenant(directory: string, tenant: string, fromOffset: number, context: CliContext): Promise<void> {
+  const { readTenantLog } = await import("../../../collector/log/reader.ts");
   const entries = readTenantLog(directory, tenant, {
     fromOffset,
     onCorrupt: (range) =>

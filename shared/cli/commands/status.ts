@@ -1,5 +1,4 @@
 import { Command } from "commander";
-import { request } from "undici";
 import { loadAgentConfig } from "../../../agent/config.ts";
 import type { AgentStatus } from "../../../agent/agent.ts";
 import { ConfigError, LogshipError } from "../../errors.ts";
@@ -25,6 +24,7 @@ export function statusCommand(context: CliContext): Command {
       if (!/^https?:\/\//.test(server)) throw new ConfigError(`--server: expected a URL like http://127.0.0.1:7171, got "${server}"`);
       let body: string;
       try {
+        const { request } = await import("undici");
         const response = await request(`${server.replace(/\/+$/, "")}/status`, { headersTimeout: 5000, bodyTimeout: 5000 });
         body = await response.body.text();
         if (response.statusCode !== 200) throw new LogshipError("LOGSHIP_STATUS", `${server} answered ${response.statusCode}: ${body.slice(0, 200)}`);
