@@ -190,3 +190,11 @@ test("loadAgentConfig throws a ConfigError listing every issue, one per line", (
   });
   assert.throws(() => loadAgentConfig(`${FIXTURES}does-not-exist.yaml`, {}), /cannot read config file .*does-not-exist\.yaml/);
 });
+
+test("a path glob that names compressed files is a config error at its line and column", () => {
+  const result = loadConfigText("sources:\n  - name: old\n    paths: [/var/log/app.log, /var/log/app.log.*.gz]\n", "agent.yaml", agentConfigSchema, {});
+  assert.equal(result.ok, false);
+  if (result.ok) return;
+  const text = result.issues.map(formatIssue).join("\n");
+  assert.match(text, /^agent\.yaml:3:\d+: sources\[0\]\.paths\[1\]: compressed files are not tailed/m);
+});

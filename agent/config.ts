@@ -14,6 +14,9 @@ import { httpUrlSchema, identifierSchema, listenAddressSchema, regexSchema } fro
 import { boundedSize, durationSchema, sizeSchema } from "../shared/config/units.ts";
 import type { ParserConfig } from "./parsers/types.ts";
 
+/** A glob that asks for compressed files by name (see docs/TAILING.md, Discovery). */
+const COMPRESSED_GLOB = /\.(gz|bz2|xz|zst|zip|lz4)\}?$/;
+
 const PARSER_TYPES = ["none", "json", "logfmt", "regex", "nginx", "apache", "syslog"] as const;
 
 export const parserConfigSchema = z
@@ -60,7 +63,17 @@ export const multilineConfigSchema = z
 
 export const sourceConfigSchema = z.strictObject({
   name: identifierSchema("a source name").describe("Unique rule name; becomes the event's `source`."),
-  paths: z.array(z.string().min(1)).min(1).describe("Glob patterns of files to tail."),
+  paths: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .refine((pattern) => !COMPRESSED_GLOB.test(pattern), {
+          error: "compressed files are not tailed: they are rotated copies whose lines were read before compression; match the uncompressed files instead",
+        }),
+    )
+    .min(1)
+    .describe("Glob patterns of files to tail."),
   exclude: z.array(z.string().min(1)).default([]).describe("Glob patterns of files to skip."),
   start_at: z.enum(["beginning", "end"]).default("end").describe("Where to start reading a file seen for the first time."),
   fields: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}).describe("Static fields added to every event."),
