@@ -36,6 +36,7 @@ const TARGETS: Record<string, string> = {
   "ingest.bench.ts": "issue 4: ingest into the embedded log with group-commit fsync ≥ 500 MB/s of raw log",
   "compression.bench.ts": "backs the default compression.level (no target of its own)",
   "spool-memory.bench.ts": "issue 3: collector down, writer at 50 MB/s for 60 s: agent RSS < 100 MB while the spool grows",
+  "kafka-client.bench.ts": "issue 4: choosing the Kafka client against the real local broker (docs/KAFKA.md)",
   "parsers.bench.ts": "parser hot path alone (no target of its own; json ≥ 500k lines/s was the design aim)",
 };
 
