@@ -30,7 +30,8 @@ test("an empty mapping gets every default", () => {
     log: {
       backend: "embedded",
       segment_bytes: 256 * 1024 ** 2,
-      retention: { max_age: 7 * 86_400_000, max_bytes: 100 * 1024 ** 3 },
+      segment_age: 3_600_000,
+      retention: { max_age: 7 * 86_400_000, max_bytes: 100 * 1024 ** 3, check_interval: 30_000 },
       fsync: { interval: 0 },
     },
     sinks: { search: { type: "embedded" } },

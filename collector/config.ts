@@ -26,10 +26,12 @@ export const logConfigSchema = z
   .strictObject({
     backend: z.enum(["embedded", "kafka"]).default("embedded").describe("embedded: local segment files; kafka: an Apache Kafka topic."),
     segment_bytes: boundedSize({ min: 1024 * 1024 }).prefault("256MiB").describe("Embedded log: bytes per segment file."),
+    segment_age: boundedDuration({ min: 1000 }).prefault("1h").describe("Embedded log: a segment this old is rolled at the next append (so retention can delete by age)."),
     retention: z
       .strictObject({
         max_age: durationSchema.prefault("7d").describe("Delete segments older than this (once every sink has passed them)."),
-        max_bytes: sizeSchema.prefault("100GiB").describe("Delete the oldest segments beyond this many bytes."),
+        max_bytes: sizeSchema.prefault("100GiB").describe("Delete the oldest segments beyond this many bytes, even ones a sink has not read (logged and counted)."),
+        check_interval: boundedDuration({ min: 100, max: 3_600_000 }).prefault("30s").describe("How often retention runs (it also runs after every segment roll)."),
       })
       .prefault({}),
     fsync: z

@@ -52,6 +52,9 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     directory: logDirectory(config),
     segmentBytes: config.log.segment_bytes,
     fsyncIntervalMs: config.log.fsync.interval,
+    segmentAgeMs: config.log.segment_age,
+    // No sink consumes the log yet (issue 4's sink runners), so no consumer offset holds retention back.
+    retention: { maxAgeMs: config.log.retention.max_age, maxBytes: config.log.retention.max_bytes, intervalMs: config.log.retention.check_interval },
     logger,
     ...(options.sync === undefined ? {} : { sync: options.sync }),
   });

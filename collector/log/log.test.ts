@@ -86,7 +86,10 @@ test("segments roll at segment_bytes and are named by their base offset", async 
   const offsets: number[] = [];
   for (let seq = 1; seq <= 20; seq++) offsets.push((await log.append("default", input(seq, 40))).baseOffset);
   await log.close();
-  const names = readdirSync(join(directory, "default")).sort();
+  const files = readdirSync(join(directory, "default")).sort();
+  const names = files.filter((name) => name.endsWith(".seg"));
+  // Each segment has its two indexes beside it.
+  assert.deepEqual(files.filter((name) => !name.endsWith(".seg")).length, names.length * 2);
   assert.ok(names.length > 2, `expected several segments, got ${names.join(", ")}`);
   for (const name of names) {
     assert.ok(offsets.includes(Number(name.slice(0, 20))), `${name} starts at a record's base offset`);

@@ -3,7 +3,11 @@
  * sequence of segment files (format.ts, docs/LOG.md). `open` recovers every
  * tenant's last segment; `append` resolves once the record is fdatasynced
  * (group commit, tenant-log.ts); `read` and `headers` walk records in
- * offset order.
+ * offset order (`read` seeks through each segment's offset or time index,
+ * segment-index.ts). Segments roll by size and by age; retention
+ * (retention.ts) deletes whole closed segments by age and size, keeping
+ * what consumers still need (`lowestNeededOffset`) unless `maxBytes`
+ * forces it. `close` drains; `destroy` drops the files as a crash would.
  */
 import { mkdir, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -14,6 +18,7 @@ import { readTenantLog, type LogEntry, type ReadOptions } from "./reader.ts";
 import { recoverTenant, type TenantRecovery } from "./recovery.ts";
 import { scanSegment } from "./scan.ts";
 import { listSegments, readSegmentHeader } from "./segments.ts";
+import { applyRetention, type LowestNeededOffset, type RetentionLimits, type SkippedRange } from "./retention.ts";
 import { TenantLog, type AppendInput, type Appended, type SyncFunction, type TenantLogStats } from "./tenant-log.ts";
 
 export interface EmbeddedLogOptions {
@@ -28,7 +33,30 @@ export interface EmbeddedLogOptions {
   nowMs?: () => number;
   /** Read window of recovery and readers. */
   windowBytes?: number;
+  /** Roll a segment this old (since creation) at the next append. Default 1 h. */
+  segmentAgeMs?: number;
+  /** Without it, nothing is ever deleted. */
+  retention?: RetentionOptions;
+  /** The lowest offset still needed per tenant (sinks' committed offsets). Default: none registered. */
+  lowestNeededOffset?: LowestNeededOffset;
 }
+
+export interface RetentionOptions extends RetentionLimits {
+  /** How often retention runs (it also runs after every roll). */
+  intervalMs: number;
+}
+
+/** Retention totals per tenant since open. */
+export interface RetentionStats {
+  runs: number;
+  deletedSegments: number;
+  deletedBytes: number;
+  /** Ranges deleted before a consumer read them (max_bytes forced it), and their events. */
+  skippedRanges: number;
+  skippedEvents: number;
+}
+
+export const SEGMENT_AGE_MS_DEFAULT = 60 * 60 * 1000;
 
 export interface RecoveryReport {
   tenants: TenantRecovery[];
@@ -46,6 +74,10 @@ export class EmbeddedLog {
   private readonly tenantLogs = new Map<string, Promise<TenantLog>>();
   private readonly openTenants = new Map<string, TenantLog>();
   private closed = false;
+  private readonly retentionStats = new Map<string, RetentionStats>();
+  private retentionTimer: NodeJS.Timeout | null = null;
+  /** Retention runs one at a time: a run after a roll waits for the one in progress. */
+  private retentionChain: Promise<void> = Promise.resolve();
 
   private constructor(options: EmbeddedLogOptions, recovery: RecoveryReport) {
     this.options = options;
@@ -62,7 +94,61 @@ export class EmbeddedLog {
       log.tenantLogs.set(tenant, opened);
       await opened;
     }
+    const retention = options.retention;
+    if (retention !== undefined) {
+      log.retentionTimer = setInterval(() => void log.runRetention(), retention.intervalMs);
+      log.retentionTimer.unref();
+    }
     return log;
+  }
+
+  /**
+   * Applies retention to every tenant now (also run every
+   * `retention.intervalMs` and after each roll). Never rejects: a failure is
+   * logged and the next run tries again. Resolves with the ranges consumers
+   * lost in this run.
+   */
+  runRetention(): Promise<SkippedRange[]> {
+    const run = this.retentionChain.then(() => this.retainAll());
+    this.retentionChain = run.then(() => undefined);
+    return run;
+  }
+
+  /** Retention totals per tenant since open. */
+  retention(): Record<string, RetentionStats> {
+    return Object.fromEntries([...this.retentionStats].map(([tenant, stats]) => [tenant, { ...stats }]));
+  }
+
+  private async retainAll(): Promise<SkippedRange[]> {
+    const limits = this.options.retention;
+    const skipped: SkippedRange[] = [];
+    if (limits === undefined || this.closed) return skipped;
+    for (const [tenant, tenantLog] of this.openTenants) {
+      const stats = this.retentionStats.get(tenant) ?? { runs: 0, deletedSegments: 0, deletedBytes: 0, skippedRanges: 0, skippedEvents: 0 };
+      this.retentionStats.set(tenant, stats);
+      try {
+        const result = await applyRetention({
+          tenantDirectory: join(this.directory, tenant),
+          tenant,
+          activeBaseOffset: tenantLog.activeBaseOffset,
+          limits,
+          lowestNeededOffset: this.options.lowestNeededOffset?.(tenant),
+          nowMs: (this.options.nowMs ?? Date.now)(),
+          logger: this.options.logger,
+        });
+        stats.runs++;
+        stats.deletedSegments += result.deletedSegments;
+        stats.deletedBytes += result.deletedBytes;
+        for (const range of result.skipped) {
+          stats.skippedRanges++;
+          stats.skippedEvents += range.toOffset - range.fromOffset;
+          skipped.push(range);
+        }
+      } catch (error) {
+        this.options.logger.error("log retention failed; it runs again later", { tenant, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    return skipped;
   }
 
   /** Tenants that have a log. */
@@ -131,10 +217,23 @@ export class EmbeddedLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
+    await this.retentionChain;
     for (const opened of this.tenantLogs.values()) {
       const tenantLog = await opened.catch(() => null);
       if (tenantLog !== null) await tenantLog.close();
     }
+  }
+
+  /**
+   * Closes every file at once, without draining appends or syncing indexes
+   * (undici's `destroy`): the state a crash leaves. For tests of recovery.
+   */
+  async destroy(): Promise<void> {
+    this.closed = true;
+    if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
+    await this.retentionChain;
+    for (const tenantLog of this.openTenants.values()) await tenantLog.destroy();
   }
 
   private tenantLog(tenant: string): Promise<TenantLog> {
@@ -170,6 +269,8 @@ export class EmbeddedLog {
         tenant,
         directory: join(this.directory, tenant),
         segmentBytes: this.options.segmentBytes,
+        segmentAgeMs: this.options.segmentAgeMs ?? SEGMENT_AGE_MS_DEFAULT,
+        onRoll: () => void this.runRetention(),
         fsyncIntervalMs: this.options.fsyncIntervalMs,
         sync: this.options.sync ?? ((file) => file.datasync()),
         nowMs,

@@ -11,14 +11,19 @@
  *   place and reported; readers skip it;
  * - a last segment whose header is unreadable is renamed aside to
  *   `<name>.corrupt` and a fresh segment starts at the same base offset;
- * - temp files of an interrupted roll are deleted.
+ * - temp files of an interrupted roll are deleted;
+ * - indexes (segment-index.ts): the active segment's are compared with its
+ *   records and rewritten; older segments' are checked cheaply; a missing or
+ *   damaged one is rebuilt from its segment and reported (index-recovery.ts).
  *
- * Older segments are not read here (readers check their CRCs).
+ * Older segments' records are not read here (readers check their CRCs).
  */
 import { rename, type FileHandle, open } from "node:fs/promises";
 import type { Logger } from "../../shared/logger.ts";
 import { SEGMENT_HEADER_BYTES } from "./format.ts";
 import { scanSegment } from "./scan.ts";
+import { checkClosedIndexes, recoverActiveIndexes, type RebuiltIndex } from "./index-recovery.ts";
+import { IndexBuilder, writeIndexFile, type IndexedRecord } from "./segment-index.ts";
 import { createSegment, ensureTenantDirectory, listSegments, readSegmentHeader, removeLeftovers, type SegmentFile } from "./segments.ts";
 
 /** A range of bytes a scan could not use. */
@@ -44,6 +49,8 @@ export interface TenantRecovery {
   setAside: string | null;
   /** Temp files of an interrupted roll, deleted. */
   removedLeftovers: number;
+  /** Index files found missing or damaged, rebuilt from their segments. */
+  rebuiltIndexes: RebuiltIndex[];
 }
 
 /** The active (last) segment, open for appending at `position`. */
@@ -53,6 +60,9 @@ export interface ActiveSegment {
   name: string;
   /** End of the last intact record: where the next record goes. */
   position: number;
+  /** Index state after the segment's last record; the writer continues from it. */
+  indexBuilder: IndexBuilder;
+  createdMs: number;
 }
 
 export interface RecoveredTenant {
@@ -82,7 +92,11 @@ export async function recoverTenant(options: RecoveryOptions): Promise<Recovered
     corrupt: [],
     setAside: null,
     removedLeftovers: leftovers.length,
+    rebuiltIndexes: [],
   };
+  for (const segment of segments.slice(0, -1)) {
+    report.rebuiltIndexes.push(...(await checkClosedIndexes(directory, segment, HEADER_SCAN_WINDOW_BYTES)));
+  }
   const last = segments.at(-1);
   let recovered: { active: ActiveSegment; nextOffset: number };
   if (last === undefined) {
@@ -97,9 +111,14 @@ export async function recoverTenant(options: RecoveryOptions): Promise<Recovered
   return { report, ...recovered };
 }
 
-async function freshSegment(directory: string, baseOffset: number, nowMs: number): Promise<ActiveSegment> {
+const HEADER_SCAN_WINDOW_BYTES = 4096;
+
+/** A new segment with empty indexes. */
+export async function freshSegment(directory: string, baseOffset: number, nowMs: number): Promise<ActiveSegment> {
+  await writeIndexFile(directory, baseOffset, "offset", []);
+  await writeIndexFile(directory, baseOffset, "time", []);
   const { file, segment } = await createSegment(directory, baseOffset, nowMs);
-  return { file, baseOffset, name: segment.name, position: SEGMENT_HEADER_BYTES };
+  return { file, baseOffset, name: segment.name, position: SEGMENT_HEADER_BYTES, indexBuilder: new IndexBuilder(baseOffset), createdMs: nowMs };
 }
 
 async function recoverLastSegment(
@@ -121,11 +140,13 @@ async function recoverLastSegment(
     const { size } = await file.stat();
     let position = SEGMENT_HEADER_BYTES;
     let nextOffset = segment.baseOffset;
+    const records: IndexedRecord[] = [];
     for await (const item of scanSegment(file, { start: SEGMENT_HEADER_BYTES, end: size, mode: "verify", expectedOffset: segment.baseOffset, keepRecords: false, windowBytes: options.windowBytes })) {
       if (item.kind === "record") {
         report.lastSegmentRecords++;
         position = item.position + item.header.length;
         nextOffset = item.header.baseOffset + item.header.events;
+        records.push({ position: item.position, baseOffset: item.header.baseOffset, length: item.header.length, observedMaxMs: item.header.observedMaxMs });
         continue;
       }
       const range = { segment: segment.name, position: item.position, bytes: item.bytes, reason: item.reason };
@@ -137,7 +158,10 @@ async function recoverLastSegment(
       await file.sync();
       position = report.truncated.position;
     }
-    return { active: { file, baseOffset: segment.baseOffset, name: segment.name, position }, nextOffset };
+    const indexes = await recoverActiveIndexes(directory, segment, records);
+    report.rebuiltIndexes.push(...indexes.rebuilt);
+    const active = { file, baseOffset: segment.baseOffset, name: segment.name, position, indexBuilder: indexes.built.builder, createdMs: header.createdMs };
+    return { active, nextOffset };
   } catch (error) {
     await file.close().catch(() => undefined);
     throw error;
@@ -159,5 +183,8 @@ function logReport(report: TenantRecovery, logger: Logger): void {
     logger.warn("log recovery found a corrupt record; readers will skip it", { ...context, segment: range.segment, at_byte: range.position, bytes: range.bytes, reason: range.reason });
   }
   if (report.setAside !== null) logger.error("log recovery set aside a segment with an unreadable header", { ...context, segment: report.setAside });
+  for (const rebuilt of report.rebuiltIndexes) {
+    logger.warn("log recovery rebuilt a missing or damaged index from its segment", { ...context, segment: rebuilt.segment, index: rebuilt.index, reason: rebuilt.reason });
+  }
   if (report.removedLeftovers > 0) logger.info("log recovery removed temp files of an interrupted segment roll", { ...context, files: report.removedLeftovers });
 }

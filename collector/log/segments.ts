@@ -33,7 +33,7 @@ export async function listSegments(tenantDirectory: string): Promise<SegmentList
   for (const name of names) {
     const baseOffset = parseSegmentFileName(name);
     if (baseOffset !== undefined) segments.push({ baseOffset, name, path: join(tenantDirectory, name) });
-    else if (name.startsWith(".") && name.endsWith(".seg.tmp")) leftovers.push(join(tenantDirectory, name));
+    else if (name.startsWith(".") && /\.(seg|index|timeindex)\.tmp$/.test(name)) leftovers.push(join(tenantDirectory, name));
   }
   segments.sort((a, b) => a.baseOffset - b.baseOffset);
   return { segments, leftovers };

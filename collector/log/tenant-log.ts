@@ -11,7 +11,8 @@
  * happen at most that often (more records share each one).
  *
  * A segment is rolled when the next record would take it past
- * `segmentBytes` (a record larger than that gets a segment of its own): the
+ * `segmentBytes` (a record larger than that gets a segment of its own), or
+ * when it is `segmentAgeMs` old and the next record comes: the
  * records already written are synced and resolved, then the new segment is
  * created durably.
  *
@@ -28,8 +29,9 @@ import { assert } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { LogError } from "./errors.ts";
 import { SEGMENT_HEADER_BYTES, encodeRecordHeader } from "./format.ts";
-import type { ActiveSegment } from "./recovery.ts";
-import { createSegment } from "./segments.ts";
+import { IndexWriter } from "./index-writer.ts";
+import { freshSegment, type ActiveSegment } from "./recovery.ts";
+import type { IndexedRecord } from "./segment-index.ts";
 
 /** Makes a file's written bytes durable; the default is `file.datasync()`. Tests inject slow or counting ones. */
 export type SyncFunction = (file: FileHandle) => Promise<void>;
@@ -54,8 +56,12 @@ export interface TenantLogOptions {
   tenant: string;
   directory: string;
   segmentBytes: number;
+  /** A segment at least this old (since its creation) is rolled before the next record. */
+  segmentAgeMs: number;
   fsyncIntervalMs: number;
   sync: SyncFunction;
+  /** Called after each roll (the log runs retention then). Must not throw. */
+  onRoll?: () => void;
   nowMs: () => number;
   logger: Logger;
 }
@@ -69,6 +75,7 @@ interface PendingAppend {
   bytes: number;
   baseOffset: number;
   events: number;
+  observedMaxMs: number;
   settled: boolean;
   resolve: (appended: Appended) => void;
   reject: (error: Error) => void;
@@ -85,6 +92,7 @@ export class TenantLog {
   readonly stats: TenantLogStats = { appends: 0, syncs: 0, bytes: 0 };
   private readonly options: TenantLogOptions;
   private segment: ActiveSegment;
+  private index: IndexWriter;
   private queue: PendingAppend[] = [];
   private pumping = false;
   private drained: Promise<void> = Promise.resolve();
@@ -101,6 +109,7 @@ export class TenantLog {
     this.options = options;
     this.tenant = options.tenant;
     this.segment = active;
+    this.index = new IndexWriter(options.directory, active.indexBuilder, options.logger);
     this.nextOffset = nextOffset;
     this.durableOffset = nextOffset;
     this.durablePosition = active.position;
@@ -116,6 +125,11 @@ export class TenantLog {
     return { offset: this.durableOffset, segmentBaseOffset: this.segment.baseOffset, position: this.durablePosition };
   }
 
+  /** Base offset of the segment being appended to (retention never deletes it). */
+  get activeBaseOffset(): number {
+    return this.segment.baseOffset;
+  }
+
   /** Resolves once the record is written and fdatasynced; rejects with LogError. */
   append(input: AppendInput): Promise<Appended> {
     if (this.closed) return Promise.reject(new LogError("LOGSHIP_LOG_CLOSED", "the log is closed"));
@@ -124,7 +138,7 @@ export class TenantLog {
     this.nextOffset += input.events;
     return new Promise<Appended>((resolve, reject) => {
       const bytes = head.length + input.batch.length;
-      this.queue.push({ head, batch: input.batch, bytes, baseOffset, events: input.events, settled: false, resolve, reject });
+      this.queue.push({ head, batch: input.batch, bytes, baseOffset, events: input.events, observedMaxMs: input.observedMaxMs, settled: false, resolve, reject });
       this.stats.appends++;
       if (!this.pumping) {
         this.pumping = true;
@@ -137,7 +151,20 @@ export class TenantLog {
   async close(): Promise<void> {
     this.closed = true;
     await this.drained;
+    await this.index.close(true);
     await this.segment.file.close();
+  }
+
+  /**
+   * Closes the files at once, without waiting for queued appends or syncing
+   * the indexes: what a crash leaves behind (tests use it to simulate one).
+   * Queued appends reject or resolve as their I/O fails or finishes.
+   */
+  async destroy(): Promise<void> {
+    this.closed = true;
+    await this.index.close(false);
+    // A crash reports nothing either: a failed close changes nothing on disk.
+    await this.segment.file.close().catch(() => undefined);
   }
 
   /** The commit loop. Never throws; `pumping` turns false in the same tick the queue is seen empty. */
@@ -175,7 +202,9 @@ export class TenantLog {
     for (let index = 0; index < group.length; index++) {
       const record = group[index] as PendingAppend;
       const position = this.segment.position + bytes;
-      if (position > SEGMENT_HEADER_BYTES && position + record.bytes > this.options.segmentBytes) {
+      // Segments are named by base offset: while only 0-event records were stored, a new segment would take the same name.
+      const canRoll = position > SEGMENT_HEADER_BYTES && record.baseOffset > this.segment.baseOffset;
+      if (canRoll && (position + record.bytes > this.options.segmentBytes || this.segmentIsOld())) {
         await this.writeAndSync(group.slice(start, index));
         start = index;
         bytes = 0;
@@ -186,16 +215,23 @@ export class TenantLog {
     await this.writeAndSync(group.slice(start));
   }
 
+  private segmentIsOld(): boolean {
+    return this.options.nowMs() - this.segment.createdMs >= this.options.segmentAgeMs;
+  }
+
   private async writeAndSync(records: PendingAppend[]): Promise<void> {
     if (records.length === 0) return;
     const buffers: Buffer[] = [];
+    const indexed: IndexedRecord[] = [];
     let total = 0;
     for (const record of records) {
       buffers.push(record.head, record.batch);
+      indexed.push({ position: this.segment.position + total, baseOffset: record.baseOffset, length: record.bytes, observedMaxMs: record.observedMaxMs });
       total += record.bytes;
     }
     await writeAll(this.segment.file, buffers, total, this.segment.position);
     this.segment.position += total;
+    await this.index.append(indexed);
     this.lastSyncStartMs = this.options.nowMs();
     await this.options.sync(this.segment.file);
     this.stats.syncs++;
@@ -203,6 +239,7 @@ export class TenantLog {
     const last = records.at(-1) as PendingAppend;
     this.durableOffset = last.baseOffset + last.events;
     this.durablePosition = this.segment.position;
+    this.index.markDurable();
     for (const record of records) {
       record.settled = true;
       record.resolve({ baseOffset: record.baseOffset, events: record.events });
@@ -211,12 +248,15 @@ export class TenantLog {
 
   private async roll(baseOffset: number): Promise<void> {
     assert(baseOffset === this.durableOffset, "a segment is rolled only when everything before it is durable");
-    const { file, segment } = await createSegment(this.options.directory, baseOffset, this.options.nowMs());
+    await this.index.close(true);
+    const next = await freshSegment(this.options.directory, baseOffset, this.options.nowMs());
     const previous = this.segment.file;
-    this.segment = { file, baseOffset, name: segment.name, position: SEGMENT_HEADER_BYTES };
+    this.segment = next;
+    this.index = new IndexWriter(this.options.directory, next.indexBuilder, this.options.logger);
     this.durablePosition = SEGMENT_HEADER_BYTES;
     await previous.close();
-    this.options.logger.debug("log segment rolled", { tenant: this.tenant, segment: segment.name });
+    this.options.logger.debug("log segment rolled", { tenant: this.tenant, segment: next.name });
+    this.options.onRoll?.();
   }
 
   private fail(error: Error, group: PendingAppend[]): void {
@@ -246,6 +286,7 @@ export class TenantLog {
       await this.segment.file.truncate(this.durablePosition);
       await this.options.sync(this.segment.file);
       this.segment.position = this.durablePosition;
+      await this.index.revert();
       this.options.logger.warn("log repaired after a failed write", { tenant: this.tenant, segment: this.segment.name, position: this.durablePosition });
       this.failure = null;
       return true;
