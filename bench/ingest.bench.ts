@@ -12,6 +12,7 @@
  * seconds per GB and peak RSS.
  */
 import { spawn } from "node:child_process";
+import { bundle as bundleFile } from "./bundle.ts";
 import { seededRandom } from "../shared/random.ts";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
@@ -155,29 +156,13 @@ function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
-/** The collector child runs bundled, as logship ships (see tail.bench.ts). */
-async function bundleSelf(): Promise<string> {
-  const { build } = await import("esbuild");
-  mkdirSync(benchRoot, { recursive: true });
-  const outfile = join(benchRoot, "ingest.bench.bundle.mjs");
-  await build({
-    entryPoints: [import.meta.filename],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node22",
-    outfile,
-    logLevel: "warning",
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
-  return outfile;
-}
 
 if (values.child) {
   await runChild(values["data-dir"] as string);
 } else {
   const batches = await buildBatches(parseSize(values.bytes), parseSize(values["batch-bytes"]));
-  const bundle = await bundleSelf();
+  mkdirSync(benchRoot, { recursive: true });
+  const bundle = await bundleFile(import.meta.filename, join(benchRoot, "ingest.bench.bundle.mjs"));
   for (const clients of values.clients.split(",").map(Number)) {
     process.stdout.write(JSON.stringify(await runCase(clients, batches, bundle)) + "\n");
   }

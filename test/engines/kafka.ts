@@ -9,6 +9,7 @@
  * survives a test run.
  */
 import { execFileSync, spawnSync } from "node:child_process";
+import { aptInstall } from "../helpers/apt.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -65,17 +66,7 @@ function onPath(name: string): string | null {
 export function ensureKcat(): string {
   let path = onPath("kcat") ?? onPath("kafkacat");
   if (path !== null) return path;
-  const apt = (args: string[]): void => {
-    try {
-      execFileSync("apt-get", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, timeout: 300_000 });
-    } catch (error) {
-      const failure = error as { stderr?: Buffer; message: string };
-      const detail = failure.stderr?.toString().trim().split("\n").slice(-3).join(" | ") ?? failure.message;
-      throw new Error(`kcat is not installed and \`apt-get ${args.join(" ")}\` failed: ${detail}`);
-    }
-  };
-  apt(["update", "-qq"]);
-  apt(["install", "-y", "-qq", "kafkacat"]);
+  aptInstall("kafkacat");
   path = onPath("kcat") ?? onPath("kafkacat");
   if (path === null) throw new Error("installed Debian's kafkacat but neither kcat nor kafkacat is on PATH");
   return path;

@@ -5,6 +5,7 @@
  * rotation is touched.
  */
 import { execFileSync, spawn } from "node:child_process";
+import { aptInstall } from "./apt.ts";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -31,17 +32,7 @@ export function ensureLogrotate(): string {
   if (installed !== null) return installed;
   let path = logrotateOnPath();
   if (path === null) {
-    const apt = (args: string[]): void => {
-      try {
-        execFileSync("apt-get", args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, timeout: 300_000 });
-      } catch (error) {
-        const failure = error as { stderr?: Buffer; message: string };
-        const detail = failure.stderr?.toString().trim().split("\n").slice(-3).join(" | ") ?? failure.message;
-        throw new Error(`logrotate is not installed and \`apt-get ${args.join(" ")}\` failed (the test needs root on Debian, or logrotate preinstalled): ${detail}`);
-      }
-    };
-    apt(["update"]);
-    apt(["-o", "DPkg::Lock::Timeout=120", "install", "-y", "--no-install-recommends", "logrotate"]);
+    aptInstall("logrotate");
     path = logrotateOnPath();
     if (path === null) throw new Error("apt-get installed logrotate but no logrotate binary was found on PATH or in /usr/sbin");
   }
