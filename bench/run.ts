@@ -37,6 +37,7 @@ const TARGETS: Record<string, string> = {
   "compression.bench.ts": "backs the default compression.level (no target of its own)",
   "spool-memory.bench.ts": "issue 3: collector down, writer at 50 MB/s for 60 s: agent RSS < 100 MB while the spool grows",
   "kafka-client.bench.ts": "issue 4: choosing the Kafka client against the real local broker (docs/KAFKA.md)",
+  "log.bench.ts": "issue 4: the embedded log without HTTP: ingest ≥ 500 MB/s of raw log (stored compressed), a sink runner's read and decode ≥ 300 MB/s",
   "parsers.bench.ts": "parser hot path alone (no target of its own; json ≥ 500k lines/s was the design aim)",
 };
 

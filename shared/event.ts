@@ -32,10 +32,18 @@ export function streamKey(parts: { host: string; device: number; inode: number; 
     .slice(0, 22);
 }
 
-/** Deterministic event id: 128 bits of SHA-256 over the stream key and the line's byte offset. */
+/**
+ * Deterministic event id: the first 16 characters (96 bits) of the stream
+ * key, then the line's byte offset in base 36. Unique within a stream by
+ * construction, across streams as long as 96-bit key prefixes differ; no
+ * hashing per event (a SHA-256 per event was a third of a sink's decoding
+ * time), and ids of one file share a prefix.
+ */
 export function eventId(key: string, offset: number): string {
-  return createHash("sha256").update(key).update(`\0${offset}`).digest("base64url").slice(0, 22);
+  return key.slice(0, EVENT_ID_KEY_CHARS) + offset.toString(36);
 }
+
+const EVENT_ID_KEY_CHARS = 16;
 
 /** RFC 3339 UTC with milliseconds, as every event time is written. */
 export function formatTime(ms: number): string {

@@ -43,7 +43,7 @@ const REPOSITORY = fileURLToPath(new URL("../../", import.meta.url));
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
 const READ_TIME = "<read time>";
 const ID = "<id>";
-const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+const ID_PATTERN = /^[A-Za-z0-9_-]{16}[0-9a-z]+$/;
 const RFC3339_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const PARSER_TYPES = ["none", "json", "logfmt", "regex", "nginx", "apache", "syslog"];
 const RUN_TIMEOUT_MS = 30_000;
