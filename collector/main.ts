@@ -14,6 +14,8 @@ import { IngestService } from "./ingest/service.ts";
 import { isValidTenant } from "./log/format.ts";
 import { EmbeddedLog } from "./log/log.ts";
 import type { SyncFunction } from "./log/tenant-log.ts";
+import { SinkFanout } from "./sinks/fanout.ts";
+import type { Sink } from "./sinks/types.ts";
 
 export interface CollectorOptions {
   config: CollectorConfig;
@@ -22,6 +24,8 @@ export interface CollectorOptions {
   sync?: SyncFunction;
   /** How long `stop()` waits for in-flight batches. */
   shutdownTimeoutMs?: number;
+  /** Sinks fed from the log, one runner per (sink, tenant) (collector/sinks/). None: the log is only stored. */
+  sinks?: readonly Sink[];
 }
 
 export interface RunningCollector {
@@ -30,6 +34,8 @@ export interface RunningCollector {
   log: EmbeddedLog;
   server: CollectorServer;
   dedupe: DedupeIndex;
+  /** The sink runners: `status()` gives each one's offset, lag and last error. */
+  sinks: SinkFanout;
   /** Graceful stop: refuse new work, finish in-flight batches (they are acknowledged), close the log. */
   stop(): Promise<void>;
 }
@@ -48,13 +54,15 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     if (!isValidTenant(token.tenant)) throw new ConfigError(`tenant ${JSON.stringify(token.tenant)} cannot be used as a directory name`);
   }
   const { host, port } = parseListen(config.listen);
+  const sinks = new SinkFanout({ sinks: options.sinks ?? [], dataDirectory: config.data_dir, logger });
   const log = await EmbeddedLog.open({
     directory: logDirectory(config),
     segmentBytes: config.log.segment_bytes,
     fsyncIntervalMs: config.log.fsync.interval,
     segmentAgeMs: config.log.segment_age,
-    // No sink consumes the log yet (issue 4's sink runners), so no consumer offset holds retention back.
     retention: { maxAgeMs: config.log.retention.max_age, maxBytes: config.log.retention.max_bytes, intervalMs: config.log.retention.check_interval },
+    // Retention keeps what a sink has not confirmed yet (unless max_bytes forces it); with no sinks this is undefined.
+    lowestNeededOffset: (tenant) => sinks.lowestNeededOffset(tenant),
     logger,
     ...(options.sync === undefined ? {} : { sync: options.sync }),
   });
@@ -62,6 +70,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   let dedupe: DedupeIndex;
   try {
     dedupe = await rebuildDedupe(log, logger);
+    await sinks.start(log);
     const tokens = new TokenTable(config.tokens);
     if (tokens.open) logger.warn("no tokens configured: anyone who can reach the collector may ingest (as tenant default)");
     const service = new IngestService({
@@ -82,6 +91,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       logger,
     });
   } catch (error) {
+    await sinks.destroy();
     await log.close();
     throw error;
   }
@@ -92,9 +102,12 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     log,
     server,
     dedupe,
+    sinks,
     stop: () =>
       (stopping ??= (async () => {
         await server.close();
+        // In-flight sends finish and are committed if delivered; the rest is sent after the next start.
+        await sinks.close();
         await log.close();
         logger.info("collector stopped", { responses: server.stats().responses });
       })()),

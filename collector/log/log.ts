@@ -78,6 +78,8 @@ export class EmbeddedLog {
   private retentionTimer: NodeJS.Timeout | null = null;
   /** Retention runs one at a time: a run after a roll waits for the one in progress. */
   private retentionChain: Promise<void> = Promise.resolve();
+  /** Told the tenant after each durable append (sink runners wake on it instead of polling). */
+  private readonly appendListeners = new Set<(tenant: string) => void>();
 
   private constructor(options: EmbeddedLogOptions, recovery: RecoveryReport) {
     this.options = options;
@@ -167,7 +169,20 @@ export class EmbeddedLog {
   async append(tenant: string, input: AppendInput): Promise<Appended> {
     if (this.closed) throw new LogError("LOGSHIP_LOG_CLOSED", "the log is closed");
     const tenantLog = await this.tenantLog(tenant);
-    return await tenantLog.append(input);
+    const appended = await tenantLog.append(input);
+    for (const listener of this.appendListeners) listener(tenant);
+    return appended;
+  }
+
+  /** Calls `listener(tenant)` after each append is durable (synchronously: keep it cheap). Returns the unsubscribe function. */
+  onAppend(listener: (tenant: string) => void): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
+  }
+
+  /** The offset the next durable record of `tenant` gets (its durable end); 0 for a tenant without a log. */
+  endOffset(tenant: string): number {
+    return this.openTenants.get(tenant)?.durableEnd.offset ?? 0;
   }
 
   /** Every record of `tenant` from `options.fromOffset`, up to what is durable now. */

@@ -1,0 +1,43 @@
+/**
+ * Events a sink rejected: one NDJSON file per rejected batch under
+ * `data_dir/dead-letter/<sink>/<tenant>-<fromOffset>-<toOffset>.ndjson`
+ * (log offsets [from, to)), written atomically before the runner commits
+ * past them, so a rejected event is either in a dead-letter file or sent
+ * again after a crash — never silently gone.
+ *
+ * Line format, version 1: {"version": 1, "sink", "tenant", "reason", "rejected_ms", "event": {...}}
+ * A replayed range rejected again overwrites its own file (same name).
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "../../shared/fs-atomic.ts";
+import type { SinkEvent } from "./types.ts";
+
+export const DEAD_LETTER_VERSION = 1;
+
+export interface DeadLetterBatch {
+  dataDirectory: string;
+  sink: string;
+  tenant: string;
+  fromOffset: number;
+  toOffset: number;
+  reason: string;
+  events: readonly SinkEvent[];
+  nowMs: number;
+}
+
+/** Writes the file and returns its path. */
+export async function writeDeadLetter(batch: DeadLetterBatch): Promise<string> {
+  const directory = deadLetterDirectory(batch.dataDirectory, batch.sink);
+  await mkdir(directory, { recursive: true });
+  const path = join(directory, `${batch.tenant}-${batch.fromOffset}-${batch.toOffset}.ndjson`);
+  const lines = batch.events.map((event) =>
+    JSON.stringify({ version: DEAD_LETTER_VERSION, sink: batch.sink, tenant: batch.tenant, reason: batch.reason, rejected_ms: batch.nowMs, event }),
+  );
+  await writeFileAtomic(path, lines.join("\n") + "\n");
+  return path;
+}
+
+export function deadLetterDirectory(dataDirectory: string, sink: string): string {
+  return join(dataDirectory, "dead-letter", sink);
+}

@@ -1,0 +1,354 @@
+/**
+ * One sink runner per (sink, tenant): reads the tenant's log from the
+ * sink's committed offset, decodes each record (zstd → wire v1 → events),
+ * hands the events to the sink in batches of at most `eventsPerSendMax`
+ * (a large record is split, small ones are gathered), and acts on the
+ * outcome:
+ *
+ *   delivered → commit the offset after the batch (offset-store.ts)
+ *   retry     → wait (full-jitter backoff, or the sink's `afterMs`), send the same events again
+ *   reject    → write the events to a dead-letter file with the reason, count it, commit past them
+ *
+ * A send that throws counts as retry. The runner only reads the log, so a
+ * slow or failing sink never holds up ingest or another runner; what it
+ * does hold back is retention (fanout.ts reports its committed offset as
+ * still needed).
+ *
+ * When caught up it sleeps `idlePollMs`, woken early by the log's append
+ * notification. `close()` lets an in-flight send finish (committing it if
+ * delivered); `destroy()` aborts it. Neither commits anything the sink did
+ * not confirm.
+ */
+import { promisify } from "node:util";
+import { zstdDecompress } from "node:zlib";
+import { backoffMs } from "../../agent/ship/backoff.ts";
+import { assert } from "../../shared/errors.ts";
+import type { Logger } from "../../shared/logger.ts";
+import { WakeableSleep } from "../../shared/wakeable-sleep.ts";
+import { payloadEvents } from "../../shared/wire/batch.ts";
+import type { Event } from "../../shared/event.ts";
+import type { LogEntry, ReadOptions } from "../log/reader.ts";
+import { writeDeadLetter } from "./dead-letter.ts";
+import { OffsetStore } from "./offset-store.ts";
+import type { SendOutcome, Sink, SinkEvent } from "./types.ts";
+
+const decompress = promisify(zstdDecompress);
+
+/** What a runner needs of the log (EmbeddedLog has it). */
+export interface SinkLog {
+  read(tenant: string, options: ReadOptions): AsyncIterable<LogEntry>;
+  endOffset(tenant: string): number;
+  onAppend(listener: (tenant: string) => void): () => void;
+}
+
+export interface SinkRunnerLimits {
+  /** Events per `send` at most (a record with more is split). */
+  eventsPerSendMax: number;
+  /** Full-jitter backoff: the n-th retry waits random [0, min(cap, base · 2^n)). */
+  retryBaseMs: number;
+  retryCapMs: number;
+  /** A sink's `afterMs` is honoured up to this. */
+  retryAfterMaxMs: number;
+  /** Sleep when caught up (an append wakes it earlier). */
+  idlePollMs: number;
+}
+
+export const SINK_RUNNER_LIMITS_DEFAULT: SinkRunnerLimits = {
+  eventsPerSendMax: 5000,
+  retryBaseMs: 100,
+  retryCapMs: 30_000,
+  retryAfterMaxMs: 5 * 60_000,
+  idlePollMs: 1000,
+};
+
+export interface SinkRunnerOptions {
+  sink: Sink;
+  tenant: string;
+  log: SinkLog;
+  /** Offsets under `<dataDirectory>/sinks/`, dead letters under `<dataDirectory>/dead-letter/`. */
+  dataDirectory: string;
+  logger: Logger;
+  limits?: Partial<SinkRunnerLimits>;
+  random?: () => number;
+  nowMs?: () => number;
+}
+
+export type SinkRunnerState = "idle" | "reading" | "sending" | "backing-off" | "stopped";
+
+export interface SinkRunnerStatus {
+  sink: string;
+  tenant: string;
+  state: SinkRunnerState;
+  /** First offset not yet confirmed by the sink. */
+  committedOffset: number;
+  /** The log's durable end for the tenant. */
+  endOffset: number;
+  /** Lag: events in the log the sink has not confirmed. */
+  lagEvents: number;
+  /** Lag: now − observed time of the oldest record being delivered; 0 when caught up or not yet read. */
+  lagAgeMs: number;
+  deliveredEvents: number;
+  deliveredBatches: number;
+  retries: number;
+  rejectedEvents: number;
+  rejectedBatches: number;
+  /** Records that could not be decoded (skipped, logged), and corrupt log ranges the reader skipped. */
+  undecodableRecords: number;
+  corruptRanges: number;
+  lastError: { message: string; atMs: number } | null;
+}
+
+/** Events gathered for one send: log offsets [fromOffset, toOffset) (a gap or undecodable events inside are not in `events`). */
+interface PendingBatch {
+  events: SinkEvent[];
+  fromOffset: number;
+  toOffset: number;
+}
+
+export class SinkRunner {
+  readonly sink: Sink;
+  readonly tenant: string;
+  private readonly options: SinkRunnerOptions;
+  private readonly limits: SinkRunnerLimits;
+  private readonly store: OffsetStore;
+  private readonly nowMs: () => number;
+  private committed: number;
+  private state: SinkRunnerState = "idle";
+  /** Observed time (min) of the record being delivered; null when caught up. */
+  private pendingObservedMs: number | null = null;
+  private readonly counters = { deliveredEvents: 0, deliveredBatches: 0, retries: 0, rejectedEvents: 0, rejectedBatches: 0, undecodableRecords: 0, corruptRanges: 0 };
+  private lastError: { message: string; atMs: number } | null = null;
+  private stopping = false;
+  private readonly abort = new AbortController();
+  /** Woken by appends to this tenant and by stop. */
+  private readonly idleSleep = new WakeableSleep();
+  /** Woken by stop only: appends must not cut a backoff short. */
+  private readonly backoffSleep = new WakeableSleep();
+  private loop: Promise<void> | null = null;
+  private unsubscribe: (() => void) | null = null;
+
+  private constructor(options: SinkRunnerOptions, store: OffsetStore, committed: number) {
+    this.options = options;
+    this.sink = options.sink;
+    this.tenant = options.tenant;
+    this.limits = { ...SINK_RUNNER_LIMITS_DEFAULT, ...options.limits };
+    assert(this.limits.eventsPerSendMax >= 1, "eventsPerSendMax is at least 1");
+    this.store = store;
+    this.committed = committed;
+    this.nowMs = options.nowMs ?? Date.now;
+  }
+
+  /** Loads the committed offset (throws SinkStateError if its file is unreadable); does not start. */
+  static async open(options: SinkRunnerOptions): Promise<SinkRunner> {
+    const store = new OffsetStore({ dataDirectory: options.dataDirectory, sink: options.sink.name, tenant: options.tenant });
+    return new SinkRunner(options, store, await store.load());
+  }
+
+  get committedOffset(): number {
+    return this.committed;
+  }
+
+  start(): void {
+    assert(this.loop === null, "a runner starts once");
+    this.unsubscribe = this.options.log.onAppend((tenant) => {
+      if (tenant === this.tenant) this.idleSleep.wake();
+    });
+    this.loop = this.run();
+  }
+
+  /** Stops after the in-flight send (committed if delivered). */
+  async close(): Promise<void> {
+    this.stopping = true;
+    this.idleSleep.wake();
+    this.backoffSleep.wake();
+    await this.loop;
+    this.finish();
+  }
+
+  /** Stops now: aborts the in-flight send (the sink sees `signal` aborted); nothing unconfirmed is committed. */
+  async destroy(): Promise<void> {
+    this.abort.abort();
+    await this.close();
+  }
+
+  status(): SinkRunnerStatus {
+    const endOffset = this.options.log.endOffset(this.tenant);
+    const lagEvents = Math.max(0, endOffset - this.committed);
+    const lagAgeMs = lagEvents === 0 || this.pendingObservedMs === null ? 0 : Math.max(0, this.nowMs() - this.pendingObservedMs);
+    return {
+      sink: this.sink.name,
+      tenant: this.tenant,
+      state: this.state,
+      committedOffset: this.committed,
+      endOffset,
+      lagEvents,
+      lagAgeMs,
+      ...this.counters,
+      lastError: this.lastError === null ? null : { ...this.lastError },
+    };
+  }
+
+  private finish(): void {
+    this.state = "stopped";
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
+  private async run(): Promise<void> {
+    let failedPasses = 0;
+    while (!this.stopping) {
+      if (this.committed >= this.options.log.endOffset(this.tenant)) {
+        this.state = "idle";
+        this.pendingObservedMs = null;
+        await this.idleSleep.sleep(this.limits.idlePollMs);
+        continue;
+      }
+      try {
+        this.state = "reading";
+        const before = this.committed;
+        await this.pass();
+        failedPasses = 0;
+        // Nothing readable below the log's end (a corrupt range the reader skipped and reported): do not spin; the lag stays visible.
+        if (this.committed === before && !this.stopping) await this.idleSleep.sleep(this.limits.idlePollMs);
+      } catch (error) {
+        // Reading the log or writing state failed: note it, back off, read again from the committed offset.
+        this.noteError(error, "sink runner pass failed; reading again from the committed offset");
+        if (this.stopping) break;
+        this.state = "backing-off";
+        await this.backoffSleep.sleep(backoffMs(failedPasses++, this.limits.retryBaseMs, this.limits.retryCapMs, this.options.random));
+      }
+    }
+  }
+
+  /**
+   * Delivers records from the committed offset up to the log's durable end
+   * as of now. A batch gathers events across records until it holds
+   * `eventsPerSendMax` (so small records do not cost a send and a commit
+   * each) and is sent when full and at the end of the pass. `batch.toOffset`
+   * is the exact next offset: committing it never skips an unsent event.
+   */
+  private async pass(): Promise<void> {
+    const onCorrupt = (range: { segment: string; position: number; bytes: number; reason: string }): void => {
+      this.counters.corruptRanges++;
+      this.options.logger.warn("sink runner skipped a corrupt log range", { sink: this.sink.name, tenant: this.tenant, ...range });
+    };
+    const batch: PendingBatch = { events: [], fromOffset: this.committed, toOffset: this.committed };
+    for await (const entry of this.options.log.read(this.tenant, { fromOffset: this.committed, onCorrupt })) {
+      if (this.stopping) return;
+      if (!(await this.gatherRecord(entry, batch))) return;
+    }
+    if (batch.events.length > 0) await this.deliverBatch(batch);
+    else if (batch.toOffset > this.committed) await this.commit(batch.toOffset);
+  }
+
+  /** Adds the record's events to `batch`, sending it whenever it is full. False when stopped meanwhile. */
+  private async gatherRecord(entry: LogEntry, batch: PendingBatch): Promise<boolean> {
+    const { header } = entry;
+    const recordEnd = header.baseOffset + header.events;
+    if (recordEnd <= batch.toOffset) return true;
+    if (header.baseOffset > batch.toOffset) {
+      // Retention (forced by max_bytes) or corruption took [toOffset, baseOffset): nothing to deliver there.
+      this.options.logger.warn("sink runner found a gap in the log", { sink: this.sink.name, tenant: this.tenant, fromOffset: batch.toOffset, toOffset: header.baseOffset });
+    }
+    if (batch.events.length === 0) this.pendingObservedMs = header.observedMinMs;
+    let offset = header.baseOffset;
+    const events = await this.decode(entry);
+    for (;;) {
+      const event = this.nextEvent(events, offset);
+      if (event === undefined) break;
+      const eventOffset = offset++;
+      if (eventOffset < batch.toOffset) continue;
+      batch.events.push(Object.assign(event, { tenant: this.tenant }));
+      batch.toOffset = eventOffset + 1;
+      if (batch.events.length >= this.limits.eventsPerSendMax) {
+        if (!(await this.deliverBatch(batch))) return false;
+        batch.events = [];
+        batch.fromOffset = batch.toOffset;
+        this.pendingObservedMs = header.observedMinMs;
+      }
+    }
+    // Events the record's header counts but that did not decode are skipped (reported by nextEvent).
+    batch.toOffset = Math.max(batch.toOffset, recordEnd);
+    return true;
+  }
+
+  /** The record's events, lazily (memory: one decompressed payload and one batch). Empty when it does not decompress. */
+  private async decode(entry: LogEntry): Promise<Iterator<Event>> {
+    try {
+      return payloadEvents(await decompress(entry.batch));
+    } catch (error) {
+      this.noteUndecodable(entry.header.baseOffset, error);
+      return [][Symbol.iterator]();
+    }
+  }
+
+  /** The next event, or undefined at the end or at a malformed one (the rest of the record is skipped and reported). */
+  private nextEvent(events: Iterator<Event>, offset: number): Event | undefined {
+    try {
+      const next = events.next();
+      return next.done === true ? undefined : next.value;
+    } catch (error) {
+      // The record passed its CRC but does not decode: a bug upstream. What decoded is delivered; the rest is skipped, loudly.
+      this.noteUndecodable(offset, error);
+      return undefined;
+    }
+  }
+
+  private noteUndecodable(offset: number, error: unknown): void {
+    this.counters.undecodableRecords++;
+    this.noteError(error, `sink runner skipped the undecodable rest of a record, from offset ${offset}`);
+  }
+
+  /** Sends until delivered or rejected (true), or the runner stops (false). */
+  private async deliverBatch(batch: PendingBatch): Promise<boolean> {
+    const { events, fromOffset, toOffset } = batch;
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopping) return false;
+      this.state = "sending";
+      let outcome: SendOutcome;
+      try {
+        outcome = await this.sink.send(events, this.abort.signal);
+      } catch (error) {
+        if (this.abort.signal.aborted) return false;
+        this.noteError(error, "sink send threw; retrying");
+        outcome = { kind: "retry" };
+      }
+      if (outcome.kind === "delivered") {
+        await this.commit(toOffset);
+        this.counters.deliveredEvents += events.length;
+        this.counters.deliveredBatches++;
+        return true;
+      }
+      if (outcome.kind === "reject") {
+        await this.deadLetter(events, fromOffset, toOffset, outcome.reason);
+        return true;
+      }
+      this.counters.retries++;
+      if (this.stopping) return false;
+      const waitMs = outcome.afterMs === undefined ? backoffMs(attempt, this.limits.retryBaseMs, this.limits.retryCapMs, this.options.random) : Math.min(Math.max(0, outcome.afterMs), this.limits.retryAfterMaxMs);
+      this.state = "backing-off";
+      await this.backoffSleep.sleep(waitMs);
+    }
+  }
+
+  private async deadLetter(events: SinkEvent[], fromOffset: number, toOffset: number, reason: string): Promise<void> {
+    const path = await writeDeadLetter({ dataDirectory: this.options.dataDirectory, sink: this.sink.name, tenant: this.tenant, fromOffset, toOffset, reason, events, nowMs: this.nowMs() });
+    await this.commit(toOffset);
+    this.counters.rejectedEvents += events.length;
+    this.counters.rejectedBatches++;
+    this.lastError = { message: `rejected: ${reason}`, atMs: this.nowMs() };
+    this.options.logger.warn("sink rejected events; written to the dead-letter directory", { sink: this.sink.name, tenant: this.tenant, fromOffset, toOffset, events: events.length, reason, path });
+  }
+
+  private async commit(offset: number): Promise<void> {
+    assert(offset >= this.committed, "committed offsets only move forward");
+    await this.store.commit(offset, this.nowMs());
+    this.committed = offset;
+  }
+
+  private noteError(error: unknown, message: string): void {
+    const text = error instanceof Error ? error.message : String(error);
+    this.lastError = { message: text, atMs: this.nowMs() };
+    this.options.logger.error(message, { sink: this.sink.name, tenant: this.tenant, error: text });
+  }
+}

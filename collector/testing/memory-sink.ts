@@ -1,0 +1,45 @@
+/**
+ * Test sink: remembers delivered event ids (idempotent by id, counting
+ * duplicates) and can be told to fail (retry), reject, or hang.
+ */
+import type { SendOutcome, Sink, SinkEvent } from "../sinks/types.ts";
+
+export class MemorySink implements Sink {
+  readonly name: string;
+  readonly ids = new Set<string>();
+  duplicates = 0;
+  sends = 0;
+  /** While true, every send answers retry (with `retryAfterMs` if set). */
+  failing = false;
+  retryAfterMs: number | undefined = undefined;
+  /** A reason to reject a batch, or undefined to accept it. */
+  rejectReason: (events: SinkEvent[]) => string | undefined = () => undefined;
+  /** Called before answering; a test can make a send hang here until `signal` aborts. */
+  beforeAnswer: (events: SinkEvent[], signal: AbortSignal) => Promise<void> = async () => {};
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  async send(events: SinkEvent[], signal: AbortSignal): Promise<SendOutcome> {
+    this.sends++;
+    if (this.failing) return this.retryAfterMs === undefined ? { kind: "retry" } : { kind: "retry", afterMs: this.retryAfterMs };
+    const reason = this.rejectReason(events);
+    if (reason !== undefined) return { kind: "reject", reason };
+    for (const event of events) {
+      if (this.ids.has(event.id)) this.duplicates++;
+      else this.ids.add(event.id);
+    }
+    await this.beforeAnswer(events, signal);
+    return { kind: "delivered" };
+  }
+}
+
+/** Resolves when `condition()` holds; rejects after `timeoutMs`. */
+export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
