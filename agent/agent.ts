@@ -19,7 +19,7 @@ import { join } from "node:path";
 import type { Logger } from "../shared/logger.ts";
 import type { AgentConfig } from "./config.ts";
 import { agentHost, buildSources, buildTailOptions } from "./build.ts";
-import { FileCheckpointStore, type CheckpointEntry, type CheckpointStore } from "./tail/checkpoint.ts";
+import { FileCheckpointStore } from "./tail/checkpoint.ts";
 import { Tailer, type StreamStatus } from "./tail/tailer.ts";
 import { Spool, type SpoolRecord, type SpoolStats } from "./spool/spool.ts";
 import { Batcher } from "./ship/batcher.ts";
@@ -129,7 +129,8 @@ export class Agent {
       tail: buildTailOptions(config),
       host,
       output: batcher,
-      checkpoints: new SpoolAwareCheckpointStore(new FileCheckpointStore(config.data_dir), this.spool),
+      // Each durable checkpoint lets the spool forget the delivered ends it covers.
+      checkpoints: new FileCheckpointStore(config.data_dir, (entries) => this.spool.checkpointed(entries)),
       logger: this.logger.child({ component: "tailer" }),
       fromBeginning: false,
       once: false,
@@ -204,25 +205,6 @@ function memoryStatus(): AgentStatus["memory"] {
   return { rss_bytes: usage.rss, heap_used_bytes: usage.heapUsed, external_bytes: usage.external, array_buffers_bytes: usage.arrayBuffers };
 }
 
-/** Tells the spool each checkpoint that is durable, so it forgets the delivered ends the checkpoint covers. */
-class SpoolAwareCheckpointStore implements CheckpointStore {
-  private readonly inner: CheckpointStore;
-  private readonly spool: Spool;
-
-  constructor(inner: CheckpointStore, spool: Spool) {
-    this.inner = inner;
-    this.spool = spool;
-  }
-
-  load(): Promise<CheckpointEntry[]> {
-    return this.inner.load();
-  }
-
-  async save(entries: CheckpointEntry[]): Promise<void> {
-    await this.inner.save(entries);
-    this.spool.checkpointed(entries);
-  }
-}
 
 async function loadTls(config: AgentConfig): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined> {
   const tls = config.tls;

@@ -44,9 +44,13 @@ export class FileCheckpointStore implements CheckpointStore {
   readonly path: string;
   private readonly directory: string;
 
-  constructor(dataDirectory: string) {
+  private readonly onSaved: (entries: CheckpointEntry[]) => void;
+
+  /** `onSaved` runs after each save is durable (the agent's spool forgets what a checkpoint covers). */
+  constructor(dataDirectory: string, onSaved: (entries: CheckpointEntry[]) => void = () => {}) {
     this.directory = dataDirectory;
     this.path = join(dataDirectory, "checkpoints.json");
+    this.onSaved = onSaved;
   }
 
   async load(): Promise<CheckpointEntry[]> {
@@ -74,6 +78,7 @@ export class FileCheckpointStore implements CheckpointStore {
     await mkdir(this.directory, { recursive: true });
     const document = { version: CHECKPOINT_VERSION, written: new Date().toISOString(), streams: entries };
     await writeFileAtomic(this.path, JSON.stringify(document, null, 1) + "\n");
+    this.onSaved(entries);
   }
 }
 

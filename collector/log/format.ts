@@ -51,10 +51,7 @@ export const AGENT_ID_BYTES_MAX = 256;
 /** Largest record a reader accepts; a larger length field is corruption. Ingest bodies are at most 1 GiB. */
 export const RECORD_BYTES_MAX = 1024 ** 3 + RECORD_FIXED_BYTES + AGENT_ID_BYTES_MAX;
 
-/** What a record says about its batch (everything but the batch bytes). */
-export interface RecordHeader {
-  length: number;
-  codec: number;
+export interface RecordFields {
   baseOffset: number;
   events: number;
   appendedMs: number;
@@ -65,15 +62,10 @@ export interface RecordHeader {
   floor: number;
 }
 
-export interface RecordFields {
-  baseOffset: number;
-  events: number;
-  appendedMs: number;
-  observedMinMs: number;
-  observedMaxMs: number;
-  agent: string;
-  seq: number;
-  floor: number;
+/** What a record says about its batch (everything but the batch bytes). */
+export interface RecordHeader extends RecordFields {
+  length: number;
+  codec: number;
 }
 
 /** The record's header bytes, CRC included (which covers `batch` too); write header then batch. */

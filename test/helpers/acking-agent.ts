@@ -28,7 +28,7 @@ import { parseArgs } from "node:util";
 import { loadAgentConfig } from "../../agent/config.ts";
 import { agentHost, buildSources, buildTailOptions } from "../../agent/build.ts";
 import { blockEvents, type BlockOutput, type EventBlock } from "../../agent/events.ts";
-import { FileCheckpointStore, type CheckpointEntry, type CheckpointStore } from "../../agent/tail/checkpoint.ts";
+import { FileCheckpointStore } from "../../agent/tail/checkpoint.ts";
 import { Tailer } from "../../agent/tail/tailer.ts";
 import { createLogger, type Logger, type LogLevel } from "../../shared/logger.ts";
 
@@ -150,25 +150,6 @@ class DurableSink implements BlockOutput {
   }
 }
 
-/** The real checkpoint store, logging each completed save (debug) so a failing crash test can be followed. */
-class LoggedCheckpointStore implements CheckpointStore {
-  private readonly store: FileCheckpointStore;
-  private readonly logger: Logger;
-
-  constructor(store: FileCheckpointStore, logger: Logger) {
-    this.store = store;
-    this.logger = logger;
-  }
-
-  load(): Promise<CheckpointEntry[]> {
-    return this.store.load();
-  }
-
-  async save(entries: CheckpointEntry[]): Promise<void> {
-    await this.store.save(entries);
-    this.logger.debug("checkpoint saved", { offsets: entries.map((entry) => `${entry.key}@${entry.offset}`).join(",") });
-  }
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -202,7 +183,10 @@ async function main(): Promise<number> {
     tail: buildTailOptions(config),
     host: agentHost(config),
     output: sink,
-    checkpoints: new LoggedCheckpointStore(new FileCheckpointStore(config.data_dir), logger),
+    // Each completed save is logged (debug) so that a failing crash test can be followed.
+    checkpoints: new FileCheckpointStore(config.data_dir, (entries) =>
+      logger.debug("checkpoint saved", { offsets: entries.map((entry) => `${entry.key}@${entry.offset}`).join(",") }),
+    ),
     logger,
     fromBeginning: false,
     once: false,
