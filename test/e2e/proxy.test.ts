@@ -16,12 +16,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomInt } from "node:crypto";
-import { appendFile, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AgentStatus } from "../../agent/agent.ts";
 import { FaultProxy } from "../helpers/fault-proxy.ts";
-import { agentSetup, collectorSetup, dumpLog, exactlyOnce, type AgentSetup, type LogshipProcess } from "../helpers/processes.ts";
+import { agentSetup, agentStatus, collectorSetup, dumpLog, exactlyOnce, waitDelivered, type AgentSetup, type LogshipProcess } from "../helpers/processes.ts";
 
 const SEED = process.env.LOGSHIP_E2E_SEED === undefined ? randomInt(2 ** 31) : Number(process.env.LOGSHIP_E2E_SEED);
 const KEEP = process.env.LOGSHIP_E2E_KEEP === "1";
@@ -36,33 +35,7 @@ const PADDING = "the quick brown fox jumps over the lazy dog";
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function agentStatus(agent: AgentSetup): Promise<AgentStatus | null> {
-  try {
-    const response = await fetch(`${agent.apiUrl}/status`, { signal: AbortSignal.timeout(5_000) });
-    return response.ok ? ((await response.json()) as AgentStatus) : null;
-  } catch {
-    return null;
-  }
-}
 
-/** Waits until every file is acknowledged to its end and nothing is spooled or in flight; returns that status. */
-async function waitDelivered(agent: AgentSetup, paths: string[], timeoutMs: number): Promise<AgentStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let last: AgentStatus | null = null;
-  let sizes: number[] = [];
-  while (Date.now() < deadline) {
-    sizes = await Promise.all(paths.map(async (path) => (await stat(path)).size));
-    last = await agentStatus(agent);
-    if (last !== null && last.spool.records === 0 && last.batches.backlog === 0) {
-      const status = last;
-      if (paths.every((path, index) => status.files.some((file) => file.currentPath === path && file.ackedOffset === sizes[index]))) return status;
-    }
-    await sleep(250);
-  }
-  throw new Error(
-    `the agent did not deliver everything within ${timeoutMs} ms; sizes ${JSON.stringify(sizes)}; last status ${JSON.stringify(last)}; last agent log:\n${(agent.process?.log ?? []).slice(-15).join("\n")}`,
-  );
-}
 
 test("exactly once through a proxy that delays, cuts requests off and loses responses", { timeout: 300_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "logship-e2e-proxy-"));

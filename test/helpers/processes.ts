@@ -4,11 +4,12 @@
  * collector's log read back with `logship log dump`.
  */
 import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { appendFile, mkdir, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Event } from "../../shared/event.ts";
+import type { AgentStatus } from "../../agent/agent.ts";
 
 export const REPO = join(import.meta.dirname, "..", "..");
 export const LOGSHIP = join(REPO, "bin", "logship.ts");
@@ -223,4 +224,33 @@ export function exactlyOnce(events: Event[], counts: Record<string, number>): Ex
     }
   }
   return report;
+}
+
+/** The agent's /status, or null while it does not answer (restarting, killed). */
+export async function agentStatus(agent: AgentSetup): Promise<AgentStatus | null> {
+  try {
+    const response = await fetch(`${agent.apiUrl}/status`, { signal: AbortSignal.timeout(5_000) });
+    return response.ok ? ((await response.json()) as AgentStatus) : null;
+  } catch {
+    return null; // not answering: the caller polls again
+  }
+}
+
+/** Waits until every file is acknowledged to its end and nothing is spooled or in flight; returns that status. */
+export async function waitDelivered(agent: AgentSetup, paths: string[], timeoutMs: number): Promise<AgentStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: AgentStatus | null = null;
+  let sizes: number[] = [];
+  while (Date.now() < deadline) {
+    sizes = await Promise.all(paths.map(async (path) => (await stat(path)).size));
+    last = await agentStatus(agent);
+    if (last !== null && last.spool.records === 0 && last.batches.backlog === 0) {
+      const status = last;
+      if (paths.every((path, index) => status.files.some((file) => file.currentPath === path && file.ackedOffset === sizes[index]))) return status;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(
+    `the agent did not deliver everything within ${timeoutMs} ms; sizes ${JSON.stringify(sizes)}; last status ${JSON.stringify(last)}; last agent log:\n${(agent.process?.log ?? []).slice(-15).join("\n")}`,
+  );
 }
