@@ -174,3 +174,18 @@ test("max_open_files bounds open files; close_inactive frees them and a growing 
   await tailer.stop();
   assert.equal(messages(tailer.output, join(dir, "f0.log")).join("|"), "file 0|file 0 again");
 });
+
+test("multiline timeout: the last event of a quiet file is emitted without waiting for the next one", async (t) => {
+  const dir = scratch();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "app.log"), "2026-01-01 first\n2026-01-02 boom\n\tat Foo.bar\n");
+  const tailer = startTailer({
+    sources: [testSource({ paths: [join(dir, "*.log")], multiline: { start: "^\\d{4}-", negate: false, linesMax: 500, bytesMax: 1 << 20, timeoutMs: 200 } })],
+  });
+  // "first" is emitted when "boom" begins; "boom" only by the timeout: nothing else follows it.
+  await waitFor(() => tailer.output.events.length >= 2, 5000, "the held event after its timeout");
+  const held = tailer.tailer.status()[0];
+  await tailer.stop();
+  assert.deepEqual(messages(tailer.output), ["2026-01-01 first", "2026-01-02 boom\n\tat Foo.bar"]);
+  assert.equal(held?.ackedOffset, Buffer.byteLength("2026-01-01 first\n2026-01-02 boom\n\tat Foo.bar\n"));
+});
