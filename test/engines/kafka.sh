@@ -166,7 +166,15 @@ cmd_start() {
       -cp "$(classpath)")
     if [[ ! -f "$DATA_DIR/logs/meta.properties" ]]; then
       say "formatting storage in $DATA_DIR/logs"
-      "${jvm[@]}" kafka.tools.StorageTool format -t "$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')" \
+      # A cluster id is 16 random bytes in URL-safe base64. One starting with
+      # "-" reads as an option to the argument parser (1 in 64 ids: a CI run
+      # failed on it), so draw again until it does not, as Kafka's own
+      # Uuid.randomUuid does.
+      local cluster_id="-"
+      while [[ "$cluster_id" == -* ]]; do
+        cluster_id="$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+      done
+      "${jvm[@]}" kafka.tools.StorageTool format --cluster-id="$cluster_id" \
         -c "$DATA_DIR/server.properties" --ignore-formatted >"$DATA_DIR/format.log" 2>&1 \
         || { cat "$DATA_DIR/format.log" >&2; die "kafka-storage format failed"; }
     fi
