@@ -34,7 +34,7 @@ export interface AgentStatus {
   collectors: CollectorStatus[];
   batches: { delivered: number; duplicates: number; retries: number; rejected: number; backlog: number };
   compression: { uncompressed_bytes: number; compressed_bytes: number };
-  memory: { rss_bytes: number; heap_used_bytes: number; external_bytes: number; array_buffers_bytes: number };
+  memory: { rss_bytes: number; heap_total_bytes: number; heap_used_bytes: number; external_bytes: number; array_buffers_bytes: number };
 }
 
 export interface AgentOptions {
@@ -114,7 +114,7 @@ export class Agent {
       bytesMax: config.batch.max_bytes,
       eventsMax: config.batch.max_events,
       lingerMs: config.batch.linger,
-      compressionLevel: config.compression.level,
+      compression: config.compression,
       compressionsMax: 2,
       host,
       spool: this.spool,
@@ -202,7 +202,7 @@ export class Agent {
 
 function memoryStatus(): AgentStatus["memory"] {
   const usage = process.memoryUsage();
-  return { rss_bytes: usage.rss, heap_used_bytes: usage.heapUsed, external_bytes: usage.external, array_buffers_bytes: usage.arrayBuffers };
+  return { rss_bytes: usage.rss, heap_total_bytes: usage.heapTotal, heap_used_bytes: usage.heapUsed, external_bytes: usage.external, array_buffers_bytes: usage.arrayBuffers };
 }
 
 

@@ -47,7 +47,7 @@ test("a minimal config gets every default, sizes in bytes and durations in ms", 
     fingerprint_bytes: 1024,
   });
   assert.deepEqual(config.batch, { max_bytes: 1024 * 1024, max_events: 20_000, linger: 250 });
-  assert.deepEqual(config.compression, { level: 1 });
+  assert.deepEqual(config.compression, { level: 1, strategy: "greedy" });
   assert.deepEqual(config.spool, { max_bytes: 1024 ** 3, max_batches: 50_000, when_full: "block" });
   assert.deepEqual(config.api, { listen: "127.0.0.1:7171" });
 });

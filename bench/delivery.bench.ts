@@ -17,10 +17,18 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseSize } from "../shared/config/units.ts";
+import { agentConfigSchema } from "../agent/config.ts";
+import { LOGSHIP_NODE_OPTIONS } from "./node-options.ts";
 import { benchFiles } from "./data.ts";
 import { bundleLogship } from "./bundle.ts";
 
-const { values } = parseArgs({ options: { bytes: { type: "string", default: "1GiB" }, "idle-files": { type: "string", default: "1000" }, level: { type: "string", default: "1" } } });
+const { values } = parseArgs({ options: { bytes: { type: "string", default: "1GiB" }, "idle-files": { type: "string", default: "1000" }, level: { type: "string" }, strategy: { type: "string" }, cases: { type: "string", default: "ship,idle_files" } } });
+const cases = new Set(values.cases.split(","));
+// The agent's defaults unless --level / --strategy say otherwise.
+const compression = agentConfigSchema.shape.compression.parse({
+  ...(values.level === undefined ? {} : { level: Number(values.level) }),
+  ...(values.strategy === undefined ? {} : { strategy: values.strategy }),
+});
 const root = process.env["LOGSHIP_BENCH_DATA"] ?? join(import.meta.dirname, "..", ".bench-data");
 const work = join(root, "delivery");
 rmSync(work, { recursive: true, force: true });
@@ -37,7 +45,7 @@ async function freePort(): Promise<number> {
 }
 
 function start(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [logship, ...args, "--log-format", "json", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(process.execPath, [...LOGSHIP_NODE_OPTIONS, logship, ...args, "--log-format", "json", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"] });
   return child;
 }
 
@@ -87,7 +95,7 @@ async function agent(name: string, collectorUrl: string, paths: string[], extra 
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, "agent.yaml"),
-    `data_dir: ${join(dir, "data")}\nhost: bench\ncollectors: [${collectorUrl}]\ntoken: ${TOKEN}\napi: { listen: 127.0.0.1:${port} }\ncompression: { level: ${values.level} }\nsources:\n  - name: bench\n    paths: [${paths.map((path) => JSON.stringify(path)).join(", ")}]\n    start_at: beginning\n${extra}`,
+    `data_dir: ${join(dir, "data")}\nhost: bench\ncollectors: [${collectorUrl}]\ntoken: ${TOKEN}\napi: { listen: 127.0.0.1:${port} }\ncompression: { level: ${compression.level}, strategy: ${compression.strategy} }\nsources:\n  - name: bench\n    paths: [${paths.map((path) => JSON.stringify(path)).join(", ")}]\n    start_at: beginning\n${extra}`,
   );
   const child = start(["agent", "--config", join(dir, "agent.yaml")]);
   const api = `http://127.0.0.1:${port}`;
@@ -144,7 +152,8 @@ async function ship(): Promise<Record<string, unknown>> {
     raw_to_wire_ratio: round(totalBytes / Math.max(1, status.compression.compressed_bytes)),
     agent_peak_rss_mb: round(agentPeakMb),
     collector_peak_rss_mb: round(collectorPeakMb),
-    zstd_level: Number(values.level),
+    zstd_level: compression.level,
+    zstd_strategy: compression.strategy,
   };
 }
 
@@ -171,11 +180,12 @@ async function idleFiles(): Promise<Record<string, unknown>> {
   }
   await new Promise((resolve) => setTimeout(resolve, 3000));
   const rss = usage(shipper.child.pid as number).rssMb;
+  if (process.env["BENCH_TRACE"]) process.stderr.write(JSON.stringify((await (await fetch(`${shipper.api}/status`)).json() as { memory: unknown }).memory) + "\n");
   await stop(shipper.child);
   await stop(target.child);
   return { bench: "delivery", case: "idle_files", files: count, agent_rss_mb: round(rss) };
 }
 
-console.log(JSON.stringify(await ship()));
-console.log(JSON.stringify(await idleFiles()));
+if (cases.has("ship")) console.log(JSON.stringify(await ship()));
+if (cases.has("idle_files")) console.log(JSON.stringify(await idleFiles()));
 rmSync(work, { recursive: true, force: true });

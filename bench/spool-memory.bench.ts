@@ -50,6 +50,7 @@ import { pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AgentStatus } from "../agent/agent.ts";
 import { bundleLogship } from "./bundle.ts";
+import { LOGSHIP_NODE_OPTIONS } from "./node-options.ts";
 import { agentSetup, collectorSetup, REPO } from "../test/helpers/processes.ts";
 
 const MiB = 1024 * 1024;
@@ -139,7 +140,7 @@ test("agent RSS stays under 100 MB with the collector down and a 50 MB/s writer 
   const agent = await agentSetup(join(directory, "agent"), [collector.url], [logPath], "spool: { max_bytes: 2GiB }");
 
   // The agent, from the bundle.
-  const agentChild = spawn(process.execPath, [bundled, "agent", "--config", agent.configPath, "--log-format", "json"], { cwd: REPO, stdio: ["ignore", "ignore", "pipe"] });
+  const agentChild = spawn(process.execPath, [...LOGSHIP_NODE_OPTIONS, bundled, "agent", "--config", agent.configPath, "--log-format", "json"], { cwd: REPO, stdio: ["ignore", "ignore", "pipe"] });
   children.push(agentChild);
   const agentLog: string[] = [];
   const agentReady = new Promise<void>((resolve, reject) => {

@@ -28,7 +28,7 @@ async function batchLines(lines: string[], options: Partial<BatcherOptions>, t: 
     bytesMax: 1 << 20,
     eventsMax: 20_000,
     lingerMs: 60_000,
-    compressionLevel: 1,
+    compression: { level: 1, strategy: "auto" },
     compressionsMax: 2,
     host: "test-host",
     spool,
@@ -75,7 +75,7 @@ test("batcher: linger sends a partial batch without waiting for more", async (t)
   const spool = new Spool({ directory: dir, bytesMax: 1 << 30, batchesMax: 100, whenFull: "block", segmentBytes: 1 << 20, cacheBytesMax: 1 << 20, logger: silentLogger });
   await spool.open();
   const spooled: SpoolRecord[] = [];
-  const batcher = new Batcher({ bytesMax: 1 << 20, eventsMax: 20_000, lingerMs: 50, compressionLevel: 1, compressionsMax: 2, host: "h", spool, onSpooled: (record) => spooled.push(record) });
+  const batcher = new Batcher({ bytesMax: 1 << 20, eventsMax: 20_000, lingerMs: 50, compression: { level: 1, strategy: "auto" }, compressionsMax: 2, host: "h", spool, onSpooled: (record) => spooled.push(record) });
   writeFileSync(join(dir, "a.log"), "one line\n");
   const tailer = startTailer({ sources: [testSource({ paths: [join(dir, "*.log")] })], output: batcher });
   const deadline = Date.now() + 5000;

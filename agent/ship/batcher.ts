@@ -11,7 +11,7 @@
  */
 import type { BlockOutput, EventBlock } from "../events.ts";
 import { BatchBuilder, type BuiltBatch } from "./batch-builder.ts";
-import { BatchCompressor } from "./compressor.ts";
+import { BatchCompressor, type CompressionSettings } from "./compressor.ts";
 import type { Spool, SpoolRecord } from "../spool/spool.ts";
 import { BufferPool } from "../../shared/buffer-pool.ts";
 
@@ -21,7 +21,7 @@ export interface BatcherOptions {
   bytesMax: number;
   eventsMax: number;
   lingerMs: number;
-  compressionLevel: number;
+  compression: CompressionSettings;
   host: string;
   spool: Spool;
   /** Called with each spooled batch and the acks of its blocks. */
@@ -47,7 +47,7 @@ export class Batcher implements BlockOutput {
 
   constructor(options: BatcherOptions) {
     this.options = options;
-    this.compressor = new BatchCompressor({ level: options.compressionLevel, contexts: options.compressionsMax });
+    this.compressor = new BatchCompressor({ ...options.compression, contexts: options.compressionsMax });
     // A batch closes once it reaches bytesMax; the block that crossed it can add up to one read's worth more.
     this.payloads = new BufferPool(options.bytesMax + PAYLOAD_SLACK_BYTES, options.compressionsMax + 1);
   }

@@ -4,7 +4,7 @@
  * CA, client certificate) and a bearer token. Turns each response into one
  * of three outcomes (STYLE.md): delivered, retry, reject.
  */
-import { Pool } from "undici";
+import { createPool, poolRequest, type Pool } from "../../shared/http/undici-pool.ts";
 import { retryAfterMs } from "./backoff.ts";
 
 export type SendOutcome =
@@ -29,7 +29,7 @@ export class CollectorClient {
   constructor(options: CollectorClientOptions) {
     this.options = options;
     this.url = options.url.replace(/\/+$/, "");
-    this.pool = new Pool(this.url, {
+    this.pool = createPool(this.url, {
       connections: options.connectionsMax,
       pipelining: 1,
       keepAliveTimeout: 30_000,
@@ -49,7 +49,7 @@ export class CollectorClient {
     if (this.options.token !== undefined && this.options.token !== "") headers["authorization"] = `Bearer ${this.options.token}`;
     let response;
     try {
-      response = await this.pool.request({ path: "/v1/ingest", method: "POST", headers, body, signal });
+      response = await poolRequest(this.pool, { path: "/v1/ingest", method: "POST", headers, body, signal });
     } catch (error) {
       return { kind: "retry", reason: networkReason(error), collectorFault: true };
     }
@@ -73,7 +73,7 @@ export class CollectorClient {
   /** Health probe for an ejected collector. */
   async probe(signal: AbortSignal): Promise<boolean> {
     try {
-      const response = await this.pool.request({ path: "/readyz", method: "GET", signal });
+      const response = await poolRequest(this.pool, { path: "/readyz", method: "GET", signal });
       await response.body.dump();
       return response.statusCode === 200;
     } catch {

@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { zstdCompressSync, zstdDecompressSync } from "node:zlib";
-import { BatchCompressor } from "./compressor.ts";
+import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { BatchCompressor, zstdParams } from "./compressor.ts";
 
 /** Frame_Header_Descriptor's Frame_Content_Size_Flag / Single_Segment_Flag (RFC 8878, 3.1.1.1.1). */
 function declaresContentSize(frame: Buffer): boolean {
@@ -22,7 +22,7 @@ function payload(bytes: number, seed: number): Buffer {
 }
 
 test("each payload becomes one zstd frame that decompresses to it and declares its size, as zstdCompress makes", async () => {
-  const compressor = new BatchCompressor({ level: 1, contexts: 2 });
+  const compressor = new BatchCompressor({ level: 1, strategy: "auto", contexts: 2 });
   const inputs = [payload(1 << 20, 1), payload(10, 2), payload(300_000, 3), Buffer.alloc(0), payload(1_500_000, 4), randomBytes(200_000)];
   for (const input of inputs) {
     const frame = await compressor.compress(input);
@@ -34,7 +34,7 @@ test("each payload becomes one zstd frame that decompresses to it and declares i
 });
 
 test("concurrent compressions share at most `contexts` contexts and never mix their output", async () => {
-  const compressor = new BatchCompressor({ level: 1, contexts: 2 });
+  const compressor = new BatchCompressor({ level: 1, strategy: "auto", contexts: 2 });
   const inputs = Array.from({ length: 24 }, (_, index) => payload(50_000 + ((index * 104_729) % 700_000), index));
   const frames = await Promise.all(inputs.map((input) => compressor.compress(input)));
   frames.forEach((frame, index) => assert.ok(zstdDecompressSync(frame).equals(inputs[index] as Buffer), `payload ${index}`));
@@ -45,11 +45,25 @@ test("concurrent compressions share at most `contexts` contexts and never mix th
 });
 
 test("a payload given to compress may be reused once compress resolves", async () => {
-  const compressor = new BatchCompressor({ level: 3, contexts: 1 });
+  const compressor = new BatchCompressor({ level: 3, strategy: "auto", contexts: 1 });
   const buffer = payload(400_000, 7);
   const expected = Buffer.from(buffer);
   const frame = await compressor.compress(buffer);
   buffer.fill(0);
   assert.ok(zstdDecompressSync(frame).equals(expected));
   compressor.close();
+});
+
+test("a named strategy is applied over the level's own: the frame is zstd's for level + strategy, not the level's alone", async () => {
+  const input = payload(1 << 20, 11);
+  const byLevel = new BatchCompressor({ level: 1, strategy: "auto", contexts: 1 });
+  const greedy = new BatchCompressor({ level: 1, strategy: "greedy", contexts: 1 });
+  const plain = await byLevel.compress(input);
+  const tuned = await greedy.compress(input);
+  assert.ok(zstdDecompressSync(tuned).equals(input));
+  assert.ok(plain.equals(zstdCompressSync(input, { params: zstdParams({ level: 1, strategy: "auto" }) })), "auto is the level alone");
+  assert.ok(tuned.equals(zstdCompressSync(input, { params: { [constants.ZSTD_c_compressionLevel]: 1, [constants.ZSTD_c_strategy]: constants.ZSTD_greedy } })));
+  assert.ok(!tuned.equals(plain), "greedy and level 1's own strategy (fast) find different matches");
+  byLevel.close();
+  greedy.close();
 });

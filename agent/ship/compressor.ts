@@ -21,21 +21,49 @@ import { constants, ZstdCompress } from "node:zlib";
 
 const ZSTD_MAGIC = 0xfd2fb528;
 
+/** zstd's match-finding strategies, fastest first; `auto` keeps the one the level implies. */
+export const ZSTD_STRATEGIES = {
+  auto: 0,
+  fast: constants.ZSTD_fast,
+  dfast: constants.ZSTD_dfast,
+  greedy: constants.ZSTD_greedy,
+  lazy: constants.ZSTD_lazy,
+  lazy2: constants.ZSTD_lazy2,
+  btlazy2: constants.ZSTD_btlazy2,
+  btopt: constants.ZSTD_btopt,
+  btultra: constants.ZSTD_btultra,
+  btultra2: constants.ZSTD_btultra2,
+} as const;
+
+export type ZstdStrategy = keyof typeof ZSTD_STRATEGIES;
+
+export interface CompressionSettings {
+  level: number;
+  strategy: ZstdStrategy;
+}
+
+/** zstd parameters of a setting: the level, and the strategy over the level's own where one is named. */
+export function zstdParams(settings: CompressionSettings): Record<number, number> {
+  const params: Record<number, number> = { [constants.ZSTD_c_compressionLevel]: settings.level };
+  if (settings.strategy !== "auto") params[constants.ZSTD_c_strategy] = ZSTD_STRATEGIES[settings.strategy];
+  return params;
+}
+
 interface Context {
   stream: ZstdCompress;
   chunks: Buffer[];
 }
 
 export class BatchCompressor {
-  private readonly level: number;
+  private readonly params: Record<number, number>;
   private readonly contextsMax: number;
   private readonly idle: Context[] = [];
   private contexts = 0;
   private readonly waiters: ((context: Context) => void)[] = [];
 
-  constructor(options: { level: number; contexts: number }) {
+  constructor(options: CompressionSettings & { contexts: number }) {
     if (!(options.contexts >= 1)) throw new Error("assertion failed: at least one compression context");
-    this.level = options.level;
+    this.params = zstdParams(options);
     this.contextsMax = options.contexts;
   }
 
@@ -85,7 +113,7 @@ export class BatchCompressor {
 
   private create(): Context {
     this.contexts++;
-    const stream = new ZstdCompress({ flush: constants.ZSTD_e_end, params: { [constants.ZSTD_c_compressionLevel]: this.level } });
+    const stream = new ZstdCompress({ flush: constants.ZSTD_e_end, params: this.params });
     const context: Context = { stream, chunks: [] };
     stream.on("data", (chunk: Buffer) => context.chunks.push(chunk));
     // Errors reach the write callback; without a listener the 'error' event would also be thrown.

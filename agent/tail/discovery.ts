@@ -1,8 +1,9 @@
 /**
  * Discovery: which files match which rule, found two ways — file events from
- * chokidar (a new file is seen well within a second) and a periodic rescan of
- * the globs (NFS and other filesystems that send no events). Both feed the
- * same callback; the tailer de-duplicates by device+inode.
+ * a watch on each directory under the globs' static prefixes
+ * (directory-watch.ts: a new file is seen well within a second) and a periodic
+ * rescan of the globs (NFS and other filesystems that send no events). Both
+ * feed the same callback; the tailer de-duplicates by device+inode.
  *
  * Globs support `*`, `?`, `[...]`, `{a,b}` and `**`. An `exclude` glob without
  * a "/" matches the file name, with one the whole path. Compressed files
@@ -10,8 +11,8 @@
  */
 import { glob } from "node:fs/promises";
 import { basename, dirname, isAbsolute, matchesGlob, resolve, sep } from "node:path";
-import { watch, type FSWatcher } from "chokidar";
 import type { Logger } from "../../shared/logger.ts";
+import { DirectoryWatcher, type WatchRoot } from "./directory-watch.ts";
 
 export interface DiscoveryRule {
   source: string;
@@ -28,7 +29,7 @@ export class Discovery {
   private readonly rules: DiscoveryRule[];
   private readonly onFile: DiscoveryHandler;
   private readonly logger: Logger;
-  private watcher: FSWatcher | null = null;
+  private watcher: DirectoryWatcher | null = null;
 
   /** `rules[].paths` must be absolute (the config loader resolves them). */
   constructor(rules: DiscoveryRule[], onFile: DiscoveryHandler, logger: Logger) {
@@ -51,8 +52,9 @@ export class Discovery {
     return null;
   }
 
-  /** Walk every glob once; reports each matching file. */
+  /** Walk every glob once; reports each matching file. Watches roots that appeared since the last scan. */
   async scan(): Promise<void> {
+    await this.watcher?.ensureRoots();
     const seen = new Set<string>();
     for (const rule of this.rules) {
       for (const pattern of rule.paths) {
@@ -66,47 +68,34 @@ export class Discovery {
     }
   }
 
-  /** Start watching the static directory prefix of each glob. */
-  watch(): void {
+  /** Start watching the directories under the static prefix of each glob; resolves once the watches are set. */
+  async watch(): Promise<void> {
     if (this.watcher !== null) return;
-    const roots = new Set<string>();
-    const depths: (number | undefined)[] = [];
+    const roots = new Map<string, WatchRoot>();
     for (const rule of this.rules) {
       for (const pattern of rule.paths) {
         const { root, depth } = watchRoot(pattern);
-        roots.add(root);
-        depths.push(depth);
+        const known = roots.get(root);
+        // Two globs under one root: watch as deep as the deeper one needs.
+        const merged = known === undefined ? depth : known.depth === undefined || depth === undefined ? undefined : Math.max(known.depth, depth);
+        roots.set(root, { root, depth: merged });
       }
     }
-    const depthMax = depths.includes(undefined) ? undefined : Math.max(0, ...(depths as number[]));
-    const watcher = watch([...roots.keys()], {
-      ignoreInitial: true,
-      persistent: true,
-      followSymlinks: true,
-      ...(depthMax === undefined ? {} : { depth: depthMax }),
-    });
-    const report = (cause: "add" | "change") => (path: string) => {
+    const watcher = new DirectoryWatcher([...roots.values()], (path, cause) => {
       const source = this.ruleFor(path);
       if (source !== null) this.onFile(path, source, cause);
-    };
-    watcher.on("add", report("add"));
-    watcher.on("change", report("change"));
-    // A file made after the first scan but before the watcher is ready is in the
-    // watcher's initial listing, which sends no event (ignoreInitial): one more
-    // scan once it is ready finds it now rather than at the next rescan.
-    watcher.once("ready", () => {
-      if (this.watcher !== watcher) return;
-      this.scan().catch((error: unknown) => this.logger.warn("scan after starting the file watch failed", { error: String(error) }));
-    });
-    // A watch that fails (directory gone, inotify limit) leaves the rescan to find files.
-    watcher.on("error", (error) => this.logger.warn("file watch failed; relying on rescans", { error: String(error) }));
+    }, this.logger);
     this.watcher = watcher;
+    await watcher.ensureRoots();
+    // A file made after the first scan but before its directory was watched
+    // sent no event: one more scan now finds it rather than at the next rescan.
+    if (this.watcher === watcher) await this.scan();
   }
 
   async close(): Promise<void> {
     const watcher = this.watcher;
     this.watcher = null;
-    if (watcher !== null) await watcher.close();
+    watcher?.close();
   }
 }
 

@@ -152,7 +152,9 @@ export class Tailer {
       await this.restore();
       await this.discovery.scan();
       await this.attachPending(true);
-      if (this.options.watch) this.discovery.watch();
+      if (this.options.watch) {
+        this.discovery.watch().catch((error: unknown) => this.logger.warn("starting the file watch failed; relying on rescans", { error: String(error) }));
+      }
       await this.loop();
       if (this.options.once) await this.flushAll();
     } finally {

@@ -3,7 +3,7 @@
  *
  * In-process, over real files in a scratch directory. Timing is asserted only
  * as generous deadlines (waitFor), never as wall-clock measurements.
- * - file events (chokidar): the rescan interval is set far beyond the
+ * - file events (directory watches): the rescan interval is set far beyond the
  *   deadline, so a file found in time was found by its event;
  * - rescans alone (NFS): the Tailer runs with `watch: false` and a short
  *   rescan interval;
@@ -56,7 +56,8 @@ function startWithoutEvents(sources: SourceRuntime[], tail: Partial<TailOptions>
     once: false,
     watch: false,
   });
-  const done = tailer.run(controller.signal);
+  // close() after run(), as the agent does: it closes the files the tailer holds.
+  const done = tailer.run(controller.signal).then(() => tailer.close());
   return {
     output,
     stop: async () => {
