@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseSize } from "../shared/config/units.ts";
 import { agentConfigSchema } from "../agent/config.ts";
-import { LOGSHIP_NODE_OPTIONS } from "./node-options.ts";
+import { AGENT_NODE_OPTIONS, COLLECTOR_NODE_OPTIONS } from "./node-options.ts";
 import { benchFiles } from "./data.ts";
 import { bundleLogship } from "./bundle.ts";
 
@@ -45,7 +45,7 @@ async function freePort(): Promise<number> {
 }
 
 function start(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [...LOGSHIP_NODE_OPTIONS, logship, ...args, "--log-format", "json", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(process.execPath, [...(args[0] === "agent" ? AGENT_NODE_OPTIONS : COLLECTOR_NODE_OPTIONS), logship, ...args, "--log-format", "json", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"] });
   return child;
 }
 

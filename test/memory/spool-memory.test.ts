@@ -52,7 +52,7 @@ import { pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AgentStatus } from "../../agent/agent.ts";
 import { bundleLogship } from "../../bench/bundle.ts";
-import { LOGSHIP_NODE_OPTIONS } from "../../bench/node-options.ts";
+import { AGENT_NODE_OPTIONS } from "../../bench/node-options.ts";
 import { agentSetup, collectorSetup, REPO } from "../helpers/processes.ts";
 
 const MiB = 1024 * 1024;
@@ -144,7 +144,7 @@ test("agent RSS stays under its limit with the collector down and a 50 MB/s writ
   const agent = await agentSetup(join(directory, "agent"), [collector.url], [logPath], "spool: { max_bytes: 2GiB }");
 
   // The agent, from the bundle.
-  const agentChild = spawn(process.execPath, [...LOGSHIP_NODE_OPTIONS, bundled, "agent", "--config", agent.configPath, "--log-format", "json"], { cwd: REPO, stdio: ["ignore", "ignore", "pipe"] });
+  const agentChild = spawn(process.execPath, [...AGENT_NODE_OPTIONS, bundled, "agent", "--config", agent.configPath, "--log-format", "json"], { cwd: REPO, stdio: ["ignore", "ignore", "pipe"] });
   children.push(agentChild);
   const agentLog: string[] = [];
   const agentReady = new Promise<void>((resolve, reject) => {
