@@ -71,7 +71,7 @@ export class Agent {
       whenFull: config.spool.when_full,
       segmentBytes: Math.max(1 << 20, Math.min(64 << 20, Math.floor(spoolBytesMax / 8))),
       // Enough for the batches queued to go out next; the rest are read back from disk (the page cache, mostly).
-      cacheBytesMax: 4 << 20,
+      cacheBytesMax: 1 << 20,
       logger: options.logger.child({ component: "spool" }),
     });
   }
