@@ -46,7 +46,7 @@ test("the DESIGN.md example loads, with tokens from env defaults in flow maps", 
     { token: "from-env", tenant: "default", role: "ingest" },
     { token: "search-secret", tenant: "default", role: "search" },
   ]);
-  assert.deepEqual(config.log.kafka, { brokers: ["localhost:9092"], topic: "logship" });
+  assert.deepEqual(config.log.kafka, { brokers: ["localhost:9092"], topic: "logship", timeout: 5_000, session_timeout: 10_000 });
   assert.deepEqual(config.sinks.archive, {
     format: "parquet",
     target: "file:///var/lib/logship/archive",
@@ -90,4 +90,44 @@ test("ingest limits take units and are range-checked", () => {
   assert.equal(issues.length, 2);
   assert.match(issues[0] ?? "", /ingest\.max_body_bytes: .*at most 1GiB/);
   assert.match(issues[1] ?? "", /ingest\.queue_max/);
+});
+
+test("log.kafka: brokers are host:port, the topic follows Kafka's naming rule, timeouts take durations", () => {
+  const { config } = load("log: { backend: kafka, kafka: { brokers: [kafka-1:9092, '10.0.0.7:9093', '[::1]:9094'], topic: logs.v1, timeout: 2s, session_timeout: 30s } }\n");
+  assert.deepEqual(config?.log.kafka, { brokers: ["kafka-1:9092", "10.0.0.7:9093", "[::1]:9094"], topic: "logs.v1", timeout: 2000, session_timeout: 30_000 });
+  const issues = load("log: { backend: kafka, kafka: { brokers: [kafka-1, 'kafka-2:99999'], topic: 'my topic', timeout: 0, session_timeout: 10ms } }\n").issues;
+  assert.deepEqual(
+    issues.map((issue) => issue.split(": ").slice(1).join(": ")),
+    [
+      'log.kafka.brokers[0]: expected a broker as host:port like kafka-1:9092; got "kafka-1"',
+      'log.kafka.brokers[1]: expected a broker as host:port like kafka-1:9092; got "kafka-2:99999"',
+      'log.kafka.topic: a Kafka topic name is 1–249 letters, digits, ".", "_" or "-"',
+      issues[3]?.split(": ").slice(1).join(": ") ?? "",
+      issues[4]?.split(": ").slice(1).join(": ") ?? "",
+    ],
+  );
+  assert.match(issues[3] ?? "", /log\.kafka\.timeout: .*at least 100ms/);
+  assert.match(issues[4] ?? "", /log\.kafka\.session_timeout: .*at least 1s/);
+  assert.deepEqual(load("log: { backend: kafka, kafka: { brokers: [] } }\n").issues, ["collector.yaml:1:42: log.kafka.brokers: at least one broker (host:port) is needed"]);
+});
+
+test("sinks.kafka: brokers and topic are required; compression and timeout default; unknown keys are refused", () => {
+  const { config } = load("sinks: { kafka: { brokers: [kafka-1:9092], topic: events } }\n");
+  assert.deepEqual(config?.sinks.kafka, { brokers: ["kafka-1:9092"], topic: "events", compression: "none", timeout: 10_000 });
+  assert.equal(load("sinks: { kafka: { brokers: [k:1], topic: events, compression: zstd, timeout: 3s } }\n").config?.sinks.kafka?.compression, "zstd");
+  const issues = load("sinks: { kafka: { brokers: [k:1], compresion: lz4 } }\n").issues;
+  assert.equal(issues.length, 2);
+  assert.match(issues.find((issue) => issue.includes("compresion")) ?? "", /unknown key "compresion"; did you mean "compression"\?/);
+  assert.match(issues.find((issue) => issue.includes("sinks.kafka.topic")) ?? "", /sinks\.kafka\.topic/);
+  assert.match(load("sinks: { kafka: { brokers: [k:1], topic: t, compression: brotli } }\n").issues[0] ?? "", /sinks\.kafka\.compression/);
+  // The other sinks' keys are untouched by the kafka one.
+  assert.deepEqual(load("sinks: { kafka: { brokers: [k:1], topic: t }, archive: { format: ndjson, target: /srv/archive } }\n").issues, []);
+});
+
+test("the kafka sink may not write into the log topic of the same brokers", () => {
+  const clash = "log: { backend: kafka, kafka: { brokers: [k:1, k:2], topic: logship } }\nsinks: { kafka: { brokers: [k:2], topic: logship } }\n";
+  assert.deepEqual(load(clash).issues, ['collector.yaml:2:42: sinks.kafka.topic: the kafka sink would write events into the log topic "logship"; choose another topic']);
+  assert.deepEqual(load(clash.replace("[k:2], topic: logship", "[k:2], topic: events")).issues, []);
+  assert.deepEqual(load(clash.replace("brokers: [k:2]", "brokers: [other:9092]")).issues, [], "another cluster's topic of the same name is another topic");
+  assert.deepEqual(load(clash.replace("backend: kafka", "backend: embedded")).issues, [], "with the embedded log the log.kafka topic is not in use");
 });

@@ -17,9 +17,40 @@ export const tokenConfigSchema = z.strictObject({
   role: z.enum(["ingest", "search", "admin"]).describe("ingest: send batches; search: query; admin: everything."),
 });
 
+/** A bootstrap broker: `host:port` (a name, an IPv4 address or `[ipv6]`). */
+const kafkaBrokerSchema = z.string().superRefine((text, ctx) => {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(text);
+  const port = match === null ? Number.NaN : Number(match[2]);
+  if (!(port >= 1 && port <= 65535)) ctx.addIssue({ code: "custom", message: `expected a broker as host:port like kafka-1:9092; got ${JSON.stringify(text)}`, input: text });
+});
+
+const kafkaBrokersSchema = z.array(kafkaBrokerSchema).min(1, { error: "at least one broker (host:port) is needed" }).describe("Bootstrap brokers, host:port.");
+
+/** Kafka's own rule for topic names: 1–249 of letters, digits, ".", "_", "-", and not "." or "..". */
+const kafkaTopicSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,249}$/, { error: 'a Kafka topic name is 1–249 letters, digits, ".", "_" or "-"' })
+  .refine((topic) => topic !== "." && topic !== "..", { error: 'a Kafka topic cannot be named "." or ".."' });
+
+/** Each request to a broker (connecting included) at most this long. */
+const kafkaTimeoutSchema = boundedDuration({ min: 100, max: 60_000 });
+
 export const kafkaConfigSchema = z.strictObject({
-  brokers: z.array(z.string().min(1)).min(1, { error: "at least one broker (host:port) is needed" }).describe("Bootstrap brokers, host:port."),
-  topic: z.string().min(1).default("logship").describe("Topic that holds the log."),
+  brokers: kafkaBrokersSchema,
+  topic: kafkaTopicSchema.default("logship").describe("Topic that holds the log (create it first: its partitions are the sinks' parallelism)."),
+  timeout: kafkaTimeoutSchema
+    .prefault("5s")
+    .describe("Each request to a broker at most this long (connecting included); a batch Kafka did not acknowledge is answered 503 with Retry-After."),
+  session_timeout: boundedDuration({ min: 1000, max: 1_800_000 })
+    .prefault("10s")
+    .describe("Consumer-group session of the sink runners: a collector silent this long loses its partitions to the others. Within the brokers' group.min/max.session.timeout.ms."),
+});
+
+export const kafkaSinkConfigSchema = z.strictObject({
+  brokers: kafkaBrokersSchema,
+  topic: kafkaTopicSchema.describe("Topic the events are written to (it must exist)."),
+  compression: z.enum(["none", "gzip", "snappy", "lz4", "zstd"]).default("none").describe("Kafka compression of the record batches."),
+  timeout: kafkaTimeoutSchema.prefault("10s").describe("Each produce request at most this long; a send not acknowledged by then is retried by the sink runner after a backoff."),
 });
 
 export const logConfigSchema = z
@@ -123,6 +154,7 @@ export const collectorConfigSchema = z
       .strictObject({
         search: searchSinkConfigSchema.prefault({}),
         archive: z.exactOptional(archiveSinkConfigSchema),
+        kafka: z.exactOptional(kafkaSinkConfigSchema).describe("Forward every event to a Kafka topic, keyed by host:path."),
       })
       .prefault({}),
     search: z
@@ -133,6 +165,16 @@ export const collectorConfigSchema = z
     peers: z.array(httpUrlSchema("http://10.0.0.6:7170")).default([]).describe("Other collectors searched together with this one."),
   })
   .superRefine((config, ctx) => {
+    const logKafka = config.log.backend === "kafka" ? config.log.kafka : undefined;
+    const sinkKafka = config.sinks.kafka;
+    if (logKafka !== undefined && sinkKafka !== undefined && sinkKafka.topic === logKafka.topic && sinkKafka.brokers.some((broker) => logKafka.brokers.includes(broker))) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["sinks", "kafka", "topic"],
+        message: `the kafka sink would write events into the log topic ${JSON.stringify(logKafka.topic)}; choose another topic`,
+        input: sinkKafka.topic,
+      });
+    }
     if (config.search.backend === "opensearch" && config.sinks.search.type !== "opensearch") {
       ctx.addIssue({
         code: "custom",
@@ -148,6 +190,7 @@ export type TokenConfig = z.output<typeof tokenConfigSchema>;
 export type LogConfig = z.output<typeof logConfigSchema>;
 export type IngestConfig = z.output<typeof ingestConfigSchema>;
 export type KafkaConfig = z.output<typeof kafkaConfigSchema>;
+export type KafkaSinkConfig = z.output<typeof kafkaSinkConfigSchema>;
 export type SearchSinkConfig = z.output<typeof searchSinkConfigSchema>;
 export type ArchiveSinkConfig = z.output<typeof archiveSinkConfigSchema>;
 

@@ -2,17 +2,24 @@
  * A collector node: opens the embedded log (recovering it), rebuilds the
  * idempotence table from the log's record headers, then serves HTTP.
  * `stop()` drains in-flight batches, closes the server, then the log.
+ * With `log.backend: kafka` the node is built by kafka-collector.ts.
  */
 import { join } from "node:path";
 import { ConfigError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
+import { LOGSHIP_VERSION } from "../shared/cli/commands/version.ts";
+import { adminRoutes } from "./admin/routes.ts";
 import type { CollectorConfig } from "./config.ts";
 import { TokenTable } from "./ingest/auth.ts";
 import { DedupeIndex } from "./ingest/dedupe.ts";
+import { IngestMeter } from "./ingest/meter.ts";
 import { CollectorServer } from "./ingest/server.ts";
 import { IngestService } from "./ingest/service.ts";
 import { isValidTenant } from "./log/format.ts";
 import { EmbeddedLog } from "./log/log.ts";
+import type { KafkaLog } from "./log/kafka/kafka-log.ts";
+import { buildSinks, closeSinks } from "./sinks/build.ts";
+import type { KafkaLogFanout } from "./sinks/kafka-log-fanout.ts";
 import type { SyncFunction } from "./log/tenant-log.ts";
 import { SinkFanout } from "./sinks/fanout.ts";
 import type { Sink } from "./sinks/types.ts";
@@ -24,18 +31,19 @@ export interface CollectorOptions {
   sync?: SyncFunction;
   /** How long `stop()` waits for in-flight batches. */
   shutdownTimeoutMs?: number;
-  /** Sinks fed from the log, one runner per (sink, tenant) (collector/sinks/). None: the log is only stored. */
+  /** Sinks fed from the log, one runner per (sink, tenant) (collector/sinks/). Default: those the config's `sinks` builds (sinks/build.ts); none: the log is only stored. */
   sinks?: readonly Sink[];
 }
 
 export interface RunningCollector {
   /** `http://host:port` it listens on. */
   url: string;
-  log: EmbeddedLog;
+  /** The embedded log, or the Kafka log's producer side (`log.backend: kafka`). */
+  log: EmbeddedLog | KafkaLog;
   server: CollectorServer;
   dedupe: DedupeIndex;
-  /** The sink runners: `status()` gives each one's offset, lag and last error. */
-  sinks: SinkFanout;
+  /** The sink runners: `status()` gives each one's position, lag and last error. Consumer-group runners with the Kafka log. */
+  sinks: SinkFanout | KafkaLogFanout;
   /** Graceful stop: refuse new work, finish in-flight batches (they are acknowledged), close the log. */
   stop(): Promise<void>;
 }
@@ -49,12 +57,18 @@ export function logDirectory(config: CollectorConfig): string {
 
 export async function startCollector(options: CollectorOptions): Promise<RunningCollector> {
   const { config, logger } = options;
-  if (config.log.backend !== "embedded") throw new ConfigError('log.backend "kafka" is not available in this build yet; use "embedded"');
   for (const token of config.tokens) {
     if (!isValidTenant(token.tenant)) throw new ConfigError(`tenant ${JSON.stringify(token.tenant)} cannot be used as a directory name`);
   }
   const { host, port } = parseListen(config.listen);
-  const sinks = new SinkFanout({ sinks: options.sinks ?? [], dataDirectory: config.data_dir, logger });
+  const sinkList = options.sinks ?? (await buildSinks(config, logger));
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS_DEFAULT;
+  if (config.log.backend === "kafka") {
+    // Imported here, not at the top: the Kafka client loads WebAssembly on import (see sinks/build.ts).
+    const { startKafkaCollector } = await import("./kafka-collector.ts");
+    return startKafkaCollector({ config, logger, host, port, sinks: sinkList, shutdownTimeoutMs });
+  }
+  const sinks = new SinkFanout({ sinks: sinkList, dataDirectory: config.data_dir, logger });
   const log = await EmbeddedLog.open({
     directory: logDirectory(config),
     segmentBytes: config.log.segment_bytes,
@@ -72,6 +86,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     dedupe = await rebuildDedupe(log, logger);
     await sinks.start(log);
     const tokens = new TokenTable(config.tokens);
+    const meter = new IngestMeter();
     if (tokens.open) logger.warn("no tokens configured: anyone who can reach the collector may ingest (as tenant default)");
     const service = new IngestService({
       log,
@@ -87,11 +102,15 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       service,
       limits: { bodyBytesMax: config.ingest.max_body_bytes, queueMax: config.ingest.queue_max, requestTimeoutMs: config.ingest.request_timeout },
       ready: () => log.writable,
-      shutdownTimeoutMs: options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS_DEFAULT,
+      shutdownTimeoutMs,
       logger,
+      meter,
+      // GET /v1/status and POST /v1/sinks/<name>/replay (docs/SINKS.md).
+      adminRoutes: adminRoutes({ tokens, status: { version: LOGSHIP_VERSION, startedMs: Date.now(), ready: () => log.writable, meter, log, sinks }, sinks, logger }),
     });
   } catch (error) {
     await sinks.destroy();
+    await closeSinks(sinkList, logger);
     await log.close();
     throw error;
   }
@@ -108,6 +127,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
         await server.close();
         // In-flight sends finish and are committed if delivered; the rest is sent after the next start.
         await sinks.close();
+        await closeSinks(sinkList, logger);
         await log.close();
         logger.info("collector stopped", { responses: server.stats().responses });
       })()),

@@ -1,6 +1,7 @@
 /**
  * The collector's HTTP server (node:http): `POST /v1/ingest`, `/healthz`,
- * `/readyz`. docs/INGEST.md is the contract.
+ * `/readyz`, and the operator routes (`/v1/status`, replay) handed to
+ * `adminRoutes` (collector/admin/). docs/INGEST.md is the contract.
  *
  * An ingest request is admitted, or refused without reading its body, in
  * this order: shutting down (503), token (401/403), Content-Encoding (415),
@@ -18,9 +19,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../shared/logger.ts";
+import type { RouteHandler } from "../admin/routes.ts";
 import type { TokenTable } from "./auth.ts";
 import { readBody } from "./body.ts";
 import { IngestError } from "./errors.ts";
+import type { IngestMeter } from "./meter.ts";
 import type { IngestService } from "./service.ts";
 
 export interface ServerLimits {
@@ -39,6 +42,10 @@ export interface CollectorServerOptions {
   ready: () => boolean;
   shutdownTimeoutMs: number;
   logger: Logger;
+  /** Counts every batch answered 200 (status: ingest rates and totals). */
+  meter: IngestMeter;
+  /** Routes beyond ingest and health (status, replay); asked before answering 404. */
+  adminRoutes?: RouteHandler;
 }
 
 /** After refusing a request, its unread body is discarded for at most this long before the connection is closed. */
@@ -131,6 +138,7 @@ export class CollectorServer {
       const ready = !this.shuttingDown && this.options.ready();
       return sendJson(response, ready ? 200 : 503, { status: ready ? "ready" : this.shuttingDown ? "shutting down" : "log not writable" });
     }
+    if (this.options.adminRoutes?.(request, response, path ?? "/") === true) return;
     this.refuse(request, response, new IngestError("LOGSHIP_NOT_FOUND", `no route ${request.method ?? ""} ${path ?? ""}`));
   }
 
@@ -147,6 +155,7 @@ export class CollectorServer {
       const body = await readBody(request, this.options.limits.bodyBytesMax);
       const outcome = await this.options.service.ingest(tenant, body);
       this.count(200);
+      this.options.meter.record(tenant, { events: outcome.events, bytes: body.length, duplicate: outcome.kind === "duplicate" });
       // During shutdown the connection is not reused: the client goes elsewhere for its next batch.
       if (this.shuttingDown) response.setHeader("Connection", "close");
       if (outcome.kind === "stored") sendJson(response, 200, { offset: outcome.offset, events: outcome.events });
@@ -227,7 +236,8 @@ function responseDone(response: ServerResponse): Promise<void> {
   });
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+/** Answers with `body` as JSON (also used by the operator routes, collector/admin/). */
+export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   response.writeHead(status, { ...headers, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
   response.end(text);

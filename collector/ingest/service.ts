@@ -2,11 +2,13 @@
  * Storing one ingest request's body for a tenant: decode and check it
  * (decode.ts; touches nothing shared), claim its (agent, seq) in the
  * idempotence table, append it to the log as received, and report the
- * outcome once it is durable. HTTP lives in server.ts.
+ * outcome once it is durable. HTTP lives in server.ts. The log is either
+ * backend (`BatchLog`): the embedded log (durable = fdatasynced) or the
+ * Kafka log (durable = acknowledged by Kafka with acks=all).
  */
 import type { Logger } from "../../shared/logger.ts";
 import { LogError } from "../log/errors.ts";
-import type { EmbeddedLog } from "../log/log.ts";
+import type { AppendInput, Appended } from "../log/tenant-log.ts";
 import { decodeBatch, type DecodeLimits } from "./decode.ts";
 import type { DedupeIndex } from "./dedupe.ts";
 import { IngestError } from "./errors.ts";
@@ -17,8 +19,13 @@ export type IngestOutcome =
   /** Already stored earlier: nothing written. `offset` is null when the seq is below the agent's floor. */
   | { kind: "duplicate"; offset: number | null; events: number };
 
+/** Where accepted batches go: resolves once the batch is durable; rejects with LogError. */
+export interface BatchLog {
+  append(tenant: string, input: AppendInput): Promise<Appended>;
+}
+
 export interface IngestServiceOptions {
-  log: EmbeddedLog;
+  log: BatchLog;
   dedupe: DedupeIndex;
   limits: DecodeLimits;
   decompressConcurrency: number;
@@ -72,5 +79,6 @@ export class IngestService {
 function storeError(error: unknown): Error {
   if (!(error instanceof LogError)) return error instanceof Error ? error : new Error(String(error));
   if (error.code === "LOGSHIP_LOG_CLOSED") return new IngestError("LOGSHIP_SHUTTING_DOWN", "the collector is shutting down; retry", { cause: error, retryAfterSeconds: 1 });
+  if (error.code === "LOGSHIP_LOG_RECORD_TOO_LARGE") return new IngestError("LOGSHIP_LOG_RECORD_TOO_LARGE", error.message, { cause: error });
   return new IngestError("LOGSHIP_LOG_UNAVAILABLE", error.message, { cause: error, retryAfterSeconds: 1 });
 }

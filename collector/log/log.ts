@@ -20,6 +20,7 @@ import { scanSegment } from "./scan.ts";
 import { listSegments, readSegmentHeader } from "./segments.ts";
 import { applyRetention, type LowestNeededOffset, type RetentionLimits, type SkippedRange } from "./retention.ts";
 import { TenantLog, type AppendInput, type Appended, type SyncFunction, type TenantLogStats } from "./tenant-log.ts";
+import { tenantLogUsage, type TenantLogUsage } from "./usage.ts";
 
 export interface EmbeddedLogOptions {
   /** `data_dir/log`. */
@@ -183,6 +184,20 @@ export class EmbeddedLog {
   /** The offset the next durable record of `tenant` gets (its durable end); 0 for a tenant without a log. */
   endOffset(tenant: string): number {
     return this.openTenants.get(tenant)?.durableEnd.offset ?? 0;
+  }
+
+  /** Segments, bytes and oldest offset of `tenant`'s log, and the bytes from each of `fromOffsets` to its end (usage.ts). */
+  async usage(tenant: string, fromOffsets: readonly number[] = []): Promise<TenantLogUsage> {
+    const opened = this.tenantLogs.get(tenant);
+    if (opened === undefined) return { segments: 0, bytes: 0, firstOffset: 0, bytesFrom: fromOffsets.map(() => 0) };
+    const tenantLog = await opened;
+    return tenantLogUsage({ tenantDirectory: join(this.directory, tenant), end: tenantLog.durableEnd, fromOffsets });
+  }
+
+  /** The oldest offset of `tenant` still stored (retention deletes whole segments from the front); the end offset when nothing is. */
+  async firstOffset(tenant: string): Promise<number> {
+    const { segments } = await listSegments(join(this.directory, tenant));
+    return segments[0]?.baseOffset ?? this.endOffset(tenant);
   }
 
   /** Every record of `tenant` from `options.fromOffset`, up to what is durable now. */

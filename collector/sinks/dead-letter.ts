@@ -3,7 +3,9 @@
  * `data_dir/dead-letter/<sink>/<tenant>-<fromOffset>-<toOffset>.ndjson`
  * (log offsets [from, to)), written atomically before the runner commits
  * past them, so a rejected event is either in a dead-letter file or sent
- * again after a crash — never silently gone.
+ * again after a crash — never silently gone. With the Kafka log the range
+ * is Kafka record offsets of one partition, and the name says which:
+ * `<tenant>-<topic>-<partition>-<fromOffset>-<toOffset>.ndjson`.
  *
  * Line format, version 1: {"version": 1, "sink", "tenant", "reason", "rejected_ms", "event": {...}}
  * A replayed range rejected again overwrites its own file (same name).
@@ -24,13 +26,16 @@ export interface DeadLetterBatch {
   reason: string;
   events: readonly SinkEvent[];
   nowMs: number;
+  /** Kafka log: the partition whose record offsets `fromOffset`/`toOffset` are. */
+  kafkaPartition?: { topic: string; partition: number };
 }
 
 /** Writes the file and returns its path. */
 export async function writeDeadLetter(batch: DeadLetterBatch): Promise<string> {
   const directory = deadLetterDirectory(batch.dataDirectory, batch.sink);
   await mkdir(directory, { recursive: true });
-  const path = join(directory, `${batch.tenant}-${batch.fromOffset}-${batch.toOffset}.ndjson`);
+  const partition = batch.kafkaPartition === undefined ? "" : `${batch.kafkaPartition.topic}-${batch.kafkaPartition.partition}-`;
+  const path = join(directory, `${batch.tenant}-${partition}${batch.fromOffset}-${batch.toOffset}.ndjson`);
   const lines = batch.events.map((event) =>
     JSON.stringify({ version: DEAD_LETTER_VERSION, sink: batch.sink, tenant: batch.tenant, reason: batch.reason, rejected_ms: batch.nowMs, event }),
   );

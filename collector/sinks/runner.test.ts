@@ -91,18 +91,20 @@ test("a restarted runner resumes at its committed offset (inside a record); only
   await log.close();
 });
 
-test("retry backs off and sends the same events again; afterMs is honoured", async (t) => {
+test("retry backs off and sends the same events again; afterMs is honoured; its reason is the last error", async (t) => {
   const dataDirectory = temporaryDirectory(t);
   const log = await openLog(dataDirectory);
   await appendBatches(log, 1, 2, 10);
   const sink = new MemorySink("memory");
   sink.failing = true;
   sink.retryAfterMs = 200;
+  sink.retryReason = "broker 127.0.0.1:9 refused the connection";
   const runner = await openRunner(dataDirectory, log, sink);
   runner.start();
   await waitFor(() => sink.sends >= 2, 5000, "a retry");
   const status = runner.status();
   assert.equal(status.committedOffset, 0);
+  assert.equal(status.lastError?.message, "broker 127.0.0.1:9 refused the connection", "a retry's reason is the last error");
   assert.equal(status.lagEvents, 20);
   assert.ok(status.lagAgeMs >= 0);
   assert.ok(status.retries >= 1);
@@ -140,5 +142,125 @@ test("a rejected batch goes to the dead-letter file with its reason; the runner 
     numberedLines("seq 2 line", 0, 10).map((message) => [1, "memory", "default", "mapping conflict on field x", "default", message]),
   );
   await runner.close();
+  await log.close();
+});
+
+function committedOnDisk(dataDirectory: string): number {
+  return (JSON.parse(readFileSync(join(dataDirectory, "sinks", "memory", "default.offset.json"), "utf8")) as { offset: number }).offset;
+}
+
+/** A promise's outcome so far, without waiting for it. */
+function settledState(promise: Promise<unknown>): { settled: boolean } {
+  const state = { settled: false };
+  promise.then(
+    () => (state.settled = true),
+    () => (state.settled = true),
+  );
+  return state;
+}
+
+test("rewind moves the committed offset back durably; the sink gets every event from there again and holds each once", async (t) => {
+  const dataDirectory = temporaryDirectory(t);
+  const log = await openLog(dataDirectory);
+  await appendBatches(log, 1, 10, 300);
+  const sink = new MemorySink("memory");
+  const runner = await openRunner(dataDirectory, log, sink);
+  runner.start();
+  await waitFor(() => runner.committedOffset === 3000, 10_000, "the runner to catch up");
+  // The sink fails after the rewind, so the moved-back offset stays where the rewind put it until we look.
+  sink.failing = true;
+  const result = await runner.rewind(1000);
+  assert.deepEqual(result, { previousOffset: 3000, committedOffset: 1000 });
+  assert.equal(runner.committedOffset, 1000);
+  assert.equal(committedOnDisk(dataDirectory), 1000, "durable before the rewind resolves");
+  const status = runner.status();
+  assert.deepEqual([status.replays, status.lagEvents], [1, 2000]);
+  sink.failing = false;
+  await waitFor(() => runner.committedOffset === 3000, 10_000, "the replayed range to be delivered again");
+  assert.equal(sink.ids.size, 3000, "the idempotent sink holds every event once");
+  assert.equal(sink.duplicates, 2000, "offsets 1000..2999 were sent again, nothing else");
+  await runner.close();
+  await log.close();
+});
+
+test("a rewind waits for the in-flight send and is applied after its commit, never racing it", async (t) => {
+  const dataDirectory = temporaryDirectory(t);
+  const log = await openLog(dataDirectory);
+  await appendBatches(log, 1, 5, 300);
+  const sink = new MemorySink("memory");
+  let release: () => void = () => undefined;
+  let hung = false;
+  sink.beforeAnswer = async () => {
+    if (sink.sends !== 3) return;
+    hung = true;
+    await new Promise<void>((resolve) => (release = resolve));
+  };
+  const runner = await openRunner(dataDirectory, log, sink);
+  runner.start();
+  await waitFor(() => hung, 5000, "the 3rd send to hang");
+  assert.equal(runner.committedOffset, 256);
+  const rewound = runner.rewind(100);
+  const state = settledState(rewound);
+  assert.equal(runner.neededOffset, 100, "retention keeps the pending rewind's range");
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(state.settled, false, "not applied while a send is in flight");
+  assert.equal(runner.committedOffset, 256);
+  await assert.rejects(runner.rewind(50), { code: "LOGSHIP_REPLAY_PENDING" });
+  // Whatever comes after the rewind fails, so the offset stays where the rewind put it.
+  sink.failing = true;
+  release();
+  // The in-flight send (offsets 256..383) was confirmed and committed first, then moved back.
+  assert.deepEqual(await rewound, { previousOffset: 384, committedOffset: 100 });
+  assert.equal(committedOnDisk(dataDirectory), 100);
+  sink.failing = false;
+  await waitFor(() => runner.committedOffset === 1500, 10_000, "the runner to catch up again");
+  assert.equal(sink.ids.size, 1500);
+  assert.equal(sink.duplicates, 384 - 100);
+  await runner.close();
+  await log.close();
+});
+
+test("a rewind cuts a long retry backoff short; the failing batch is dropped uncommitted", async (t) => {
+  const dataDirectory = temporaryDirectory(t);
+  const log = await openLog(dataDirectory);
+  await appendBatches(log, 1, 2, 100);
+  const sink = new MemorySink("memory");
+  const runner = await openRunner(dataDirectory, log, sink);
+  runner.start();
+  await waitFor(() => runner.committedOffset === 200, 5000, "the first records");
+  sink.failing = true;
+  sink.retryAfterMs = 60_000;
+  await appendBatches(log, 3, 1, 100);
+  await waitFor(() => runner.status().state === "backing-off", 5000, "a one-minute backoff");
+  // Without the rewind waking the backoff this would wait a minute (and time out the test).
+  assert.deepEqual(await runner.rewind(0), { previousOffset: 200, committedOffset: 0 });
+  sink.failing = false;
+  await waitFor(() => runner.committedOffset === 300, 5000, "delivery from offset 0");
+  assert.equal(sink.ids.size, 300);
+  assert.equal(sink.duplicates, 200);
+  await runner.close();
+  await log.close();
+});
+
+test("rewind: at or above the committed offset nothing moves; a stopping runner refuses and rejects a pending rewind", async (t) => {
+  const dataDirectory = temporaryDirectory(t);
+  const log = await openLog(dataDirectory);
+  await appendBatches(log, 1, 2, 100);
+  const sink = new MemorySink("memory");
+  const runner = await openRunner(dataDirectory, log, sink);
+  await assert.rejects(runner.rewind(0), { code: "LOGSHIP_REPLAY_UNAVAILABLE" }, "not started");
+  runner.start();
+  await waitFor(() => runner.committedOffset === 200, 5000, "the runner to catch up");
+  assert.deepEqual(await runner.rewind(200), { previousOffset: 200, committedOffset: 200 });
+  assert.equal(runner.status().replays, 0);
+  // A pending rewind when the runner is destroyed mid-send is rejected, and nothing moved.
+  sink.beforeAnswer = (_events, signal) => new Promise<void>((_resolve, reject) => signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true }));
+  await appendBatches(log, 3, 1, 10);
+  await waitFor(() => runner.status().state === "sending", 5000, "a hanging send");
+  const pending = runner.rewind(50);
+  await runner.destroy();
+  await assert.rejects(pending, { code: "LOGSHIP_REPLAY_UNAVAILABLE" });
+  assert.equal(committedOnDisk(dataDirectory), 200);
+  await assert.rejects(runner.rewind(0), { code: "LOGSHIP_REPLAY_UNAVAILABLE" });
   await log.close();
 });

@@ -18,6 +18,12 @@
  * notification. `close()` lets an in-flight send finish (committing it if
  * delivered); `destroy()` aborts it. Neither commits anything the sink did
  * not confirm.
+ *
+ * Replay (`rewind`) moves the committed offset back. The request is only
+ * queued; the runner's own loop applies it between sends (an in-flight send
+ * finishes and is committed first; a batch being gathered or backing off is
+ * dropped uncommitted), so a rewind never races the runner's commits. Sinks
+ * are idempotent by event id, so what is sent again is not stored twice.
  */
 import { promisify } from "node:util";
 import { zstdDecompress } from "node:zlib";
@@ -30,6 +36,7 @@ import type { Event } from "../../shared/event.ts";
 import type { LogEntry, ReadOptions } from "../log/reader.ts";
 import { writeDeadLetter } from "./dead-letter.ts";
 import { OffsetStore } from "./offset-store.ts";
+import { ReplayError } from "./replay-error.ts";
 import type { SendOutcome, Sink, SinkEvent } from "./types.ts";
 
 const decompress = promisify(zstdDecompress);
@@ -92,10 +99,26 @@ export interface SinkRunnerStatus {
   retries: number;
   rejectedEvents: number;
   rejectedBatches: number;
+  /** Rewinds (replays) that moved the committed offset back. */
+  replays: number;
   /** Records that could not be decoded (skipped, logged), and corrupt log ranges the reader skipped. */
   undecodableRecords: number;
   corruptRanges: number;
   lastError: { message: string; atMs: number } | null;
+}
+
+/** What a rewind did, once applied. */
+export interface RewindResult {
+  /** The committed offset just before the rewind was applied. */
+  previousOffset: number;
+  /** The committed offset after it: the requested one, or `previousOffset` when that was not above it. */
+  committedOffset: number;
+}
+
+interface RewindRequest {
+  offset: number;
+  resolve: (result: RewindResult) => void;
+  reject: (error: Error) => void;
 }
 
 /** Events gathered for one send: log offsets [fromOffset, toOffset) (a gap or undecodable events inside are not in `events`). */
@@ -116,7 +139,9 @@ export class SinkRunner {
   private state: SinkRunnerState = "idle";
   /** Observed time (min) of the record being delivered; null when caught up. */
   private pendingObservedMs: number | null = null;
-  private readonly counters = { deliveredEvents: 0, deliveredBatches: 0, retries: 0, rejectedEvents: 0, rejectedBatches: 0, undecodableRecords: 0, corruptRanges: 0 };
+  private readonly counters = { deliveredEvents: 0, deliveredBatches: 0, retries: 0, rejectedEvents: 0, rejectedBatches: 0, replays: 0, undecodableRecords: 0, corruptRanges: 0 };
+  /** A rewind waiting for the loop to apply it (at most one at a time). */
+  private rewindRequest: RewindRequest | null = null;
   private lastError: { message: string; atMs: number } | null = null;
   private stopping = false;
   private readonly abort = new AbortController();
@@ -148,6 +173,11 @@ export class SinkRunner {
     return this.committed;
   }
 
+  /** The lowest offset this runner may still read (retention keeps it): the committed one, or a pending rewind's. */
+  get neededOffset(): number {
+    return Math.min(this.committed, this.rewindRequest?.offset ?? Number.POSITIVE_INFINITY);
+  }
+
   start(): void {
     assert(this.loop === null, "a runner starts once");
     this.unsubscribe = this.options.log.onAppend((tenant) => {
@@ -163,12 +193,40 @@ export class SinkRunner {
     this.backoffSleep.wake();
     await this.loop;
     this.finish();
+    this.rewindRequest?.reject(new ReplayError("LOGSHIP_REPLAY_UNAVAILABLE", `sink ${this.sink.name} stopped before the replay was applied`));
+    this.rewindRequest = null;
   }
 
   /** Stops now: aborts the in-flight send (the sink sees `signal` aborted); nothing unconfirmed is committed. */
   async destroy(): Promise<void> {
     this.abort.abort();
     await this.close();
+  }
+
+  /**
+   * Moves the committed offset back to `offset`, so the sink gets every
+   * event from there on again (replay); see the module comment for when it
+   * applies. Resolves once the new offset is durable. An offset at or above
+   * the committed one changes nothing: those events are not confirmed yet and
+   * will be delivered anyway. Rejects with ReplayError when the runner is not
+   * running or another rewind is pending; the caller checks that the offset
+   * is inside the log.
+   */
+  rewind(offset: number): Promise<RewindResult> {
+    assert(Number.isSafeInteger(offset) && offset >= 0, "a rewind offset is a whole number");
+    if (this.loop === null || this.stopping) {
+      return Promise.reject(new ReplayError("LOGSHIP_REPLAY_UNAVAILABLE", `sink ${this.sink.name} is not running for tenant ${this.tenant}`));
+    }
+    if (this.rewindRequest !== null) {
+      return Promise.reject(new ReplayError("LOGSHIP_REPLAY_PENDING", `a replay of sink ${this.sink.name} for tenant ${this.tenant} is already waiting to be applied`));
+    }
+    if (offset >= this.committed) return Promise.resolve({ previousOffset: this.committed, committedOffset: this.committed });
+    return new Promise<RewindResult>((resolve, reject) => {
+      this.rewindRequest = { offset, resolve, reject };
+      // Cut a wait short: the loop applies the rewind at its next turn.
+      this.idleSleep.wake();
+      this.backoffSleep.wake();
+    });
   }
 
   status(): SinkRunnerStatus {
@@ -197,6 +255,11 @@ export class SinkRunner {
   private async run(): Promise<void> {
     let failedPasses = 0;
     while (!this.stopping) {
+      if (this.rewindRequest !== null) {
+        await this.applyRewind(this.rewindRequest);
+        failedPasses = 0;
+        continue;
+      }
       if (this.committed >= this.options.log.endOffset(this.tenant)) {
         this.state = "idle";
         this.pendingObservedMs = null;
@@ -209,14 +272,39 @@ export class SinkRunner {
         await this.pass();
         failedPasses = 0;
         // Nothing readable below the log's end (a corrupt range the reader skipped and reported): do not spin; the lag stays visible.
-        if (this.committed === before && !this.stopping) await this.idleSleep.sleep(this.limits.idlePollMs);
+        if (this.committed === before && !this.interrupted) await this.idleSleep.sleep(this.limits.idlePollMs);
       } catch (error) {
         // Reading the log or writing state failed: note it, back off, read again from the committed offset.
         this.noteError(error, "sink runner pass failed; reading again from the committed offset");
         if (this.stopping) break;
+        if (this.rewindRequest !== null) continue;
         this.state = "backing-off";
         await this.backoffSleep.sleep(backoffMs(failedPasses++, this.limits.retryBaseMs, this.limits.retryCapMs, this.options.random));
       }
+    }
+  }
+
+  /** True when the loop must stop what it is doing: the runner stops, or a rewind waits. */
+  private get interrupted(): boolean {
+    return this.stopping || this.rewindRequest !== null;
+  }
+
+  /** Runs on the loop, between sends: nothing else commits meanwhile. */
+  private async applyRewind(request: RewindRequest): Promise<void> {
+    this.rewindRequest = null;
+    const previousOffset = this.committed;
+    try {
+      if (request.offset < previousOffset) {
+        await this.store.commit(request.offset, this.nowMs());
+        this.committed = request.offset;
+        this.pendingObservedMs = null;
+        this.counters.replays++;
+        this.options.logger.info("sink replay: committed offset moved back; delivering again from there", { sink: this.sink.name, tenant: this.tenant, fromOffset: request.offset, previousOffset });
+      }
+      request.resolve({ previousOffset, committedOffset: this.committed });
+    } catch (error) {
+      this.noteError(error, "sink replay failed: cannot write the committed offset");
+      request.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
@@ -234,7 +322,7 @@ export class SinkRunner {
     };
     const batch: PendingBatch = { events: [], fromOffset: this.committed, toOffset: this.committed };
     for await (const entry of this.options.log.read(this.tenant, { fromOffset: this.committed, onCorrupt })) {
-      if (this.stopping) return;
+      if (this.interrupted) return;
       if (!(await this.gatherRecord(entry, batch))) return;
     }
     if (batch.events.length > 0) await this.deliverBatch(batch);
@@ -299,11 +387,11 @@ export class SinkRunner {
     this.noteError(error, `sink runner skipped the undecodable rest of a record, from offset ${offset}`);
   }
 
-  /** Sends until delivered or rejected (true), or the runner stops (false). */
+  /** Sends until delivered or rejected (true), or the runner stops or a rewind waits (false: nothing committed). */
   private async deliverBatch(batch: PendingBatch): Promise<boolean> {
     const { events, fromOffset, toOffset } = batch;
     for (let attempt = 0; ; attempt++) {
-      if (this.stopping) return false;
+      if (this.interrupted) return false;
       this.state = "sending";
       let outcome: SendOutcome;
       try {
@@ -324,7 +412,8 @@ export class SinkRunner {
         return true;
       }
       this.counters.retries++;
-      if (this.stopping) return false;
+      if (outcome.reason !== undefined) this.lastError = { message: outcome.reason, atMs: this.nowMs() };
+      if (this.interrupted) return false;
       const waitMs = outcome.afterMs === undefined ? backoffMs(attempt, this.limits.retryBaseMs, this.limits.retryCapMs, this.options.random) : Math.min(Math.max(0, outcome.afterMs), this.limits.retryAfterMaxMs);
       this.state = "backing-off";
       await this.backoffSleep.sleep(waitMs);

@@ -14,11 +14,13 @@ export interface SinkEvent extends Event {
 /**
  * delivered: the sink holds the events durably (the runner commits past them).
  * retry: a passing failure; the runner sends the same events again after a
- *   backoff (at least `afterMs` when the far side said so).
+ *   backoff (at least `afterMs` when the far side said so). `reason` (one
+ *   line: "broker 10.0.0.5:9092 refused the connection") is shown as the
+ *   runner's last error in `logship status`.
  * reject: these events will never be accepted (bad data, mapping conflict);
  *   the runner writes them to the dead-letter directory and moves on.
  */
-export type SendOutcome = { kind: "delivered" } | { kind: "retry"; afterMs?: number } | { kind: "reject"; reason: string };
+export type SendOutcome = { kind: "delivered" } | { kind: "retry"; afterMs?: number; reason?: string } | { kind: "reject"; reason: string };
 
 export interface Sink {
   /** Unique among configured sinks; a directory name (offsets and dead letters live under it). */
@@ -30,4 +32,6 @@ export interface Sink {
    * attempt (runner destroyed); a thrown error counts as `retry`.
    */
   send(events: SinkEvent[], signal: AbortSignal): Promise<SendOutcome>;
+  /** Releases the sink's connections; called once, after every runner feeding it stopped. */
+  close?(): Promise<void>;
 }

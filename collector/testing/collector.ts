@@ -10,6 +10,7 @@ import { collectorConfigSchema } from "../config.ts";
 import { startCollector, type RunningCollector } from "../main.ts";
 import { silentLogger, type Logger } from "../../shared/logger.ts";
 import type { SyncFunction } from "../log/tenant-log.ts";
+import type { Sink } from "../sinks/types.ts";
 
 export const INGEST_TOKEN = "ingest-secret";
 export const SEARCH_TOKEN = "search-secret";
@@ -22,6 +23,8 @@ export interface TestCollectorOptions {
   sync?: SyncFunction;
   logger?: Logger;
   shutdownTimeoutMs?: number;
+  /** Sinks fed from the log (default: those the config builds). */
+  sinks?: readonly Sink[];
 }
 
 export function startTestCollector(options: TestCollectorOptions): Promise<RunningCollector> {
@@ -40,6 +43,7 @@ export function startTestCollector(options: TestCollectorOptions): Promise<Runni
     logger: options.logger ?? silentLogger,
     ...(options.sync === undefined ? {} : { sync: options.sync }),
     ...(options.shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs: options.shutdownTimeoutMs }),
+    ...(options.sinks === undefined ? {} : { sinks: options.sinks }),
   });
 }
 

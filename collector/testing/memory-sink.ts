@@ -9,9 +9,10 @@ export class MemorySink implements Sink {
   readonly ids = new Set<string>();
   duplicates = 0;
   sends = 0;
-  /** While true, every send answers retry (with `retryAfterMs` if set). */
+  /** While true, every send answers retry (with `retryAfterMs` and `retryReason` if set). */
   failing = false;
   retryAfterMs: number | undefined = undefined;
+  retryReason: string | undefined = undefined;
   /** A reason to reject a batch, or undefined to accept it. */
   rejectReason: (events: SinkEvent[]) => string | undefined = () => undefined;
   /** Called before answering; a test can make a send hang here until `signal` aborts. */
@@ -23,7 +24,9 @@ export class MemorySink implements Sink {
 
   async send(events: SinkEvent[], signal: AbortSignal): Promise<SendOutcome> {
     this.sends++;
-    if (this.failing) return this.retryAfterMs === undefined ? { kind: "retry" } : { kind: "retry", afterMs: this.retryAfterMs };
+    if (this.failing) {
+      return { kind: "retry", ...(this.retryAfterMs === undefined ? {} : { afterMs: this.retryAfterMs }), ...(this.retryReason === undefined ? {} : { reason: this.retryReason }) };
+    }
     const reason = this.rejectReason(events);
     if (reason !== undefined) return { kind: "reject", reason };
     for (const event of events) {

@@ -10,6 +10,7 @@ import { ConfigError } from "../errors.ts";
 import { agentCommand } from "./commands/agent.ts";
 import { collectorCommand } from "./commands/collector.ts";
 import { logCommand } from "./commands/log.ts";
+import { replayCommand } from "./commands/replay.ts";
 import { schemaCommand } from "./commands/schema.ts";
 import { statusCommand } from "./commands/status.ts";
 import { validateCommand } from "./commands/validate.ts";
@@ -30,6 +31,7 @@ export function buildProgram(context: CliContext = processContext()): Command {
     collectorCommand(context),
     logCommand(context),
     statusCommand(context),
+    replayCommand(context),
     versionCommand(context),
     validateCommand(context),
     schemaCommand(context),

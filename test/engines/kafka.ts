@@ -6,7 +6,9 @@
  * Central the first time; a failure there throws with the script's output)
  * and returns the bootstrap address. stopKafka() stops the broker only if
  * this process started it, so a broker someone left running for a dev loop
- * survives a test run.
+ * survives a test run. `port` picks another broker than the shared one on
+ * 39092 (its own data dir, /tmp/logship-kafka-<port>): a test that stops its
+ * broker on purpose uses one of its own.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { aptInstall } from "../helpers/apt.ts";
@@ -15,7 +17,10 @@ import { fileURLToPath } from "node:url";
 
 export const KAFKA_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "kafka.sh");
 
-let startedHere = false;
+export const KAFKA_PORT_DEFAULT = 39092;
+
+/** Ports of the brokers this process started. */
+const startedHere = new Set<number>();
 
 function runScript(command: "start" | "stop" | "status", timeoutMs: number, env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync("bash", [KAFKA_SCRIPT, command], { encoding: "utf8", timeout: timeoutMs, env: { ...process.env, ...env } });
@@ -24,8 +29,8 @@ function runScript(command: "start" | "stop" | "status", timeoutMs: number, env:
 }
 
 /** Bootstrap address of a running broker, or null. */
-export function kafkaStatus(): string | null {
-  const result = runScript("status", 10_000);
+export function kafkaStatus(port = KAFKA_PORT_DEFAULT): string | null {
+  const result = runScript("status", 10_000, { KAFKA_PORT: String(port) });
   return result.status === 0 ? result.stdout.split("\n").pop() ?? null : null;
 }
 
@@ -34,24 +39,24 @@ export function kafkaStatus(): string | null {
  * one started now (downloading Kafka if needed) on an empty data dir unless
  * `fresh` is false.
  */
-export function startKafka(options: { fresh?: boolean } = {}): string {
-  const already = kafkaStatus();
+export function startKafka(options: { fresh?: boolean; port?: number } = {}): string {
+  const port = options.port ?? KAFKA_PORT_DEFAULT;
+  const already = kafkaStatus(port);
   if (already !== null) return already;
-  const result = runScript("start", 600_000, { KAFKA_FRESH: options.fresh === false ? "0" : "1" });
+  const result = runScript("start", 600_000, { KAFKA_FRESH: options.fresh === false ? "0" : "1", KAFKA_PORT: String(port) });
   if (result.status !== 0) {
     throw new Error(`test/engines/kafka.sh start failed (exit ${result.status}):\n${result.stderr.trim()}`);
   }
-  startedHere = true;
+  startedHere.add(port);
   const bootstrap = result.stdout.split("\n").pop();
   if (!bootstrap) throw new Error(`kafka.sh start printed no bootstrap address:\n${result.stderr}`);
   return bootstrap;
 }
 
-/** Stops the broker if startKafka() in this process started it. */
-export function stopKafka(): void {
-  if (!startedHere) return;
-  startedHere = false;
-  runScript("stop", 60_000);
+/** Stops the broker on `port` if startKafka() in this process started it. */
+export function stopKafka(port = KAFKA_PORT_DEFAULT): void {
+  if (!startedHere.delete(port)) return;
+  runScript("stop", 60_000, { KAFKA_PORT: String(port) });
 }
 
 function onPath(name: string): string | null {

@@ -24,6 +24,10 @@ export function logCommand(context: CliContext): Command {
     .option("--from <offset>", "first event offset to print", parseOffset, 0)
     .action(async (options: DumpOptions) => {
       const config = loadCollectorConfig(options.config, context.env);
+      if (config.log.kafka !== undefined && config.log.backend === "kafka") {
+        const { brokers, topic } = config.log.kafka;
+        throw new ConfigError(`this collector's log is Kafka topic ${topic} (log.backend: kafka), not files; read it with a Kafka client, e.g. kcat -C -b ${brokers.join(",")} -t ${topic} -f '%k %h\\n' (docs/KAFKA.md)`);
+      }
       if (!isValidTenant(options.tenant)) throw new ConfigError(`--tenant ${JSON.stringify(options.tenant)} is not a tenant name`);
       const { logDirectory } = await import("../../../collector/main.ts");
       await dumpTenant(logDirectory(config), options.tenant, options.from, context);

@@ -1,43 +1,101 @@
+/**
+ * `logship status [--server URL | --config F] [--token T] [--json]`: an
+ * agent's files, spool and collectors, or a collector's ingest, log and
+ * sink lag.
+ *
+ * Which one: `--config` is read and its kind detected (agent: ask its
+ * api.listen; collector: its listen, with a token of role admin or search
+ * from the file unless one is given). `--server` alone is asked for the
+ * collector route `/v1/status` first; an agent API answers that 404, and is
+ * then asked for its `/status`. The HTTP client and the collector's
+ * formatter are imported only when needed (the agent's process loads every
+ * command module).
+ */
+import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { loadAgentConfig } from "../../../agent/config.ts";
 import type { AgentStatus } from "../../../agent/agent.ts";
+import { loadAgentConfig } from "../../../agent/config.ts";
+import { formatIssue, parseConfigYaml } from "../../config/load.ts";
+import { detectConfigKind, type ConfigKind } from "../../config/schema.ts";
 import { ConfigError, LogshipError } from "../../errors.ts";
 import type { CliContext } from "../context.ts";
+import { table } from "../table.ts";
 
 interface StatusOptions {
   server?: string;
   config?: string;
+  token?: string;
   json?: boolean;
 }
 
-/** `logship status [--server URL | --config F] [--json]`: an agent's files, spool and collectors. */
+const AGENT_API_DEFAULT = "http://127.0.0.1:7171";
+const STATUS_TIMEOUT_MS = 10_000;
+
 export function statusCommand(context: CliContext): Command {
   return new Command("status")
-    .description("show an agent's files, offsets, lag, spool and collectors")
-    .option("--server <url>", "agent API address (default: api.listen of --config, else http://127.0.0.1:7171)")
-    .option("-c, --config <file>", "agent config whose api.listen to ask")
+    .description("show an agent's files, offsets, lag and spool, or a collector's ingest, log and sink lag")
+    .option("--server <url>", `agent API or collector address (default: from --config, else ${AGENT_API_DEFAULT})`)
+    .option("-c, --config <file>", "agent or collector config (kind detected) whose address to ask")
+    .option("--token <token>", "collector token with role admin (every tenant) or search (its tenant); default: $LOGSHIP_TOKEN, else from a collector --config")
     .option("--json", "print the raw JSON")
     .action(async (options: StatusOptions) => {
+      const kind = options.config === undefined ? undefined : configKind(options.config, context.env);
+      if (kind === "collector") return collectorStatus(options.config as string, options, context);
       let server = options.server;
       if (server === undefined && options.config !== undefined) server = `http://${loadAgentConfig(options.config, context.env).api.listen}`;
-      server ??= "http://127.0.0.1:7171";
-      if (!/^https?:\/\//.test(server)) throw new ConfigError(`--server: expected a URL like http://127.0.0.1:7171, got "${server}"`);
-      let body: string;
-      try {
-        const { request } = await import("undici");
-        const response = await request(`${server.replace(/\/+$/, "")}/status`, { headersTimeout: 5000, bodyTimeout: 5000 });
-        body = await response.body.text();
-        if (response.statusCode !== 200) throw new LogshipError("LOGSHIP_STATUS", `${server} answered ${response.statusCode}: ${body.slice(0, 200)}`);
-      } catch (error) {
-        if (error instanceof LogshipError) throw error;
-        throw new LogshipError("LOGSHIP_STATUS", `cannot reach the agent at ${server}: ${(error as Error).message}`);
-      }
-      if (options.json === true) {
-        context.writeOut(body.endsWith("\n") ? body : `${body}\n`);
-        return;
-      }
-      context.writeOut(formatAgentStatus(JSON.parse(body) as AgentStatus));
+      // Without --server, the address is an agent's (its config's, or the default); --server alone may be either.
+      await serverStatus(server ?? AGENT_API_DEFAULT, kind === "agent" || options.server === undefined, options, context);
     });
+}
+
+/** The kind of config `file` holds, from its top-level keys (shared/config/schema.ts). */
+function configKind(file: string, env: CliContext["env"]): ConfigKind {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  const parsed = parseConfigYaml(text, file, env);
+  if (!parsed.ok) throw new ConfigError(parsed.issues.map(formatIssue).join("\n"));
+  const kind = detectConfigKind(parsed.document.toJS());
+  if (kind === undefined) throw new ConfigError(`${file}: cannot tell an agent config (has \`sources\`) from a collector config (has \`listen\`, \`tokens\`, \`sinks\` or \`log\`)`);
+  return kind;
+}
+
+/** A collector's status, its address and token from its config file (`--server` and `--token` override them). */
+async function collectorStatus(configFile: string, options: StatusOptions, context: CliContext): Promise<void> {
+  const { loadCollectorConfig } = await import("../../../collector/config.ts");
+  const api = await import("../collector-api.ts");
+  const config = loadCollectorConfig(configFile, context.env);
+  const target = api.targetFromConfig(configFile, config, ["admin", "search"], api.explicitToken(options.token, context.env));
+  if (options.server !== undefined) target.url = api.serverUrl(options.server);
+  const answer = await api.collectorRequest(target, "GET", "/v1/status", STATUS_TIMEOUT_MS);
+  if (answer.status !== 200) throw api.refusal(target, answer);
+  await printCollectorStatus(answer.body, target.url, options, context);
+}
+
+/** Asks `server`: the collector route first unless it is known to be an agent. */
+async function serverStatus(server: string, knownAgent: boolean, options: StatusOptions, context: CliContext): Promise<void> {
+  const api = await import("../collector-api.ts");
+  const target = { url: api.serverUrl(server), token: api.explicitToken(options.token, context.env) };
+  if (!knownAgent) {
+    const answer = await api.collectorRequest(target, "GET", "/v1/status", STATUS_TIMEOUT_MS);
+    if (answer.status === 200) return printCollectorStatus(answer.body, target.url, options, context);
+    if (answer.status !== 404) throw api.refusal(target, answer);
+  }
+  const answer = await api.collectorRequest(target, "GET", "/status", STATUS_TIMEOUT_MS);
+  if (answer.status !== 200) throw new LogshipError("LOGSHIP_STATUS", `${target.url} answered ${answer.status}: ${answer.body.slice(0, 200)}`);
+  printJsonOr(answer.body, options, context, () => formatAgentStatus(JSON.parse(answer.body) as AgentStatus));
+}
+
+async function printCollectorStatus(body: string, url: string, options: StatusOptions, context: CliContext): Promise<void> {
+  const { formatCollectorStatus } = await import("../collector-status.ts");
+  printJsonOr(body, options, context, () => formatCollectorStatus(JSON.parse(body), url));
+}
+
+function printJsonOr(body: string, options: StatusOptions, context: CliContext, format: () => string): void {
+  context.writeOut(options.json === true ? (body.endsWith("\n") ? body : `${body}\n`) : format());
 }
 
 export function formatAgentStatus(status: AgentStatus): string {
@@ -50,10 +108,4 @@ export function formatAgentStatus(status: AgentStatus): string {
   lines.push("");
   lines.push(table(["collector", "healthy", "in flight", "delivered", "last error"], status.collectors.map((collector) => [collector.url, collector.healthy ? "yes" : "no", String(collector.inFlight), String(collector.delivered), collector.lastError ?? ""])));
   return lines.join("\n") + "\n";
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)));
-  const format = (row: string[]): string => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd();
-  return [format(header), ...rows.map(format)].join("\n");
 }

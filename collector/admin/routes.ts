@@ -1,0 +1,126 @@
+/**
+ * The collector's operator routes, served beside ingest (server.ts hands
+ * them every request it does not route itself). docs/SINKS.md is the
+ * contract:
+ *
+ *   GET  /v1/status               role admin: every tenant; role search: its own tenant (status.ts)
+ *   POST /v1/sinks/<name>/replay  role admin only; body {"tenant", "from_offset" | "from_time_ms"}
+ *
+ * Ingest tokens may use neither: they sit on every agent host. Errors are
+ * `{"error", "code"}` as on ingest; a replay answers once the runner has
+ * applied it and the new offset is durable.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "../../shared/logger.ts";
+import type { TokenTable } from "../ingest/auth.ts";
+import { readBody } from "../ingest/body.ts";
+import { IngestError } from "../ingest/errors.ts";
+import { sendJson } from "../ingest/server.ts";
+import { ReplayError } from "../sinks/replay-error.ts";
+import type { ReplayRequest, ReplayResult } from "../sinks/fanout.ts";
+import { collectorStatus, type StatusSources } from "./status.ts";
+
+/** Answers and returns true for a path it serves; false leaves the request to the caller. */
+export type RouteHandler = (request: IncomingMessage, response: ServerResponse, path: string) => boolean;
+
+export interface AdminRoutesOptions {
+  tokens: TokenTable;
+  status: StatusSources;
+  sinks: { replay(request: ReplayRequest): Promise<ReplayResult> };
+  logger: Logger;
+}
+
+/** A replay request is a few fields; anything larger is not one. */
+const REPLAY_BODY_BYTES_MAX = 64 * 1024;
+const REPLAY_PATH = /^\/v1\/sinks\/([^/]+)\/replay$/;
+
+export function adminRoutes(options: AdminRoutesOptions): RouteHandler {
+  return (request, response, path) => {
+    if (path === "/v1/status") {
+      void answer(response, options.logger, () => status(request, options));
+      return true;
+    }
+    const replayPath = REPLAY_PATH.exec(path);
+    if (replayPath !== null) {
+      void answer(response, options.logger, () => replay(request, decodeURIComponent(replayPath[1] as string), options));
+      return true;
+    }
+    return false;
+  };
+}
+
+async function status(request: IncomingMessage, options: AdminRoutesOptions): Promise<unknown> {
+  if (request.method !== "GET" && request.method !== "HEAD") throw new MethodNotAllowed("GET");
+  const principal = options.tokens.authorize(request.headers.authorization, ["admin", "search"]);
+  return collectorStatus(options.status, { role: principal.role, tenant: principal.role === "admin" ? null : principal.tenant });
+}
+
+async function replay(request: IncomingMessage, sink: string, options: AdminRoutesOptions): Promise<unknown> {
+  if (request.method !== "POST") throw new MethodNotAllowed("POST");
+  options.tokens.authorize(request.headers.authorization, ["admin"]);
+  const result = await options.sinks.replay({ sink, ...(await readReplayBody(request)) });
+  return {
+    sink: result.sink,
+    tenant: result.tenant,
+    from_offset: result.fromOffset,
+    previous_offset: result.previousOffset,
+    committed_offset: result.committedOffset,
+    end_offset: result.endOffset,
+    replayed_events: result.replayedEvents,
+  };
+}
+
+/** `{"tenant"?: string, "from_offset": n}` or `{"tenant"?: string, "from_time_ms": n}`; tenant defaults to "default". */
+async function readReplayBody(request: IncomingMessage): Promise<Omit<ReplayRequest, "sink">> {
+  let body: Buffer;
+  try {
+    body = await readBody(request, REPLAY_BODY_BYTES_MAX);
+  } catch (error) {
+    throw new ReplayError("LOGSHIP_REPLAY_REQUEST", `cannot read the replay request: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new ReplayError("LOGSHIP_REPLAY_REQUEST", 'the replay request must be JSON: {"tenant": "default", "from_offset": 0} or {"from_time_ms": ...}');
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", "the replay request must be a JSON object");
+  const fields = parsed as Record<string, unknown>;
+  const unknown = Object.keys(fields).filter((key) => !["tenant", "from_offset", "from_time_ms"].includes(key));
+  if (unknown.length > 0) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", `unknown field ${JSON.stringify(unknown[0])} (expected tenant, from_offset or from_time_ms)`);
+  const tenant = fields["tenant"] ?? "default";
+  if (typeof tenant !== "string" || tenant === "") throw new ReplayError("LOGSHIP_REPLAY_REQUEST", "tenant must be a non-empty string");
+  const offset = fields["from_offset"];
+  const timeMs = fields["from_time_ms"];
+  if ((offset === undefined) === (timeMs === undefined)) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", "give exactly one of from_offset and from_time_ms");
+  if (offset !== undefined) {
+    if (!Number.isSafeInteger(offset) || (offset as number) < 0) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", `from_offset must be a whole number ≥ 0, got ${JSON.stringify(offset)}`);
+    return { tenant, from: { offset: offset as number } };
+  }
+  if (!Number.isSafeInteger(timeMs)) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", `from_time_ms must be milliseconds since the epoch, got ${JSON.stringify(timeMs)}`);
+  return { tenant, from: { timeMs: timeMs as number } };
+}
+
+class MethodNotAllowed extends Error {
+  readonly allow: string;
+  constructor(allow: string) {
+    super(`use ${allow}`);
+    this.allow = allow;
+  }
+}
+
+async function answer(response: ServerResponse, logger: Logger, handle: () => Promise<unknown>): Promise<void> {
+  try {
+    sendJson(response, 200, await handle());
+  } catch (error) {
+    if (response.headersSent || response.destroyed) return;
+    if (error instanceof IngestError || error instanceof ReplayError) {
+      sendJson(response, error.status, { error: error.message, code: error.code }, error.status === 401 ? { "WWW-Authenticate": 'Bearer realm="logship"' } : {});
+    } else if (error instanceof MethodNotAllowed) {
+      sendJson(response, 405, { error: error.message, code: "LOGSHIP_METHOD_NOT_ALLOWED" }, { Allow: error.allow });
+    } else {
+      logger.error("operator request failed unexpectedly", { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+      sendJson(response, 500, { error: "internal error; see the collector's log", code: "LOGSHIP_INTERNAL" });
+    }
+  }
+}

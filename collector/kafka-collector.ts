@@ -1,0 +1,112 @@
+/**
+ * A collector node with `log.backend: kafka` (docs/KAFKA.md): the same
+ * ingest (auth, limits, decode, idempotence) as with the embedded log, but
+ * accepted batches are produced to the Kafka log topic and acknowledged
+ * once Kafka acknowledged them (collector/log/kafka/kafka-log.ts), and
+ * every configured sink is fed by a consumer-group runner over that topic
+ * (collector/sinks/kafka-log-fanout.ts), sharing the partitions with the
+ * other collectors. Nothing of the log is on local disk; `data_dir` holds
+ * only dead letters.
+ *
+ * Kafka down at start does not stop the collector: it listens, answers
+ * ingest with 503 and /readyz with 503 until Kafka answers (logged), and
+ * the sink runners keep trying to join their groups.
+ *
+ * The idempotence table starts empty (there is no local log to rebuild it
+ * from): after a restart, a batch re-sent to this collector is stored
+ * again. Sinks are idempotent by event id; docs/KAFKA.md says what the topic
+ * may hold twice.
+ */
+import { assert } from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
+import type { CollectorConfig } from "./config.ts";
+import { TokenTable } from "./ingest/auth.ts";
+import { DedupeIndex } from "./ingest/dedupe.ts";
+import { IngestMeter } from "./ingest/meter.ts";
+import { CollectorServer } from "./ingest/server.ts";
+import { IngestService } from "./ingest/service.ts";
+import { KafkaLog } from "./log/kafka/kafka-log.ts";
+import { closeSinks } from "./sinks/build.ts";
+import { KafkaLogFanout } from "./sinks/kafka-log-fanout.ts";
+import type { Sink } from "./sinks/types.ts";
+
+export interface KafkaCollectorOptions {
+  config: CollectorConfig;
+  logger: Logger;
+  host: string;
+  port: number;
+  sinks: readonly Sink[];
+  shutdownTimeoutMs: number;
+}
+
+export interface RunningKafkaCollector {
+  url: string;
+  log: KafkaLog;
+  server: CollectorServer;
+  dedupe: DedupeIndex;
+  sinks: KafkaLogFanout;
+  stop(): Promise<void>;
+}
+
+export async function startKafkaCollector(options: KafkaCollectorOptions): Promise<RunningKafkaCollector> {
+  const { config, logger } = options;
+  const kafka = config.log.kafka;
+  assert(kafka !== undefined, "the config schema requires log.kafka with backend kafka");
+  const sinks = new KafkaLogFanout({
+    sinks: options.sinks,
+    brokers: kafka.brokers,
+    topic: kafka.topic,
+    timeoutMs: kafka.timeout,
+    sessionTimeoutMs: kafka.session_timeout,
+    dataDirectory: config.data_dir,
+    logger,
+  });
+  const log = await KafkaLog.open({ brokers: kafka.brokers, topic: kafka.topic, timeoutMs: kafka.timeout, batchBytesMax: config.ingest.max_body_bytes, logger });
+  const dedupe = new DedupeIndex(logger);
+  let server: CollectorServer;
+  try {
+    const tokens = new TokenTable(config.tokens);
+    if (tokens.open) logger.warn("no tokens configured: anyone who can reach the collector may ingest (as tenant default)");
+    const service = new IngestService({
+      log,
+      dedupe,
+      limits: { batchBytesMax: config.ingest.max_batch_bytes, eventsMax: config.ingest.max_events },
+      decompressConcurrency: config.ingest.decompress_concurrency,
+      logger,
+    });
+    server = await CollectorServer.start({
+      host: options.host,
+      port: options.port,
+      tokens,
+      service,
+      limits: { bodyBytesMax: config.ingest.max_body_bytes, queueMax: config.ingest.queue_max, requestTimeoutMs: config.ingest.request_timeout },
+      ready: () => log.writable,
+      shutdownTimeoutMs: options.shutdownTimeoutMs,
+      logger,
+      meter: new IngestMeter(),
+    });
+  } catch (error) {
+    await log.close();
+    await closeSinks(options.sinks, logger);
+    throw error;
+  }
+  sinks.start();
+  logger.info("listening", { address: server.url, data_dir: config.data_dir, log: "kafka", brokers: kafka.brokers, topic: kafka.topic, sinks: options.sinks.map((sink) => sink.name) });
+  let stopping: Promise<void> | undefined;
+  return {
+    url: server.url,
+    log,
+    server,
+    dedupe,
+    sinks,
+    stop: () =>
+      (stopping ??= (async () => {
+        await server.close();
+        // In-flight sends finish and are committed if delivered; the groups hand the partitions to the other collectors.
+        await sinks.close();
+        await closeSinks(options.sinks, logger);
+        await log.close();
+        logger.info("collector stopped", { responses: server.stats().responses, produced: log.stats().produced });
+      })()),
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * `logship replay --sink NAME --from TIME|OFFSET [--tenant T]
+ *  (--config F | --server URL [--token T]) [--json]`: re-delivers a range
+ * of the log to one sink by moving its committed offset back, through the
+ * running collector (`POST /v1/sinks/<name>/replay`, role admin). Sinks are
+ * idempotent by event id, so nothing is stored twice. docs/SINKS.md.
+ *
+ * `--from` is an offset (digits), an RFC 3339 time (no offset: UTC), or a
+ * duration meaning that long ago (`15m`, `2h`); the collector turns a time
+ * into the first record at or after it through the log's time index.
+ */
+import { Command } from "commander";
+import { parseDuration } from "../../config/units.ts";
+import { ConfigError } from "../../errors.ts";
+import type { CliContext } from "../context.ts";
+
+interface ReplayOptions {
+  sink: string;
+  from: string;
+  tenant: string;
+  config?: string;
+  server?: string;
+  token?: string;
+  json?: boolean;
+}
+
+interface ReplayAnswer {
+  sink: string;
+  tenant: string;
+  from_offset: number;
+  previous_offset: number;
+  committed_offset: number;
+  end_offset: number;
+  replayed_events: number;
+}
+
+/** The collector answers once the runner applied the replay, after the sink's in-flight send (if any) ended. */
+const REPLAY_TIMEOUT_MS = 120_000;
+
+export function replayCommand(context: CliContext): Command {
+  return new Command("replay")
+    .description("re-deliver a range of a collector's log to one sink (its committed offset moves back; sinks drop what they already hold by event id)")
+    .requiredOption("--sink <name>", "sink to re-deliver to")
+    .requiredOption("--from <time|offset>", "log offset (1200), RFC 3339 time (2025-06-01T12:00:00Z) or duration ago (15m, 2h)")
+    .option("--tenant <tenant>", "tenant whose log to replay", "default")
+    .option("-c, --config <file>", "the collector's config: its listen address and an admin token")
+    .option("--server <url>", "collector address (with --token or LOGSHIP_TOKEN)")
+    .option("--token <token>", "token with role admin (default: $LOGSHIP_TOKEN, else from --config)")
+    .option("--json", "print the collector's answer as JSON")
+    .action(async (options: ReplayOptions) => {
+      const from = await parseReplayFrom(options.from, Date.now());
+      if (options.config === undefined && options.server === undefined) throw new ConfigError("pass --config (the collector's config file) or --server URL");
+      const api = await import("../collector-api.ts");
+      const token = api.explicitToken(options.token, context.env);
+      let target;
+      if (options.config === undefined) {
+        target = { url: api.serverUrl(options.server as string), token };
+      } else {
+        const { loadCollectorConfig } = await import("../../../collector/config.ts");
+        target = api.targetFromConfig(options.config, loadCollectorConfig(options.config, context.env), ["admin"], token);
+        if (options.server !== undefined) target.url = api.serverUrl(options.server);
+      }
+      const body = { tenant: options.tenant, ...("offset" in from ? { from_offset: from.offset } : { from_time_ms: from.timeMs }) };
+      const answer = await api.collectorRequest(target, "POST", `/v1/sinks/${encodeURIComponent(options.sink)}/replay`, REPLAY_TIMEOUT_MS, body);
+      if (answer.status !== 200) throw api.refusal(target, answer);
+      if (options.json === true) {
+        context.writeOut(answer.body.endsWith("\n") ? answer.body : `${answer.body}\n`);
+        return;
+      }
+      context.writeOut(describeReplay(JSON.parse(answer.body) as ReplayAnswer, "timeMs" in from ? new Date(from.timeMs).toISOString() : undefined));
+    });
+}
+
+/** `--from`: digits are an offset; else an RFC 3339 time; else a duration before `nowMs`. Rejects with ConfigError. */
+export async function parseReplayFrom(text: string, nowMs: number): Promise<{ offset: number } | { timeMs: number }> {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) {
+    const offset = Number(trimmed);
+    if (!Number.isSafeInteger(offset)) throw new ConfigError(`--from: offset ${trimmed} is too large`);
+    return { offset };
+  }
+  // Imported here: the agent's process loads every command module, and needs no time parser for this one.
+  const { compileTimeFormat } = await import("../../../agent/parsers/time.ts");
+  const timeMs = compileTimeFormat("rfc3339")(trimmed, nowMs) ?? durationAgo(trimmed, nowMs);
+  if (timeMs === undefined) {
+    throw new ConfigError(`--from: expected an offset (1200), an RFC 3339 time (2025-06-01T12:00:00Z) or a duration ago (15m, 2h); got ${JSON.stringify(text)}`);
+  }
+  return { timeMs };
+}
+
+/** `15m`, `2h`, `1h30m` before `nowMs`; undefined when `text` is not a duration. */
+function durationAgo(text: string, nowMs: number): number | undefined {
+  try {
+    return nowMs - parseDuration(text);
+  } catch (error) {
+    if (error instanceof ConfigError) return undefined;
+    throw error;
+  }
+}
+
+function describeReplay(answer: ReplayAnswer, fromTime: string | undefined): string {
+  const where = `sink ${answer.sink}, tenant ${answer.tenant}`;
+  const start = fromTime === undefined ? `offset ${answer.from_offset}` : `offset ${answer.from_offset} (the first record at or after ${fromTime})`;
+  if (answer.replayed_events === 0) {
+    return `${where}: nothing to replay from ${start}; the sink has not confirmed past it yet (committed offset ${answer.previous_offset}) and delivers from there anyway\n`;
+  }
+  return (
+    `${where}: committed offset moved back from ${answer.previous_offset} to ${answer.committed_offset}; ` +
+    `${answer.replayed_events} events are delivered again from ${start} (log end ${answer.end_offset}). ` +
+    `The sink drops events it already holds by id, so nothing is stored twice.\n`
+  );
+}
