@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Command } from "commander";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, QueryError } from "../errors.ts";
 import { buildProgram, runCli } from "./program.ts";
 import type { CliContext } from "./context.ts";
 
@@ -37,6 +37,12 @@ test("a ConfigError exits 2", async () => {
   const context = captureContext();
   assert.equal(await runCli(["explode"], context, programThatThrows(context, new ConfigError("bad config"))), 2);
   assert.deepEqual(context.err, ["logship: bad config\n"]);
+});
+
+test("a QueryError exits 2 and says where", async () => {
+  const context = captureContext();
+  assert.equal(await runCli(["explode"], context, programThatThrows(context, new QueryError("a AND", 3, "AND needs a clause after it"))), 2);
+  assert.deepEqual(context.err, ["logship: invalid query at column 3: AND needs a clause after it\n"]);
 });
 
 test("commands write through the context", async () => {

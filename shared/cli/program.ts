@@ -2,11 +2,11 @@
  * The `logship` command line. Each command lives in its own file under
  * commands/ and is a function `(context) => Command`; add one by writing the
  * file and one `addCommand` line below. Commands report failure by throwing
- * (ConfigError → exit 2, anything else → exit 1) or by setting
+ * (ConfigError or QueryError → exit 2, anything else → exit 1) or by setting
  * `context.exitCode`; they never call process.exit.
  */
 import { Command, CommanderError } from "commander";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, QueryError } from "../errors.ts";
 import { agentCommand } from "./commands/agent.ts";
 import { collectorCommand } from "./commands/collector.ts";
 import { logCommand } from "./commands/log.ts";
@@ -69,6 +69,6 @@ export async function runCli(
     const message = error instanceof Error ? error.message : String(error);
     context.writeErr(`logship: ${message}\n`);
     if (verbose && error instanceof Error && error.stack !== undefined) context.writeErr(`${error.stack}\n`);
-    return error instanceof ConfigError ? EXIT_USAGE_OR_CONFIG : EXIT_RUNTIME_FAILURE;
+    return error instanceof ConfigError || error instanceof QueryError ? EXIT_USAGE_OR_CONFIG : EXIT_RUNTIME_FAILURE;
   }
 }
