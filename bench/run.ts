@@ -7,9 +7,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+
+/** 1-minute load average before and after: other work on the machine skews the numbers, so the page says how busy it was. */
+const loadAtStart = loadavg()[0] ?? 0;
 
 const { values } = parseArgs({ options: { only: { type: "string" } } });
 const benchDirectory = import.meta.dirname;
@@ -54,6 +57,7 @@ Written by \`npm run bench\` (bench/run.ts); do not edit by hand.
 - date: ${new Date().toISOString()}
 - machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB
 - node: ${process.version}
+- load average (1 min) at start and end: ${loadAtStart.toFixed(2)}, ${(loadavg()[0] ?? 0).toFixed(2)} (2 cores: above ~0.5 something else was running)
 
 Each benchmark prints one JSON object per case; the tables below are those objects.
 `;
