@@ -4,12 +4,20 @@
  * as the agent sends them) to a collector in a child process, which stores
  * them in the embedded log with group-commit fdatasync and acknowledges.
  *
- *   npx node bench/ingest.bench.ts [--bytes 1GiB] [--clients 4,8] [--fsync-interval 0]
+ *   npx node bench/ingest.bench.ts [--bytes 1GiB] [--clients 4,8] [--fsync-interval 0] [--backends embedded,kafka]
  *   LOGSHIP_BENCH_NODE_ARGS="--cpu-prof" npx node bench/ingest.bench.ts   # profile the collector
  *
- * Prints one JSON object per client count: MB/s and lines/s of raw log,
- * batches/s, fdatasyncs/s, compression ratio on the wire, collector CPU
- * seconds per GB and peak RSS.
+ * Prints one JSON object per backend and client count: MB/s and lines/s of
+ * raw log, batches/s, fdatasyncs/s (embedded), compression ratio on the
+ * wire, collector CPU seconds per GB and peak RSS.
+ *
+ * `kafka`: the same batches into `log.backend: kafka` against the real local
+ * broker (test/engines/kafka.sh, 4 partitions, on the same 2 cores), acked
+ * only once Kafka acknowledged (acks=all, idempotent producer). Its collector
+ * runs from the TypeScript sources, not the bundle: the Kafka client loads a
+ * WebAssembly file from its package directory, which a bundle does not carry
+ * (the single executable of issue 7 must embed it as an asset). CPU is
+ * counted from after start-up, so type stripping does not weigh on it.
  */
 import { spawn } from "node:child_process";
 import { bundle as bundleFile } from "./bundle.ts";
@@ -37,6 +45,10 @@ const { values } = parseArgs({
     "fsync-interval": { type: "string", default: "0" },
     child: { type: "boolean", default: false },
     "data-dir": { type: "string" },
+    backends: { type: "string", default: "embedded,kafka" },
+    backend: { type: "string", default: "embedded" },
+    bootstrap: { type: "string" },
+    topic: { type: "string" },
   },
 });
 const TOKEN = "bench-token";
@@ -78,11 +90,12 @@ async function buildBatches(totalBytes: number, batchBytes: number): Promise<Bat
 
 /** Child: a collector whose fdatasyncs are counted; prints its URL, then its stats after SIGTERM. */
 async function runChild(dataDir: string): Promise<void> {
+  const log = values.backend === "kafka" ? { backend: "kafka", kafka: { brokers: [values.bootstrap], topic: values.topic } } : { fsync: { interval: values["fsync-interval"] } };
   const config = collectorConfigSchema.parse({
     listen: "127.0.0.1:0",
     data_dir: dataDir,
     tokens: [{ token: TOKEN, role: "ingest" }],
-    log: { fsync: { interval: values["fsync-interval"] } },
+    log,
     ingest: { queue_max: 256 },
   });
   let syncs = 0;
@@ -99,11 +112,11 @@ async function runChild(dataDir: string): Promise<void> {
   console.log(JSON.stringify({ syncs, cpu_seconds: (cpu.user + cpu.system) / 1e6, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
 }
 
-async function runCase(clients: number, batches: Batch[], bundle: string): Promise<Record<string, unknown>> {
+async function runCase(backend: string, clients: number, batches: Batch[], script: string, kafka: { bootstrap: string; topic: string }): Promise<Record<string, unknown>> {
   mkdirSync(benchRoot, { recursive: true });
   const dataDir = mkdtempSync(join(benchRoot, "collector-"));
   const nodeArguments = (process.env["LOGSHIP_BENCH_NODE_ARGS"] ?? "").split(" ").filter((argument) => argument !== "");
-  const child = spawn(process.execPath, [...nodeArguments, bundle, "--child", "--data-dir", dataDir, "--fsync-interval", values["fsync-interval"]], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...nodeArguments, script, "--child", "--data-dir", dataDir, "--fsync-interval", values["fsync-interval"], "--backend", backend, "--bootstrap", kafka.bootstrap, "--topic", kafka.topic], { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const { url } = JSON.parse((await lines.next()).value as string) as { url: string };
   const pool = new Pool(url, { connections: clients, pipelining: 1, keepAliveTimeout: 10_000 });
@@ -135,6 +148,7 @@ async function runCase(clients: number, batches: Batch[], bundle: string): Promi
   const lineCount = batches.reduce((sum, batch) => sum + batch.lines, 0);
   return {
     bench: "ingest",
+    backend,
     clients,
     fsync_interval_ms: Number(values["fsync-interval"]),
     batches: batches.length,
@@ -143,9 +157,7 @@ async function runCase(clients: number, batches: Batch[], bundle: string): Promi
     raw_mb_per_s: round(rawBytes / 1e6 / seconds),
     lines_per_s: Math.round(lineCount / seconds),
     batches_per_s: round(batches.length / seconds),
-    fsyncs: stats.syncs,
-    fsyncs_per_s: round(stats.syncs / seconds),
-    batches_per_fsync: round(batches.length / stats.syncs),
+    ...(backend === "embedded" ? { fsyncs: stats.syncs, fsyncs_per_s: round(stats.syncs / seconds), batches_per_fsync: round(batches.length / stats.syncs) } : {}),
     compression_ratio: round(rawBytes / wireBytes),
     collector_cpu_seconds_per_gb: round(stats.cpu_seconds / (rawBytes / 1e9)),
     collector_peak_rss_mb: round(stats.peak_rss_mb),
@@ -163,7 +175,23 @@ if (values.child) {
   const batches = await buildBatches(parseSize(values.bytes), parseSize(values["batch-bytes"]));
   mkdirSync(benchRoot, { recursive: true });
   const bundle = await bundleFile(import.meta.filename, join(benchRoot, "ingest.bench.bundle.mjs"));
-  for (const clients of values.clients.split(",").map(Number)) {
-    process.stdout.write(JSON.stringify(await runCase(clients, batches, bundle)) + "\n");
+  for (const backend of values.backends.split(",")) {
+    // A topic of its own per run: a broker left running from an earlier run keeps its topics.
+    const kafka = { bootstrap: "", topic: `logship-bench-log-${Date.now()}` };
+    // Imported here: the Kafka client loads WebAssembly on import, which the bundled child cannot.
+    const { startKafka, stopKafka } = await import("../test/engines/kafka.ts");
+    if (backend === "kafka") {
+      const { createTopic, waitForProducerIds } = await import("../test/helpers/kafka-topics.ts");
+      kafka.bootstrap = startKafka({ fresh: true });
+      await waitForProducerIds(kafka.bootstrap);
+      await createTopic(kafka.bootstrap, kafka.topic, 4, { "max.message.bytes": String(16 << 20) });
+    }
+    try {
+      for (const clients of values.clients.split(",").map(Number)) {
+        process.stdout.write(JSON.stringify(await runCase(backend, clients, batches, backend === "kafka" ? import.meta.filename : bundle, kafka)) + "\n");
+      }
+    } finally {
+      if (backend === "kafka") stopKafka();
+    }
   }
 }

@@ -13,7 +13,9 @@
 #
 # Environment:
 #   KAFKA_VERSION   default 4.1.1
-#   KAFKA_PORT      broker listener port (default 39092); the controller uses KAFKA_PORT+1
+#   KAFKA_PORT      broker listener port (default 29092); the controller uses KAFKA_PORT+1.
+#                   Below Linux's ephemeral range (32768-60999), so no client socket or
+#                   port-0 test server can hold it when the broker starts (that failed a run).
 #   KAFKA_DATA_DIR  log dirs, pid file and server log (default /tmp/logship-kafka-$KAFKA_PORT)
 #   KAFKA_HEAP      JVM heap (default 1G)
 #   KAFKA_FRESH=1   wipe the data dir before starting (a new, empty cluster)
@@ -25,7 +27,7 @@ set -euo pipefail
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
 LOG4J_VERSION="2.24.3"
-KAFKA_PORT="${KAFKA_PORT:-39092}"
+KAFKA_PORT="${KAFKA_PORT:-29092}"
 CONTROLLER_PORT="$((KAFKA_PORT + 1))"
 KAFKA_HOST=127.0.0.1
 BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT"

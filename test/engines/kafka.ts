@@ -7,7 +7,7 @@
  * and returns the bootstrap address. stopKafka() stops the broker only if
  * this process started it, so a broker someone left running for a dev loop
  * survives a test run. `port` picks another broker than the shared one on
- * 39092 (its own data dir, /tmp/logship-kafka-<port>): a test that stops its
+ * 29092 (its own data dir, /tmp/logship-kafka-<port>): a test that stops its
  * broker on purpose uses one of its own.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 
 export const KAFKA_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "kafka.sh");
 
-export const KAFKA_PORT_DEFAULT = 39092;
+export const KAFKA_PORT_DEFAULT = 29092;
 
 /** Ports of the brokers this process started. */
 const startedHere = new Set<number>();

@@ -1,7 +1,7 @@
 /**
  * Failures under a collector with `log.backend: kafka`, with a real broker
- * of this file's own (port 39192, so stopping it leaves the shared one on
- * 39092 alone):
+ * of this file's own (port 29192, so stopping it leaves the shared one on
+ * 29092 alone):
  * - the broker goes down mid-run: ingest answers 503 with Retry-After
  *   (never 200), /readyz answers 503, and the collector says so in its
  *   log; when the broker is back (same data) the collector becomes ready by
@@ -27,7 +27,7 @@ import { MemorySink } from "../../collector/testing/memory-sink.ts";
 import { startKafka, stopKafka } from "../engines/kafka.ts";
 import { createTopic, waitForProducerIds } from "../helpers/kafka-topics.ts";
 
-const PORT = 39192;
+const PORT = 29192;
 const EVENTS_PER_BATCH = 200;
 
 let bootstrap = "";
