@@ -97,6 +97,8 @@ async function runChild(dataDir: string): Promise<void> {
     tokens: [{ token: TOKEN, role: "ingest" }],
     log,
     ingest: { queue_max: 256 },
+    // The log path alone: no search index competing for the 2 cores.
+    sinks: { search: { type: "none" } },
   });
   let syncs = 0;
   const sync = async (file: FileHandle): Promise<void> => {

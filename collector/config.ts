@@ -98,7 +98,7 @@ export const ingestConfigSchema = z.strictObject({
 
 export const searchSinkConfigSchema = z
   .strictObject({
-    type: z.enum(["embedded", "opensearch"]).default("embedded").describe("embedded: SQLite FTS5 in data_dir; opensearch: an OpenSearch cluster."),
+    type: z.enum(["embedded", "opensearch", "none"]).default("embedded").describe("embedded: SQLite FTS5 in data_dir; opensearch: an OpenSearch cluster; none: no search index on this collector (a collector that only stores and forwards)."),
     url: z.exactOptional(httpUrlSchema("http://localhost:9200")).describe("opensearch only: cluster URL."),
     index: z.exactOptional(z.string().min(1)).describe("opensearch only: index name or prefix."),
   })
@@ -107,7 +107,7 @@ export const searchSinkConfigSchema = z
       ctx.addIssue({ code: "custom", path: ["url"], message: 'type "opensearch" needs url', input: sink });
     }
     for (const key of ["url", "index"] as const) {
-      if (sink.type === "embedded" && sink[key] !== undefined) {
+      if (sink.type !== "opensearch" && sink[key] !== undefined) {
         ctx.addIssue({ code: "custom", path: [key], message: `${key} is only allowed with type "opensearch"`, input: sink });
       }
     }

@@ -4,21 +4,36 @@
  * send, so a Kafka that is down at start shows up as retries, not as a
  * collector that will not start.
  *
- * Built today: `sinks.kafka`. `sinks.search` and `sinks.archive` are
- * validated (collector/config.ts) but their sinks are not in this build
- * yet; a configured archive is named in a warning so nobody expects files.
+ * Built today: `sinks.search` with `type: embedded` (the default, so every
+ * collector indexes: data_dir/index/, docs/SEARCH.md) and `sinks.kafka`.
+ * `type: opensearch` and `sinks.archive` are validated
+ * (collector/config.ts) but their sinks are not in this build yet; each is
+ * named in a warning so nobody expects documents or files.
  */
+import { join } from "node:path";
 import type { Logger } from "../../shared/logger.ts";
 import type { CollectorConfig } from "../config.ts";
 import type { Sink } from "./types.ts";
 
+/** The embedded search index's directory of a collector config. */
+export function indexDirectory(config: CollectorConfig): string {
+  return join(config.data_dir, "index");
+}
+
 /**
- * The Kafka client is imported only when a kafka sink is configured: it
- * loads a WebAssembly module from its package directory when imported, which
- * a collector without Kafka should neither need nor pay for.
+ * Sinks are imported only when configured: the Kafka client loads a
+ * WebAssembly module from its package directory when imported, and
+ * node:sqlite prints an ExperimentalWarning when imported, which commands
+ * that only read a config (`log dump`) should neither need nor show.
  */
 export async function buildSinks(config: CollectorConfig, logger: Logger): Promise<Sink[]> {
   const sinks: Sink[] = [];
+  if (config.sinks.search.type === "embedded") {
+    const [{ SearchIndex }, { SearchSink }] = await Promise.all([import("../search/search-index.ts"), import("./search/sink.ts")]);
+    sinks.push(new SearchSink(new SearchIndex({ directory: indexDirectory(config) })));
+  } else if (config.sinks.search.type === "opensearch") {
+    logger.warn("sinks.search.type is opensearch but this build has no opensearch sink yet; nothing is indexed");
+  }
   const kafka = config.sinks.kafka;
   if (kafka !== undefined) {
     const { KafkaSink } = await import("./kafka/sink.ts");

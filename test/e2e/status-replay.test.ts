@@ -74,10 +74,11 @@ test("logship status against a real collector: its ingest, log and a failing sin
   await sendBatches(setup.url, Date.now());
 
   // --config: the address and an admin token come from the collector's config.
-  const table = await until("the kafka sink's failure to show in status", 30_000, async () => {
+  // The embedded search sink (the default) delivers everything meanwhile.
+  const table = await until("the kafka sink's failure and the search sink's delivery to show in status", 30_000, async () => {
     const run = await logship(["status", "--config", setup.configPath]);
     assert.equal(run.code, 0, run.stderr);
-    return /Kafka topic events/.test(run.stdout) ? run.stdout : undefined;
+    return /Kafka topic events/.test(run.stdout) && /^search\s+default\s+\S+\s+300\s+300\s+0\s/m.test(run.stdout) ? run.stdout : undefined;
   });
   assert.match(table, new RegExp(`^collector ${setup.url}: logship \\d+\\.\\d+\\.\\d+, up .*, ready; showing every tenant \\(token role admin\\)$`, "m"));
   assert.match(table, /^ingest since start: 3 batches, 300 events, /m);
@@ -92,7 +93,10 @@ test("logship status against a real collector: its ingest, log and a failing sin
   assert.deepEqual(status.scope, { role: "search", tenants: "default" });
   assert.deepEqual(
     status.sinks.map((sink) => [sink.sink, sink.tenant, sink.committed_offset, sink.lag.events]),
-    [["kafka", "default", 0, 300]],
+    [
+      ["kafka", "default", 0, 300],
+      ["search", "default", 300, 0],
+    ],
   );
   assert.ok((status.sinks[0]?.lag.bytes ?? 0) > 0);
   assert.equal(status.tenants[0]?.ingest.events_total, 300);
@@ -108,8 +112,8 @@ test("logship status against a real collector: its ingest, log and a failing sin
 
   // Replay refusals, each one line naming what to do.
   const replay = (...args: string[]): Promise<CliRun> => logship(["replay", "--config", setup.configPath, ...args]);
-  const unknownSink = await replay("--sink", "search", "--from", "0");
-  assert.deepEqual([unknownSink.code, unknownSink.stderr], [2, `logship: ${setup.url} answered 404: unknown sink "search"; known sinks: kafka\n`]);
+  const unknownSink = await replay("--sink", "archive", "--from", "0");
+  assert.deepEqual([unknownSink.code, unknownSink.stderr], [2, `logship: ${setup.url} answered 404: unknown sink "archive"; known sinks: search, kafka\n`]);
   const unknownTenant = await replay("--sink", "kafka", "--from", "0", "--tenant", "payments");
   assert.deepEqual([unknownTenant.code, unknownTenant.stderr], [2, `logship: ${setup.url} answered 404: tenant "payments" has no log on this collector; tenants with a log: default\n`]);
   const beyond = await replay("--sink", "kafka", "--from", "301");

@@ -1,0 +1,145 @@
+/**
+ * One partition of the embedded search index: the events of one tenant whose
+ * event time falls on one UTC day, in one SQLite database
+ * (`data_dir/index/<tenant>/<YYYY-MM-DD>.db`, docs/SEARCH.md). Whole files
+ * are the unit of retention, and a time-bounded search opens only the days
+ * it needs.
+ *
+ * Format, version 1 (`PRAGMA user_version = 1`):
+ *
+ *   events       one row per event id (UNIQUE): time and observed_time in
+ *                ms since the epoch, host, source, path, offset, message,
+ *                fields as JSON text, truncated 0/1. The integer rowid ties
+ *                the row to its full-text entry.
+ *   events_text  FTS5, contentless (content=''), one column: the message's
+ *                tokens from shared/query `tokenize` joined by spaces, with
+ *                the tokenizer `unicode61 remove_diacritics 0 categories
+ *                'L* M* N* Co'` so that FTS5 only splits at those spaces.
+ *   indexes      (time, id) for ordered pages; (host|source|path, time) for
+ *                the keyword columns.
+ *
+ * WAL mode, synchronous=FULL: `insert` commits one transaction per call and
+ * the sink reports `delivered` only after it, so a commit must survive a
+ * power loss (the runner will not send those events again).
+ */
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { IndexError } from "./errors.ts";
+
+export const PARTITION_FORMAT_VERSION = 1;
+
+/** The FTS5 tokenizer of docs/QUERY.md ("For the index and other backends"). */
+export const FTS_TOKENIZER = "unicode61 remove_diacritics 0 categories 'L* M* N* Co'";
+
+const SCHEMA = `
+CREATE TABLE events (
+  rowid INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  time INTEGER NOT NULL,
+  observed_time INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  source TEXT NOT NULL,
+  path TEXT NOT NULL,
+  offset INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  truncated INTEGER NOT NULL
+);
+CREATE INDEX events_time ON events (time, id);
+CREATE INDEX events_host ON events (host, time);
+CREATE INDEX events_source ON events (source, time);
+CREATE INDEX events_path ON events (path, time);
+CREATE VIRTUAL TABLE events_text USING fts5 (tokens, content = '', columnsize = 0, tokenize = "${FTS_TOKENIZER}");
+PRAGMA user_version = ${PARTITION_FORMAT_VERSION};
+`;
+
+/** An event as a partition stores it. */
+export interface IndexedRow {
+  id: string;
+  timeMs: number;
+  observedTimeMs: number;
+  host: string;
+  source: string;
+  path: string;
+  offset: number;
+  message: string;
+  /** JSON text of the event's `fields`. */
+  fieldsJson: string;
+  truncated: boolean;
+  /** `tokenize(message).join(" ")`. */
+  tokens: string;
+}
+
+/** A row as a query reads it back (column names of `events`). */
+export interface StoredRow {
+  id: string;
+  time: number;
+  observed_time: number;
+  host: string;
+  source: string;
+  path: string;
+  offset: number;
+  message: string;
+  fields: string;
+  truncated: number;
+}
+
+export class Partition {
+  readonly file: string;
+  private readonly database: DatabaseSync;
+  private insertEvent: StatementSync | undefined;
+  private insertText: StatementSync | undefined;
+
+  private constructor(file: string, database: DatabaseSync) {
+    this.file = file;
+    this.database = database;
+  }
+
+  /** Opens (with `create`, creates) the partition file; throws IndexError on a file of another format. */
+  static open(file: string, create: boolean): Partition {
+    const database = new DatabaseSync(file, { open: true, readOnly: false, enableDoubleQuotedStringLiterals: false });
+    try {
+      database.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+      const version = (database.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+      if (version === 0 && create) database.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+      else if (version !== PARTITION_FORMAT_VERSION) {
+        throw new IndexError("LOGSHIP_INDEX_FORMAT", `search index partition ${file} has format version ${version}; this logship reads version ${PARTITION_FORMAT_VERSION}`);
+      }
+    } catch (error) {
+      database.close();
+      throw error;
+    }
+    return new Partition(file, database);
+  }
+
+  /** Inserts rows in one transaction; an id already stored is skipped (idempotence). Returns how many were new. */
+  insert(rows: readonly IndexedRow[]): number {
+    this.insertEvent ??= this.database.prepare(
+      "INSERT OR IGNORE INTO events (id, time, observed_time, host, source, path, offset, message, fields, truncated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.insertText ??= this.database.prepare("INSERT INTO events_text (rowid, tokens) VALUES (?, ?)");
+    let added = 0;
+    this.database.exec("BEGIN IMMEDIATE");
+    try {
+      for (const row of rows) {
+        const result = this.insertEvent.run(row.id, row.timeMs, row.observedTimeMs, row.host, row.source, row.path, row.offset, row.message, row.fieldsJson, row.truncated ? 1 : 0);
+        if (result.changes === 0) continue;
+        this.insertText.run(result.lastInsertRowid, row.tokens);
+        added++;
+      }
+      this.database.exec("COMMIT");
+    } catch (error) {
+      this.database.exec("ROLLBACK");
+      throw error;
+    }
+    return added;
+  }
+
+  /** Runs a SELECT over `events` (see search.ts) and returns its rows. */
+  select(sql: string, parameters: readonly SQLInputValue[]): StoredRow[] {
+    return this.database.prepare(sql).all(...parameters) as unknown as StoredRow[];
+  }
+
+  close(): void {
+    this.database.close();
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The `search` sink, `sinks.search.type: embedded` (the default): writes
+ * every event into the collector's embedded search index
+ * (collector/search/, docs/SEARCH.md), each into its tenant's partition of
+ * its UTC day. One attempt per send; the runner owns retries (types.ts).
+ *
+ *   delivered  every event is stored (committed with synchronous=FULL), or
+ *              was already: the index keeps one row per event id, so a
+ *              replayed or re-sent batch stores nothing twice.
+ *   retry      SQLite could not write (disk full, I/O error, a partition
+ *              file it cannot open); the reason names the error.
+ *   reject     events the index can never take: a time that is not an
+ *              RFC 3339 time in years 0000–9999. The rest of the send is
+ *              stored; the runner dead-letters the whole send, so those
+ *              appear in both places.
+ */
+import type { SearchIndex } from "../../search/search-index.ts";
+import type { SendOutcome, Sink, SinkEvent } from "../types.ts";
+
+/** Refused events named in a reject reason at most. */
+const NAMED_IN_REASON_MAX = 5;
+
+export class SearchSink implements Sink {
+  readonly name = "search";
+  readonly index: SearchIndex;
+
+  constructor(index: SearchIndex) {
+    this.index = index;
+  }
+
+  async send(events: SinkEvent[], signal: AbortSignal): Promise<SendOutcome> {
+    signal.throwIfAborted();
+    const byTenant = new Map<string, SinkEvent[]>();
+    for (const event of events) {
+      const list = byTenant.get(event.tenant) ?? [];
+      list.push(event);
+      byTenant.set(event.tenant, list);
+    }
+    const refused: { id: string; reason: string }[] = [];
+    try {
+      for (const [tenant, list] of byTenant) {
+        const written = this.index.write(tenant, list);
+        for (const { event, reason } of written.refused) refused.push({ id: event.id, reason });
+      }
+    } catch (error) {
+      return { kind: "retry", reason: `search index ${this.index.directory}: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    if (refused.length === 0) return { kind: "delivered" };
+    const named = refused.slice(0, NAMED_IN_REASON_MAX).map(({ id, reason }) => `${id} (${reason})`);
+    const more = refused.length > NAMED_IN_REASON_MAX ? ` and ${refused.length - NAMED_IN_REASON_MAX} more` : "";
+    return { kind: "reject", reason: `the search index cannot store ${refused.length} of ${events.length} events: ${named.join(", ")}${more}; the other ${events.length - refused.length} were stored` };
+  }
+
+  /** Closes the index's partition files (after the runners stopped: nothing is being written). */
+  async close(): Promise<void> {
+    this.index.close();
+  }
+}
