@@ -131,7 +131,7 @@ export const agentConfigSchema = z.strictObject({
       strategy: z
         .enum(Object.keys(ZSTD_STRATEGIES) as [ZstdStrategy, ...ZstdStrategy[]])
         .default("greedy")
-        .describe("zstd match finder over the level's own; greedy at level 1: 7.3× on mixed logs at half of level 1's speed, see bench/compression.bench.ts. auto: the level's own."),
+        .describe("zstd match finder over the level's own (auto keeps the level's). greedy at level 1: 7.25× instead of 6.93× on mixed logs, for about twice the compression CPU; see bench/compression.bench.ts and delivery.bench.ts."),
     })
     .prefault({}),
   spool: z

@@ -22,13 +22,14 @@ import { AGENT_NODE_OPTIONS, COLLECTOR_NODE_OPTIONS } from "./node-options.ts";
 import { benchFiles } from "./data.ts";
 import { bundleLogship } from "./bundle.ts";
 
-const { values } = parseArgs({ options: { bytes: { type: "string", default: "1GiB" }, "idle-files": { type: "string", default: "1000" }, level: { type: "string" }, strategy: { type: "string" }, cases: { type: "string", default: "ship,idle_files" } } });
+const { values } = parseArgs({ options: { bytes: { type: "string", default: "1GiB" }, "idle-files": { type: "string", default: "1000" }, level: { type: "string" }, strategies: { type: "string", default: "auto,greedy" }, cases: { type: "string", default: "ship,idle_files" } } });
 const cases = new Set(values.cases.split(","));
-// The agent's defaults unless --level / --strategy say otherwise.
-const compression = agentConfigSchema.shape.compression.parse({
-  ...(values.level === undefined ? {} : { level: Number(values.level) }),
-  ...(values.strategy === undefined ? {} : { strategy: values.strategy }),
-});
+// The agent's default level unless --level says otherwise; one ship case per zstd strategy
+// (auto, the default, and greedy: the CPU-for-bandwidth trade-off of compression.strategy).
+const compressionFor = (strategy?: string): { level: number; strategy: string } =>
+  agentConfigSchema.shape.compression.parse({ ...(values.level === undefined ? {} : { level: Number(values.level) }), ...(strategy === undefined ? {} : { strategy }) });
+/** The agent's compression for the case being run; the defaults for idle_files. */
+let compression = compressionFor();
 const root = process.env["LOGSHIP_BENCH_DATA"] ?? join(import.meta.dirname, "..", ".bench-data");
 const work = join(root, "delivery");
 rmSync(work, { recursive: true, force: true });
@@ -119,9 +120,10 @@ async function ship(): Promise<Record<string, unknown>> {
   const sizes = new Map(files.map((path) => [path, statSync(path).size]));
   const totalBytes = [...sizes.values()].reduce((sum, size) => sum + size, 0);
   const totalLines = files.reduce((sum, path) => sum + countLines(path), 0);
-  const target = await collector("collector");
+  // Fresh directories per case: an agent that finds its checkpoints would ship nothing.
+  const target = await collector(`collector-${compression.strategy}`);
   const started = Date.now();
-  const shipper = await agent("agent", target.url, files);
+  const shipper = await agent(`agent-${compression.strategy}`, target.url, files);
   const pid = shipper.child.pid as number;
   let agentPeakMb = 0;
   let collectorPeakMb = 0;
@@ -186,6 +188,12 @@ async function idleFiles(): Promise<Record<string, unknown>> {
   return { bench: "delivery", case: "idle_files", files: count, agent_rss_mb: round(rss) };
 }
 
-if (cases.has("ship")) console.log(JSON.stringify(await ship()));
+if (cases.has("ship")) {
+  for (const strategy of values.strategies.split(",")) {
+    compression = compressionFor(strategy);
+    console.log(JSON.stringify(await ship()));
+  }
+}
+compression = compressionFor();
 if (cases.has("idle_files")) console.log(JSON.stringify(await idleFiles()));
 rmSync(work, { recursive: true, force: true });

@@ -6,7 +6,7 @@
  *   npm run bench [-- --only tail]
  */
 import { execFileSync } from "node:child_process";
-import { readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -61,8 +61,20 @@ Written by \`npm run bench\` (bench/run.ts); do not edit by hand.
 
 Each benchmark prints one JSON object per case; the tables below are those objects.
 `;
-for (const [file, rows] of results) {
-  markdown += `\n## ${file}\n\n${TARGETS[file] ?? ""}\n\n${table(rows)}`;
+const page = join(benchDirectory, "..", "docs", "BENCHMARKS.md");
+const section = (file: string, rows: Record<string, unknown>[], note = ""): string => `\n## ${file}\n\n${TARGETS[file] ?? ""}\n\n${note}${table(rows)}`;
+if (values.only === undefined) {
+  for (const [file, rows] of results) markdown += section(file, rows);
+  writeFileSync(page, markdown);
+} else {
+  // --only: replace just those sections of the page, each saying when it was run and how busy the machine was.
+  let current = readFileSync(page, "utf8");
+  const note = `Run on its own (\`npm run bench -- --only\`): ${new Date().toISOString()}, load average ${loadAtStart.toFixed(2)} → ${(loadavg()[0] ?? 0).toFixed(2)}.\n\n`;
+  for (const [file, rows] of results) {
+    const start = current.indexOf(`\n## ${file}\n`);
+    const next = start === -1 ? -1 : current.indexOf("\n## ", start + 1);
+    const replacement = section(file, rows, note);
+    current = start === -1 ? current + replacement : current.slice(0, start) + replacement + (next === -1 ? "" : current.slice(next));
+  }
+  writeFileSync(page, current);
 }
-if (values.only === undefined) writeFileSync(join(benchDirectory, "..", "docs", "BENCHMARKS.md"), markdown);
-else process.stderr.write("bench: --only given; docs/BENCHMARKS.md left as it is\n");
