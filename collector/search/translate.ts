@@ -15,8 +15,8 @@
  * rows).
  */
 import type { SQLInputValue } from "node:sqlite";
-import { ANY_ONE, ANY_RUN, FIELDS_PREFIX, MESSAGE_FIELD, compileQuery, globMatches, literalGlob, parseGlob, tokenizeGlob } from "../../shared/query/index.ts";
-import type { Glob, Query, RangeBound, RangeQuery } from "../../shared/query/index.ts";
+import { ANY_ONE, ANY_RUN, FIELDS_PREFIX, MESSAGE_FIELD, compileQuery, globMatches, literalGlob, messageGlob, parseGlob, tokenizeGlob } from "../../shared/query/index.ts";
+import type { Glob, Query, RangeBound, RangeQuery, ValueQuery } from "../../shared/query/index.ts";
 import { formatTime } from "../../shared/event.ts";
 import { parseNumber, parseTime } from "../../shared/query/values.ts";
 import { ftsSeesToken } from "./fts-probe.ts";
@@ -28,7 +28,6 @@ export interface SqlCondition {
 
 type Mode = "superset" | "subset";
 type Leaf = Exclude<Query, { kind: "all" | "and" | "or" | "not" }>;
-type ValueLeaf = Extract<Query, { kind: "term" | "phrase" | "prefix" | "wildcard" }>;
 
 const TRUE: SqlCondition = { sql: "1", parameters: [] };
 const FALSE: SqlCondition = { sql: "0", parameters: [] };
@@ -93,17 +92,6 @@ function leaf(query: Leaf, mode: Mode): SqlCondition {
 
 // ——— full text: FTS5 over the message's tokens ———
 
-function messageGlob(query: ValueLeaf): Glob {
-  switch (query.kind) {
-    case "term":
-    case "phrase":
-      return literalGlob(query.value);
-    case "prefix":
-      return [...literalGlob(query.value), ANY_RUN];
-    case "wildcard":
-      return parseGlob(query.pattern);
-  }
-}
 
 /** One query token as FTS5 can look for it: a literal, or a prefix (exact for `abc*`, a superset for `ab?d`, `a*c`). */
 interface FtsToken {
@@ -202,7 +190,7 @@ function scalar(query: Leaf, source: ScalarSource, mode: Mode): SqlCondition {
     }
     case "prefix":
     case "wildcard": {
-      const glob = query.kind === "prefix" ? [...literalGlob(query.value), ANY_RUN] : parseGlob(query.pattern);
+      const glob = messageGlob(query);
       const pattern = sqlGlob(glob);
       add(isType("text"), { sql: `${value} GLOB ?`, parameters: [pattern] });
       if (mode === "superset") add(isType("integer", "real"), TRUE);
@@ -300,7 +288,7 @@ function offsetLeaf(query: Leaf, mode: Mode): SqlCondition {
     }
     case "prefix":
     case "wildcard":
-      return { sql: "CAST(offset AS TEXT) GLOB ?", parameters: [sqlGlob(query.kind === "prefix" ? [...literalGlob(query.value), ANY_RUN] : parseGlob(query.pattern))] };
+      return { sql: "CAST(offset AS TEXT) GLOB ?", parameters: [sqlGlob(messageGlob(query))] };
     case "range":
       return query.valueType === "number" ? integerRange("offset", query) : FALSE;
   }

@@ -35,7 +35,8 @@ type ValueGetter = (event: MatchableEvent) => unknown;
 type ScalarTest = (value: unknown) => boolean;
 type TokenTest = (token: string) => boolean;
 /** The clauses that compare a value: full text on `message`, whole values elsewhere. */
-type ValueQuery = Extract<Query, { kind: "term" | "phrase" | "prefix" | "wildcard" }>;
+/** A clause that compares one value: what full-text and keyword matching share (the index's translation too). */
+export type ValueQuery = Extract<Query, { kind: "term" | "phrase" | "prefix" | "wildcard" }>;
 
 export function compileQuery(query: Query): EventPredicate {
   const node = compileNode(query);
@@ -198,7 +199,7 @@ function rangeTest(query: RangeQuery): ScalarTest {
 }
 
 /** The message-side pattern of a full-text clause: literal for terms and phrases. */
-function messageGlob(query: ValueQuery): Glob {
+export function messageGlob(query: ValueQuery): Glob {
   switch (query.kind) {
     case "term":
     case "phrase":

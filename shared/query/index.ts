@@ -6,8 +6,8 @@
 export type * from "./ast.ts";
 export { canonicalFieldName, FIELDS_PREFIX, MESSAGE_FIELD, TOP_LEVEL_FIELDS } from "./ast.ts";
 export { caretLines, renderQueryError } from "./caret.ts";
-export { compileQuery, matches } from "./compile.ts";
-export type { EventPredicate, MatchableEvent } from "./compile.ts";
+export { compileQuery, matches, messageGlob } from "./compile.ts";
+export type { EventPredicate, MatchableEvent, ValueQuery } from "./compile.ts";
 export { parseQuery, QUERY_CHARS_MAX, QUERY_NESTING_MAX } from "./parser.ts";
 export { printQuery } from "./print.ts";
 export { REGEX_SOURCE_CHARS_MAX } from "./regex.ts";
