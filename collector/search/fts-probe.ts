@@ -8,7 +8,8 @@
  * Pure ASCII needs no probe. One in-memory database per process; answers
  * are cached up to PROBE_CACHE_MAX tokens.
  */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { StatementSync } from "node:sqlite";
+import { sqlite } from "./sqlite.ts";
 import { FTS_TOKENIZER } from "./partition.ts";
 
 const PROBE_CACHE_MAX = 4096;
@@ -38,7 +39,7 @@ export function ftsSeesToken(text: string): boolean {
 }
 
 function openProbe(): Probe {
-  const database = new DatabaseSync(":memory:");
+  const database = new (sqlite().DatabaseSync)(":memory:");
   database.exec(`CREATE VIRTUAL TABLE probe USING fts5 (text, tokenize = "${FTS_TOKENIZER}"); CREATE VIRTUAL TABLE probe_terms USING fts5vocab (probe, 'row');`);
   return {
     insert: database.prepare("INSERT INTO probe (rowid, text) VALUES (1, ?)"),

@@ -22,7 +22,8 @@
  * the sink reports `delivered` only after it, so a commit must survive a
  * power loss (the runner will not send those events again).
  */
-import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import { sqlite } from "./sqlite.ts";
 import { IndexError } from "./errors.ts";
 
 export const PARTITION_FORMAT_VERSION = 1;
@@ -96,7 +97,7 @@ export class Partition {
 
   /** Opens (with `create`, creates) the partition file; throws IndexError on a file of another format. */
   static open(file: string, create: boolean): Partition {
-    const database = new DatabaseSync(file, { open: true, readOnly: false, enableDoubleQuotedStringLiterals: false });
+    const database = new (sqlite().DatabaseSync)(file, { open: true, readOnly: false, enableDoubleQuotedStringLiterals: false });
     try {
       database.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
       const version = (database.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
