@@ -76,7 +76,10 @@ export class Batcher implements BlockOutput {
     const spool = this.options.spool;
     const seq = await spool.allocateSeq();
     // Another flush (the linger timer) may have taken the batch meanwhile; the seq then stays unused (gaps are fine).
-    if (this.builder.empty) return;
+    if (this.builder.empty) {
+      spool.abandonSeq(seq);
+      return;
+    }
     let pooled: Buffer | null = null;
     const built = this.builder.build({ agent: spool.agentId, host: this.options.host, seq, floor: spool.persistedFloor, created_ms: Date.now() }, (bytes) => (pooled = this.payloads.acquire(bytes)));
     const done = this.compressAndSpool(seq, built, () => {

@@ -147,3 +147,30 @@ test("spool: max_batches bounds the batches waiting (their bookkeeping lives in 
   assert.equal(spool.stats().records, 5);
   await spool.close();
 });
+
+test("spool: the floor never passes a seq that is allocated but not spooled yet (its batch is still compressing)", async (t) => {
+  const dir = scratch();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const spool = spoolIn(dir);
+  await spool.open();
+  const first = await spool.allocateSeq();
+  await spool.append(first, 1, [], batch(first));
+  await spool.ack(first);
+  // Two batches in flight, the later one spooled and acknowledged first (its compression finished first).
+  const slow = await spool.allocateSeq();
+  const fast = await spool.allocateSeq();
+  await spool.append(fast, 1, [], batch(fast));
+  await spool.ack(fast);
+  await spool.saveState();
+  assert.ok(spool.persistedFloor <= slow, `floor ${spool.persistedFloor} must not pass seq ${slow}, which a collector has not seen yet`);
+  // Once it is spooled and acknowledged, the floor moves past both.
+  await spool.append(slow, 1, [], batch(slow));
+  await spool.ack(slow);
+  await spool.saveState();
+  assert.equal(spool.persistedFloor, fast + 1);
+  // An abandoned seq does not hold the floor back.
+  const unused = await spool.allocateSeq();
+  spool.abandonSeq(unused);
+  await spool.saveState();
+  assert.equal(spool.persistedFloor, unused + 1);
+});
