@@ -194,7 +194,9 @@ test("fan-out: runners for every sink and tenant, new tenants included; the rete
   assert.equal(fanout.lowestNeededOffset("default"), 0, "runners not open yet: keep everything");
   await fanout.start(log);
   await append("payments", 1, 7);
-  await waitFor(() => fast.ids.size === 12, 5000, "both tenants delivered to the fast sink");
+  // Delivered, then committed: the runner records its offset after the sink confirms, so wait for both.
+  const fastCommitted = (): boolean => fanout.status().filter((status) => status.sink === "fast").every((status) => status.lagEvents === 0) && fanout.status().length === 4;
+  await waitFor(() => fast.ids.size === 12 && fastCommitted(), 5000, "both tenants delivered to the fast sink and committed");
   assert.deepEqual(
     fanout.status().map((status) => [status.sink, status.tenant, status.committedOffset, status.lagEvents]).sort(),
     [
