@@ -28,6 +28,8 @@ import { IngestService } from "./ingest/service.ts";
 import { KafkaLog } from "./log/kafka/kafka-log.ts";
 import { closeSinks } from "./sinks/build.ts";
 import { KafkaLogFanout } from "./sinks/kafka-log-fanout.ts";
+import { searchIndexOf } from "./sinks/search/sink.ts";
+import { searchRoutes } from "./search/routes.ts";
 import type { Sink } from "./sinks/types.ts";
 
 export interface KafkaCollectorOptions {
@@ -84,6 +86,8 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
       shutdownTimeoutMs: options.shutdownTimeoutMs,
       logger,
       meter: new IngestMeter(),
+      // GET /v1/search and /v1/histogram over the embedded index the search sink fills (docs/SEARCH.md).
+      adminRoutes: searchRoutes({ tokens, index: searchIndexOf(options.sinks), logger }),
     });
   } catch (error) {
     await log.close();

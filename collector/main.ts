@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ConfigError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { LOGSHIP_VERSION } from "../shared/cli/commands/version.ts";
-import { adminRoutes } from "./admin/routes.ts";
+import { adminRoutes, eitherRoute } from "./admin/routes.ts";
 import type { CollectorConfig } from "./config.ts";
 import { TokenTable } from "./ingest/auth.ts";
 import { DedupeIndex } from "./ingest/dedupe.ts";
@@ -22,6 +22,8 @@ import { buildSinks, closeSinks } from "./sinks/build.ts";
 import type { KafkaLogFanout } from "./sinks/kafka-log-fanout.ts";
 import type { SyncFunction } from "./log/tenant-log.ts";
 import { SinkFanout } from "./sinks/fanout.ts";
+import { searchIndexOf } from "./sinks/search/sink.ts";
+import { searchRoutes } from "./search/routes.ts";
 import type { Sink } from "./sinks/types.ts";
 
 export interface CollectorOptions {
@@ -105,8 +107,11 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       shutdownTimeoutMs,
       logger,
       meter,
-      // GET /v1/status and POST /v1/sinks/<name>/replay (docs/SINKS.md).
-      adminRoutes: adminRoutes({ tokens, status: { version: LOGSHIP_VERSION, startedMs: Date.now(), ready: () => log.writable, meter, log, sinks }, sinks, logger }),
+      // GET /v1/status and POST /v1/sinks/<name>/replay (docs/SINKS.md), then GET /v1/search and /v1/histogram (docs/SEARCH.md).
+      adminRoutes: eitherRoute(
+        adminRoutes({ tokens, status: { version: LOGSHIP_VERSION, startedMs: Date.now(), ready: () => log.writable, meter, log, sinks }, sinks, logger }),
+        searchRoutes({ tokens, index: searchIndexOf(sinkList), logger }),
+      ),
     });
   } catch (error) {
     await sinks.destroy();

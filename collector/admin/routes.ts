@@ -30,6 +30,11 @@ export interface AdminRoutesOptions {
   logger: Logger;
 }
 
+/** Routes tried in turn until one serves the path. */
+export function eitherRoute(...handlers: RouteHandler[]): RouteHandler {
+  return (request, response, path) => handlers.some((handler) => handler(request, response, path));
+}
+
 /** A replay request is a few fields; anything larger is not one. */
 const REPLAY_BODY_BYTES_MAX = 64 * 1024;
 const REPLAY_PATH = /^\/v1\/sinks\/([^/]+)\/replay$/;
@@ -101,7 +106,8 @@ async function readReplayBody(request: IncomingMessage): Promise<Omit<ReplayRequ
   return { tenant, from: { timeMs: timeMs as number } };
 }
 
-class MethodNotAllowed extends Error {
+/** A route asked with a method it does not serve: 405 with `Allow`. */
+export class MethodNotAllowed extends Error {
   readonly allow: string;
   constructor(allow: string) {
     super(`use ${allow}`);
@@ -113,14 +119,23 @@ async function answer(response: ServerResponse, logger: Logger, handle: () => Pr
   try {
     sendJson(response, 200, await handle());
   } catch (error) {
-    if (response.headersSent || response.destroyed) return;
-    if (error instanceof IngestError || error instanceof ReplayError) {
-      sendJson(response, error.status, { error: error.message, code: error.code }, error.status === 401 ? { "WWW-Authenticate": 'Bearer realm="logship"' } : {});
-    } else if (error instanceof MethodNotAllowed) {
-      sendJson(response, 405, { error: error.message, code: "LOGSHIP_METHOD_NOT_ALLOWED" }, { Allow: error.allow });
-    } else {
-      logger.error("operator request failed unexpectedly", { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-      sendJson(response, 500, { error: "internal error; see the collector's log", code: "LOGSHIP_INTERNAL" });
-    }
+    sendError(response, logger, error);
+  }
+}
+
+/**
+ * The JSON answer `{"error", "code"}` of a failed operator or search
+ * request: auth and replay refusals with their status, 405 with `Allow`,
+ * anything else 500 (logged).
+ */
+export function sendError(response: ServerResponse, logger: Logger, error: unknown): void {
+  if (response.headersSent || response.destroyed) return;
+  if (error instanceof IngestError || error instanceof ReplayError) {
+    sendJson(response, error.status, { error: error.message, code: error.code }, error.status === 401 ? { "WWW-Authenticate": 'Bearer realm="logship"' } : {});
+  } else if (error instanceof MethodNotAllowed) {
+    sendJson(response, 405, { error: error.message, code: "LOGSHIP_METHOD_NOT_ALLOWED" }, { Allow: error.allow });
+  } else {
+    logger.error("operator or search request failed unexpectedly", { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    sendJson(response, 500, { error: "internal error; see the collector's log", code: "LOGSHIP_INTERNAL" });
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The collector's HTTP server (node:http): `POST /v1/ingest`, `/healthz`,
- * `/readyz`, and the operator routes (`/v1/status`, replay) handed to
- * `adminRoutes` (collector/admin/). docs/INGEST.md is the contract.
+ * `/readyz`, and the operator and search routes (`/v1/status`, replay,
+ * `/v1/search`, `/v1/histogram`) handed to `adminRoutes` (collector/admin/,
+ * collector/search/routes.ts). docs/INGEST.md is the contract.
  *
  * An ingest request is admitted, or refused without reading its body, in
  * this order: shutting down (503), token (401/403), Content-Encoding (415),
@@ -44,7 +45,7 @@ export interface CollectorServerOptions {
   logger: Logger;
   /** Counts every batch answered 200 (status: ingest rates and totals). */
   meter: IngestMeter;
-  /** Routes beyond ingest and health (status, replay); asked before answering 404. */
+  /** Routes beyond ingest and health (status, replay, search); asked before answering 404. */
   adminRoutes?: RouteHandler;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Operating errors of the embedded search index, with a stable `code`
  * (STYLE.md): a partition file of another format, a cursor that was not made
- * by this index for this order, a tenant that cannot name a directory.
+ * by this index for this order, a tenant that cannot name a directory; and
+ * the refusals of the search API's parameters (routes.ts).
  */
 import { LogshipError } from "../../shared/errors.ts";
 
@@ -13,5 +14,26 @@ export class IndexError extends LogshipError {
   constructor(code: IndexErrorCode, message: string) {
     super(code, message);
     this.name = "IndexError";
+  }
+}
+
+export const SEARCH_REQUEST_ERROR_STATUS = {
+  /** A parameter of `GET /v1/search` or `/v1/histogram` is missing, repeated, unknown or malformed. */
+  LOGSHIP_SEARCH_REQUEST: 400,
+  /** This collector keeps no embedded index to answer from. */
+  LOGSHIP_SEARCH_UNAVAILABLE: 404,
+} as const;
+
+export type SearchRequestErrorCode = keyof typeof SEARCH_REQUEST_ERROR_STATUS;
+
+/** A search API request refused before any index is read: the HTTP status and a reason naming the parameter. */
+export class SearchRequestError extends LogshipError {
+  declare readonly code: SearchRequestErrorCode;
+  readonly status: number;
+
+  constructor(code: SearchRequestErrorCode, message: string) {
+    super(code, message);
+    this.name = "SearchRequestError";
+    this.status = SEARCH_REQUEST_ERROR_STATUS[code];
   }
 }

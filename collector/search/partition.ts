@@ -140,6 +140,11 @@ export class Partition {
     return this.database.prepare(sql).all(...parameters) as unknown as StoredRow[];
   }
 
+  /** Runs a grouped count over `events` (histogram.ts): one row per bucket start in ms. */
+  countBuckets(sql: string, parameters: readonly SQLInputValue[]): { bucket: number; count: number }[] {
+    return this.database.prepare(sql).all(...parameters) as unknown as { bucket: number; count: number }[];
+  }
+
   close(): void {
     this.database.close();
   }

@@ -16,16 +16,17 @@
  * stops at that budget returns the events found so far, possibly none, and
  * a cursor; `cursor: null` means there is nothing more. A page with
  * `limit` events also returns a cursor, and the next page may be empty.
+ *
+ * The row scan (`candidateRows`) is shared with histogram.ts.
  */
-import type { SQLInputValue } from "node:sqlite";
 import { formatTime, type Event } from "../../shared/event.ts";
 import { compileQuery, type Query } from "../../shared/query/index.ts";
 import { IndexError } from "./errors.ts";
+import { SEARCH_LIMIT_MAX } from "./params.ts";
 import type { StoredRow } from "./partition.ts";
 import { DAY_MS, type SearchIndex } from "./search-index.ts";
-import { translateQuery } from "./translate.ts";
+import { translateQuery, type SqlCondition } from "./translate.ts";
 
-export const SEARCH_LIMIT_MAX = 10_000;
 /** Rows read per call at most, whatever they match. */
 export const SCAN_ROWS_MAX_DEFAULT = 200_000;
 /** Rows fetched from SQLite per statement. */
@@ -54,7 +55,8 @@ export interface SearchResult {
   cursor: string | null;
 }
 
-interface Position {
+/** A row's place in (time, id) order: what a cursor holds. */
+export interface Position {
   timeMs: number;
   id: string;
 }
@@ -64,49 +66,85 @@ export function searchIndex(index: SearchIndex, request: SearchRequest): SearchR
   if (!Number.isInteger(request.limit) || request.limit < 1 || request.limit > SEARCH_LIMIT_MAX) throw new RangeError(`limit must be an integer from 1 to ${SEARCH_LIMIT_MAX}; got ${request.limit}`);
   const scanRowsMax = request.scanRowsMax ?? SCAN_ROWS_MAX_DEFAULT;
   if (!Number.isInteger(scanRowsMax) || scanRowsMax < 1) throw new RangeError(`scanRowsMax must be a positive integer; got ${scanRowsMax}`);
-  let position = request.cursor === undefined ? undefined : decodeCursor(request.cursor, order);
   const predicate = compileQuery(request.query);
-  const condition = translateQuery(request.query);
-  const direction = order === "desc" ? "DESC" : "ASC";
+  const scan: RowScan = { tenant: request.tenant, condition: translateQuery(request.query), order };
+  if (request.sinceMs !== undefined) scan.sinceMs = request.sinceMs;
+  if (request.untilMs !== undefined) scan.untilMs = request.untilMs;
+  if (request.cursor !== undefined) scan.after = decodeCursor(request.cursor, order);
   const events: Event[] = [];
-  let budget = scanRowsMax;
-  for (const ref of index.partitions(request.tenant, request.sinceMs, request.untilMs, order)) {
+  let position: Position | undefined;
+  let rowsRead = 0;
+  for (const row of candidateRows(index, scan, scanRowsMax)) {
+    rowsRead++;
+    position = { timeMs: row.time, id: row.id };
+    const event = storedEvent(row);
+    if (predicate(event)) events.push(event);
+    if (events.length === request.limit) return { events, cursor: encodeCursor(position, order) };
+  }
+  // Stopped at the budget: the range may go on (the next page may also be empty).
+  return { events, cursor: rowsRead === scanRowsMax && position !== undefined ? encodeCursor(position, order) : null };
+}
+
+/** What candidateRows reads: a tenant's rows in [sinceMs, untilMs) that `condition` selects, strictly after `after` in `order`. */
+export interface RowScan {
+  tenant: string;
+  condition: SqlCondition;
+  sinceMs?: number;
+  untilMs?: number;
+  order: "desc" | "asc";
+  after?: Position;
+}
+
+/**
+ * The rows of a scan in (time, id) order, partition by partition (those
+ * wholly before `after` are not opened), fetched CHUNK_ROWS at a time, at
+ * most `rowsMax` in all. The evaluator is the caller's: these are SQL's
+ * superset.
+ */
+export function* candidateRows(index: SearchIndex, scan: RowScan, rowsMax: number): Generator<StoredRow> {
+  const { order } = scan;
+  const direction = order === "desc" ? "DESC" : "ASC";
+  let position = scan.after;
+  let budget = rowsMax;
+  for (const ref of index.partitions(scan.tenant, scan.sinceMs, scan.untilMs, order)) {
     if (position !== undefined && (order === "desc" ? ref.dayStartMs > position.timeMs : ref.dayStartMs + DAY_MS <= position.timeMs)) continue;
     const partition = index.partition(ref.file, false);
     for (;;) {
-      const where: string[] = [`(${condition.sql})`];
-      const parameters: SQLInputValue[] = [...condition.parameters];
-      if (request.sinceMs !== undefined) {
-        where.push("time >= ?");
-        parameters.push(request.sinceMs);
-      }
-      if (request.untilMs !== undefined) {
-        where.push("time < ?");
-        parameters.push(request.untilMs);
-      }
+      const rowsWanted = Math.min(CHUNK_ROWS, budget);
+      if (rowsWanted === 0) return;
+      const where = timeRangeCondition(scan.condition, scan.sinceMs, scan.untilMs);
       if (position !== undefined) {
         const after = order === "desc" ? "<" : ">";
-        where.push(`time ${after}= ? AND (time ${after} ? OR id ${after} ?)`);
-        parameters.push(position.timeMs, position.timeMs, position.id);
+        where.sql += ` AND time ${after}= ? AND (time ${after} ? OR id ${after} ?)`;
+        where.parameters.push(position.timeMs, position.timeMs, position.id);
       }
-      const rowsMax = Math.min(CHUNK_ROWS, budget);
-      parameters.push(rowsMax);
-      const rows = partition.select(`SELECT * FROM events WHERE ${where.join(" AND ")} ORDER BY time ${direction}, id ${direction} LIMIT ?`, parameters);
+      const rows = partition.select(`SELECT * FROM events WHERE ${where.sql} ORDER BY time ${direction}, id ${direction} LIMIT ?`, [...where.parameters, rowsWanted]);
       for (const row of rows) {
         position = { timeMs: row.time, id: row.id };
-        const event = storedEvent(row);
-        if (predicate(event)) events.push(event);
-        if (events.length === request.limit) return { events, cursor: encodeCursor(position, order) };
+        yield row;
       }
       budget -= rows.length;
-      if (rows.length < rowsMax) break;
-      if (budget === 0) return { events, cursor: position === undefined ? null : encodeCursor(position, order) };
+      if (rows.length < rowsWanted) break;
     }
   }
-  return { events, cursor: null };
 }
 
-function storedEvent(row: StoredRow): Event {
+/** `condition` limited to time ≥ sinceMs and time < untilMs (each when given), as a fresh condition the caller may extend. */
+export function timeRangeCondition(condition: SqlCondition, sinceMs: number | undefined, untilMs: number | undefined): SqlCondition {
+  const where: SqlCondition = { sql: `(${condition.sql})`, parameters: [...condition.parameters] };
+  if (sinceMs !== undefined) {
+    where.sql += " AND time >= ?";
+    where.parameters.push(sinceMs);
+  }
+  if (untilMs !== undefined) {
+    where.sql += " AND time < ?";
+    where.parameters.push(untilMs);
+  }
+  return where;
+}
+
+/** An event as it was indexed. */
+export function storedEvent(row: StoredRow): Event {
   const event: Event = {
     id: row.id,
     time: formatTime(row.time),

@@ -46,6 +46,19 @@ export function translateQuery(query: Query): SqlCondition {
   return translate(query, "superset");
 }
 
+/**
+ * A condition that selects exactly the events `query` matches, or undefined
+ * when SQL cannot say it exactly. The superset translation is exact when it
+ * is also the subset one: the two agree only where no clause was widened or
+ * narrowed (histogram.ts counts in SQL then, without the evaluator).
+ */
+export function exactTranslation(query: Query): SqlCondition | undefined {
+  const superset = translate(query, "superset");
+  const subset = translate(query, "subset");
+  const same = superset.sql === subset.sql && superset.parameters.length === subset.parameters.length && superset.parameters.every((parameter, index) => Object.is(parameter, subset.parameters[index]));
+  return same ? superset : undefined;
+}
+
 function translate(query: Query, mode: Mode): SqlCondition {
   switch (query.kind) {
     case "all":

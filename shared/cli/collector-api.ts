@@ -1,12 +1,14 @@
 /**
- * How `logship status` and `logship replay` reach a running collector's
- * operator routes (docs/SINKS.md): its URL and the token to present, from
- * `--server` / `--token` / LOGSHIP_TOKEN or from its config file, then one
- * JSON request whose failures read as one line an operator can act on.
+ * How `logship status`, `replay` and `search` reach a running collector's
+ * operator and search routes (docs/SINKS.md, docs/SEARCH.md): its URL and
+ * the token to present, from `--server` / `--token` / LOGSHIP_TOKEN or from
+ * its config file, then one JSON request whose failures read as one line an
+ * operator can act on.
  *
  * Token order: `--token`, then LOGSHIP_TOKEN, then the first token of the
- * config whose role may do the operation (admin before search). A
- * collector without tokens is open and needs none.
+ * config whose role may do the operation, in the order the command asks
+ * (status: admin before search; search: search before admin). A collector
+ * without tokens is open and needs none.
  */
 import type { CollectorConfig, TokenConfig } from "../../collector/config.ts";
 import { ConfigError, LogshipError } from "../errors.ts";
@@ -43,6 +45,31 @@ export function targetFromConfig(file: string, config: CollectorConfig, roles: r
     if (token !== undefined) return { url, token: token.token };
   }
   throw new ConfigError(`${file} has no token with role ${roles.join(" or ")}; pass --token (or set LOGSHIP_TOKEN)`);
+}
+
+/** The flags a command names its collector with. */
+export interface TargetFlags {
+  config?: string;
+  server?: string;
+  token?: string;
+}
+
+/**
+ * The collector of `--config` (its address, and a token with one of
+ * `roles` unless one is given; `--server` overrides the address) or of
+ * `--server`; with neither, `fallbackServer` (a ConfigError when there is
+ * none). The config module is imported only when a config is given.
+ */
+export async function resolveTarget(flags: TargetFlags, roles: readonly OperatorRole[], env: Readonly<Record<string, string | undefined>>, fallbackServer: string | undefined): Promise<CollectorTarget> {
+  const token = explicitToken(flags.token, env);
+  if (flags.config === undefined) {
+    if (flags.server === undefined && fallbackServer === undefined) throw new ConfigError("pass --config (the collector's config file) or --server URL");
+    return { url: flags.server === undefined ? serverUrl(fallbackServer as string, "LOGSHIP_SERVER") : serverUrl(flags.server), token };
+  }
+  const { loadCollectorConfig } = await import("../../collector/config.ts");
+  const target = targetFromConfig(flags.config, loadCollectorConfig(flags.config, env), roles, token);
+  if (flags.server !== undefined) target.url = serverUrl(flags.server);
+  return target;
 }
 
 /** `--token`, else LOGSHIP_TOKEN, else undefined. */

@@ -39,10 +39,10 @@ test("a ConfigError exits 2", async () => {
   assert.deepEqual(context.err, ["logship: bad config\n"]);
 });
 
-test("a QueryError exits 2 and says where", async () => {
+test("a QueryError exits 2 and says where: the message, then the query with a caret under the column", async () => {
   const context = captureContext();
   assert.equal(await runCli(["explode"], context, programThatThrows(context, new QueryError("a AND", 3, "AND needs a clause after it"))), 2);
-  assert.deepEqual(context.err, ["logship: invalid query at column 3: AND needs a clause after it\n"]);
+  assert.deepEqual(context.err, ["logship: invalid query at column 3: AND needs a clause after it\n  a AND\n    ^\n"]);
 });
 
 test("commands write through the context", async () => {

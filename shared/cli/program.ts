@@ -2,16 +2,19 @@
  * The `logship` command line. Each command lives in its own file under
  * commands/ and is a function `(context) => Command`; add one by writing the
  * file and one `addCommand` line below. Commands report failure by throwing
- * (ConfigError or QueryError → exit 2, anything else → exit 1) or by setting
+ * (ConfigError or QueryError → exit 2, anything else → exit 1; a QueryError
+ * prints the query with a caret under its column) or by setting
  * `context.exitCode`; they never call process.exit.
  */
 import { Command, CommanderError } from "commander";
 import { ConfigError, QueryError } from "../errors.ts";
+import { renderQueryError } from "../query/caret.ts";
 import { agentCommand } from "./commands/agent.ts";
 import { collectorCommand } from "./commands/collector.ts";
 import { logCommand } from "./commands/log.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { schemaCommand } from "./commands/schema.ts";
+import { searchCommand } from "./commands/search.ts";
 import { statusCommand } from "./commands/status.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { LOGSHIP_VERSION, versionCommand } from "./commands/version.ts";
@@ -32,6 +35,7 @@ export function buildProgram(context: CliContext = processContext()): Command {
     logCommand(context),
     statusCommand(context),
     replayCommand(context),
+    searchCommand(context),
     versionCommand(context),
     validateCommand(context),
     schemaCommand(context),
@@ -66,7 +70,8 @@ export async function runCli(
       return error.exitCode === EXIT_OK ? EXIT_OK : EXIT_USAGE_OR_CONFIG;
     }
     const verbose = argv.includes("--verbose");
-    const message = error instanceof Error ? error.message : String(error);
+    // A query error also shows the query with a caret under the column.
+    const message = error instanceof QueryError ? renderQueryError(error) : error instanceof Error ? error.message : String(error);
     context.writeErr(`logship: ${message}\n`);
     if (verbose && error instanceof Error && error.stack !== undefined) context.writeErr(`${error.stack}\n`);
     return error instanceof ConfigError || error instanceof QueryError ? EXIT_USAGE_OR_CONFIG : EXIT_RUNTIME_FAILURE;

@@ -8,36 +8,19 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeBatch, numberedLines } from "../../collector/testing/batches.ts";
 import type { CollectorStatusJson } from "../../collector/admin/status.ts";
-import { INGEST_TOKEN, LOGSHIP, REPO, collectorSetup, freePort, startLogship } from "../helpers/processes.ts";
+import { INGEST_TOKEN, REPO, collectorSetup, freePort, runLogship as logship, startLogship, until, type CliRun } from "../helpers/processes.ts";
 
 const ADMIN_TOKEN = "e2e-admin-token";
 const SEARCH_TOKEN = "e2e-search-token";
 const RECORDING_COLLECTOR = join(REPO, "test", "helpers", "recording-collector.ts");
 /** Operator tokens beside the ingest token collectorSetup writes (the YAML list goes on). */
 const OPERATOR_TOKENS = `  - { token: ${ADMIN_TOKEN}, tenant: default, role: admin }\n  - { token: ${SEARCH_TOKEN}, tenant: default, role: search }\n`;
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function logship(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
-    if (env["LOGSHIP_TOKEN"] === undefined) delete childEnv["LOGSHIP_TOKEN"];
-    execFile(process.execPath, [LOGSHIP, ...args], { cwd: REPO, env: childEnv, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr });
-    });
-  });
-}
 
 function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
   const directory = mkdtempSync(join(tmpdir(), "logship-e2e-status-"));
@@ -51,16 +34,6 @@ async function sendBatches(url: string, firstObservedMs: number): Promise<void> 
     const batch = makeBatch({ seq, lines: numberedLines(`batch ${seq} line`, 0, 100), streamKey: `e${String(seq).padStart(15, "0")}------`, observedMs: firstObservedMs + (seq - 1) * 60_000 });
     const response = await fetch(`${url}/v1/ingest`, { method: "POST", headers: { authorization: `Bearer ${INGEST_TOKEN}`, "content-encoding": "zstd" }, body: batch.body });
     assert.equal(response.status, 200, await response.text());
-  }
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * End-to-end helpers: real `logship` processes (agent, collector) started
- * from bin/logship.ts with Node 24, numbered-line writers, and the
- * collector's log read back with `logship log dump`.
+ * from bin/logship.ts with Node 24, CLI commands run to their end,
+ * numbered-line writers, and the collector's log read back with
+ * `logship log dump`.
  */
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { appendFile, mkdir, stat, writeFile } from "node:fs/promises";
@@ -254,4 +255,32 @@ export async function waitDelivered(agent: AgentSetup, paths: string[], timeoutM
   throw new Error(
     `the agent did not deliver everything within ${timeoutMs} ms; sizes ${JSON.stringify(sizes)}; last status ${JSON.stringify(last)}; last agent log:\n${(agent.process?.log ?? []).slice(-15).join("\n")}`,
   );
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `logship ARGS` to its end; LOGSHIP_TOKEN and LOGSHIP_SERVER come only from `env`, never from the test's own environment. */
+export function runLogship(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
+    for (const name of ["LOGSHIP_TOKEN", "LOGSHIP_SERVER"]) if (env[name] === undefined) delete childEnv[name];
+    execFile(process.execPath, [LOGSHIP, ...args], { cwd: REPO, env: childEnv, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr });
+    });
+  });
+}
+
+/** Polls `probe` every 200 ms until it gives a value (test synchronisation, not timing). */
+export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

@@ -56,3 +56,8 @@ export class SearchSink implements Sink {
     this.index.close();
   }
 }
+
+/** The index the embedded search sink among `sinks` writes (the search API reads the same one), if there is one. */
+export function searchIndexOf(sinks: readonly Sink[]): SearchIndex | undefined {
+  return sinks.find((sink): sink is SearchSink => sink instanceof SearchSink)?.index;
+}

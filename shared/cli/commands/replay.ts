@@ -49,17 +49,8 @@ export function replayCommand(context: CliContext): Command {
     .option("--json", "print the collector's answer as JSON")
     .action(async (options: ReplayOptions) => {
       const from = await parseReplayFrom(options.from, Date.now());
-      if (options.config === undefined && options.server === undefined) throw new ConfigError("pass --config (the collector's config file) or --server URL");
       const api = await import("../collector-api.ts");
-      const token = api.explicitToken(options.token, context.env);
-      let target;
-      if (options.config === undefined) {
-        target = { url: api.serverUrl(options.server as string), token };
-      } else {
-        const { loadCollectorConfig } = await import("../../../collector/config.ts");
-        target = api.targetFromConfig(options.config, loadCollectorConfig(options.config, context.env), ["admin"], token);
-        if (options.server !== undefined) target.url = api.serverUrl(options.server);
-      }
+      const target = await api.resolveTarget(options, ["admin"], context.env, undefined);
       const body = { tenant: options.tenant, ...("offset" in from ? { from_offset: from.offset } : { from_time_ms: from.timeMs }) };
       const answer = await api.collectorRequest(target, "POST", `/v1/sinks/${encodeURIComponent(options.sink)}/replay`, REPLAY_TIMEOUT_MS, body);
       if (answer.status !== 200) throw api.refusal(target, answer);
