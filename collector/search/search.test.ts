@@ -192,12 +192,13 @@ test("time bounds: since is inclusive, until exclusive, in ms", (t) => {
 });
 
 /** 10,000 events over three days; every 7th shares its time with the next (ties broken by id), every 3rd says "even". */
-function manyEvents(): Event[] {
+/** `count` events (a prime stride keeps ids unique and unordered while count is not a multiple of 7919), some sharing a time. */
+function manyEvents(count = 10_000, msPerStep = 100_000): Event[] {
   const startMs = Date.parse("2026-03-01T20:00:00Z");
-  return Array.from({ length: 10_000 }, (_, index): Event => {
-    const timeMs = startMs + Math.floor(index / 7) * 100_000 + (index % 7 === 6 ? 0 : index % 7);
+  return Array.from({ length: count }, (_, index): Event => {
+    const timeMs = startMs + Math.floor(index / 7) * msPerStep + (index % 7 === 6 ? 0 : index % 7);
     return {
-      id: `id-${(index * 7919) % 10_000}`.padEnd(12, "x"),
+      id: `id-${(index * 7919) % count}`.padEnd(12, "x"),
       time: formatTime(timeMs),
       observed_time: formatTime(timeMs),
       host: `web-${index % 5}`,
@@ -233,6 +234,22 @@ test("cursor paging through 10,000 events over three days, both orders, with and
     const regexWanted = wanted.filter((id) => compileQuery(parseQuery("/ [0-9]*5 even$/"))(events.find((event) => event.id === id) as Event));
     assert.deepEqual(regex.events.map((event) => event.id), regexWanted, `order ${order}, regex with a read budget`);
     assert.ok(regex.pages >= Math.ceil(events.length / 450), `order ${order}: the budget bounded each call (${regex.pages} pages)`);
+  }
+});
+
+test("cursor paging through 100,000 results, both orders: every event once, in order", (t) => {
+  const index = new SearchIndex({ directory: temporaryDirectory(t) });
+  t.after(() => index.close());
+  // Over about a day and a half, so the pages cross partitions too.
+  const events = manyEvents(100_000, 9_000);
+  for (let start = 0; start < events.length; start += 10_000) index.write("default", events.slice(start, start + 10_000));
+  assert.ok(index.partitions("default", undefined, undefined, "asc").length >= 2);
+  const sortKey = (event: Event): string => `${event.time} ${event.id}`;
+  const ascending = [...events].sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1)).map((event) => event.id);
+  for (const order of ["asc", "desc"] as const) {
+    const all = searchAll(index, { tenant: "default", query: parseQuery("request"), limit: 1000, order });
+    assert.equal(all.events.length, 100_000, `order ${order}: every result once`);
+    assert.deepEqual(all.events.map((event) => event.id), order === "asc" ? ascending : [...ascending].reverse(), `order ${order}: no gap, no repeat, in order`);
   }
 });
 
