@@ -20,17 +20,16 @@
 import { assert } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { CollectorConfig } from "./config.ts";
-import { TokenTable } from "./ingest/auth.ts";
 import { DedupeIndex } from "./ingest/dedupe.ts";
 import { IngestMeter } from "./ingest/meter.ts";
-import { CollectorServer } from "./ingest/server.ts";
-import { IngestService } from "./ingest/service.ts";
+import type { CollectorServer } from "./ingest/server.ts";
 import { KafkaLog } from "./log/kafka/kafka-log.ts";
 import { closeSinks } from "./sinks/build.ts";
 import { KafkaLogFanout } from "./sinks/kafka-log-fanout.ts";
 import { searchIndexOf } from "./sinks/search/sink.ts";
 import { searchRoutes } from "./search/routes.ts";
 import type { Sink } from "./sinks/types.ts";
+import { runningNode, startNodeServer, type RunningNode } from "./node.ts";
 
 export interface KafkaCollectorOptions {
   config: CollectorConfig;
@@ -41,14 +40,7 @@ export interface KafkaCollectorOptions {
   shutdownTimeoutMs: number;
 }
 
-export interface RunningKafkaCollector {
-  url: string;
-  log: KafkaLog;
-  server: CollectorServer;
-  dedupe: DedupeIndex;
-  sinks: KafkaLogFanout;
-  stop(): Promise<void>;
-}
+export type RunningKafkaCollector = RunningNode<KafkaLog, KafkaLogFanout>;
 
 export async function startKafkaCollector(options: KafkaCollectorOptions): Promise<RunningKafkaCollector> {
   const { config, logger } = options;
@@ -67,27 +59,17 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
   const dedupe = new DedupeIndex(logger);
   let server: CollectorServer;
   try {
-    const tokens = new TokenTable(config.tokens);
-    if (tokens.open) logger.warn("no tokens configured: anyone who can reach the collector may ingest (as tenant default)");
-    const service = new IngestService({
+    server = await startNodeServer({
+      config,
       log,
       dedupe,
-      limits: { batchBytesMax: config.ingest.max_batch_bytes, eventsMax: config.ingest.max_events },
-      decompressConcurrency: config.ingest.decompress_concurrency,
-      logger,
-    });
-    server = await CollectorServer.start({
       host: options.host,
       port: options.port,
-      tokens,
-      service,
-      limits: { bodyBytesMax: config.ingest.max_body_bytes, queueMax: config.ingest.queue_max, requestTimeoutMs: config.ingest.request_timeout },
-      ready: () => log.writable,
       shutdownTimeoutMs: options.shutdownTimeoutMs,
-      logger,
       meter: new IngestMeter(),
+      logger,
       // GET /v1/search and /v1/histogram over the embedded index the search sink fills (docs/SEARCH.md).
-      adminRoutes: searchRoutes({ tokens, index: searchIndexOf(options.sinks), logger }),
+      routes: (tokens) => searchRoutes({ tokens, index: searchIndexOf(options.sinks), logger }),
     });
   } catch (error) {
     await log.close();
@@ -96,21 +78,6 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
   }
   sinks.start();
   logger.info("listening", { address: server.url, data_dir: config.data_dir, log: "kafka", brokers: kafka.brokers, topic: kafka.topic, sinks: options.sinks.map((sink) => sink.name) });
-  let stopping: Promise<void> | undefined;
-  return {
-    url: server.url,
-    log,
-    server,
-    dedupe,
-    sinks,
-    stop: () =>
-      (stopping ??= (async () => {
-        await server.close();
-        // In-flight sends finish and are committed if delivered; the groups hand the partitions to the other collectors.
-        await sinks.close();
-        await closeSinks(options.sinks, logger);
-        await log.close();
-        logger.info("collector stopped", { responses: server.stats().responses, produced: log.stats().produced });
-      })()),
-  };
+  // Stopped runners leave their partitions to the other collectors' groups.
+  return runningNode({ server, log, dedupe, sinks, sinkList: options.sinks, logger, stopped: () => ({ produced: log.stats().produced }) });
 }

@@ -10,11 +10,9 @@ import type { Logger } from "../shared/logger.ts";
 import { LOGSHIP_VERSION } from "../shared/cli/commands/version.ts";
 import { adminRoutes, eitherRoute } from "./admin/routes.ts";
 import type { CollectorConfig } from "./config.ts";
-import { TokenTable } from "./ingest/auth.ts";
 import { DedupeIndex } from "./ingest/dedupe.ts";
 import { IngestMeter } from "./ingest/meter.ts";
-import { CollectorServer } from "./ingest/server.ts";
-import { IngestService } from "./ingest/service.ts";
+import type { CollectorServer } from "./ingest/server.ts";
 import { isValidTenant } from "./log/format.ts";
 import { EmbeddedLog } from "./log/log.ts";
 import type { KafkaLog } from "./log/kafka/kafka-log.ts";
@@ -25,6 +23,7 @@ import { SinkFanout } from "./sinks/fanout.ts";
 import { searchIndexOf } from "./sinks/search/sink.ts";
 import { searchRoutes } from "./search/routes.ts";
 import type { Sink } from "./sinks/types.ts";
+import { runningNode, startNodeServer, type RunningNode } from "./node.ts";
 
 export interface CollectorOptions {
   config: CollectorConfig;
@@ -37,18 +36,8 @@ export interface CollectorOptions {
   sinks?: readonly Sink[];
 }
 
-export interface RunningCollector {
-  /** `http://host:port` it listens on. */
-  url: string;
-  /** The embedded log, or the Kafka log's producer side (`log.backend: kafka`). */
-  log: EmbeddedLog | KafkaLog;
-  server: CollectorServer;
-  dedupe: DedupeIndex;
-  /** The sink runners: `status()` gives each one's position, lag and last error. Consumer-group runners with the Kafka log. */
-  sinks: SinkFanout | KafkaLogFanout;
-  /** Graceful stop: refuse new work, finish in-flight batches (they are acknowledged), close the log. */
-  stop(): Promise<void>;
-}
+/** A running collector (node.ts): its log is the embedded log, or the Kafka log's producer side (`log.backend: kafka`); its runners read at their own offsets, or as consumer groups. */
+export type RunningCollector = RunningNode<EmbeddedLog | KafkaLog, SinkFanout | KafkaLogFanout>;
 
 const SHUTDOWN_TIMEOUT_MS_DEFAULT = 30_000;
 
@@ -87,31 +76,22 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   try {
     dedupe = await rebuildDedupe(log, logger);
     await sinks.start(log);
-    const tokens = new TokenTable(config.tokens);
     const meter = new IngestMeter();
-    if (tokens.open) logger.warn("no tokens configured: anyone who can reach the collector may ingest (as tenant default)");
-    const service = new IngestService({
+    server = await startNodeServer({
+      config,
       log,
       dedupe,
-      limits: { batchBytesMax: config.ingest.max_batch_bytes, eventsMax: config.ingest.max_events },
-      decompressConcurrency: config.ingest.decompress_concurrency,
-      logger,
-    });
-    server = await CollectorServer.start({
       host,
       port,
-      tokens,
-      service,
-      limits: { bodyBytesMax: config.ingest.max_body_bytes, queueMax: config.ingest.queue_max, requestTimeoutMs: config.ingest.request_timeout },
-      ready: () => log.writable,
       shutdownTimeoutMs,
-      logger,
       meter,
+      logger,
       // GET /v1/status and POST /v1/sinks/<name>/replay (docs/SINKS.md), then GET /v1/search and /v1/histogram (docs/SEARCH.md).
-      adminRoutes: eitherRoute(
-        adminRoutes({ tokens, status: { version: LOGSHIP_VERSION, startedMs: Date.now(), ready: () => log.writable, meter, log, sinks }, sinks, logger }),
-        searchRoutes({ tokens, index: searchIndexOf(sinkList), logger }),
-      ),
+      routes: (tokens) =>
+        eitherRoute(
+          adminRoutes({ tokens, status: { version: LOGSHIP_VERSION, startedMs: Date.now(), ready: () => log.writable, meter, log, sinks }, sinks, logger }),
+          searchRoutes({ tokens, index: searchIndexOf(sinkList), logger }),
+        ),
     });
   } catch (error) {
     await sinks.destroy();
@@ -120,23 +100,8 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     throw error;
   }
   logger.info("listening", { address: server.url, data_dir: config.data_dir, tenants: log.tenants() });
-  let stopping: Promise<void> | undefined;
-  return {
-    url: server.url,
-    log,
-    server,
-    dedupe,
-    sinks,
-    stop: () =>
-      (stopping ??= (async () => {
-        await server.close();
-        // In-flight sends finish and are committed if delivered; the rest is sent after the next start.
-        await sinks.close();
-        await closeSinks(sinkList, logger);
-        await log.close();
-        logger.info("collector stopped", { responses: server.stats().responses });
-      })()),
-  };
+  // Stopped runners leave unconfirmed sends to the next start.
+  return runningNode({ server, log, dedupe, sinks, sinkList, logger });
 }
 
 async function rebuildDedupe(log: EmbeddedLog, logger: Logger): Promise<DedupeIndex> {
