@@ -39,14 +39,27 @@ function assertOnce(seen: number[], expected: number[]): void {
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, index) => from + index);
 
-test("a copy first seen empty, filled later, is recognised as the file being read", async (t) => {
+/** A scratch dir with app.log holding `text` (`lines` lines), tailed (app.log*) until those lines are out. */
+async function tailingFirstLines(t: { after: (fn: () => unknown) => void }, text: string, lines: number) {
   const dir = scratch();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const live = join(dir, "app.log");
-  writeFileSync(live, numbered(0, 100));
+  writeFileSync(live, text);
   const tailer = startTailer({ sources: [testSource({ paths: [join(dir, "app.log*")] })], tail: TAIL });
   t.after(() => tailer.stop());
-  await waitFor(() => tailer.output.events.length >= 100, 5000, "first 100");
+  await waitFor(() => tailer.output.events.length >= lines, 5000, `first ${lines}`);
+  return { dir, live, tailer };
+}
+
+/** Past the rotate wait (a held copy would be read by then), stop, and check every expected line came out once. */
+async function stopAfterRotateWait(tailer: Awaited<ReturnType<typeof tailingFirstLines>>["tailer"], expected: number[]): Promise<void> {
+  await sleep(TAIL.rotateWaitMs + 500);
+  await tailer.stop();
+  assertOnce(numbersOut(tailer.output.events), expected);
+}
+
+test("a copy first seen empty, filled later, is recognised as the file being read", async (t) => {
+  const { live, tailer } = await tailingFirstLines(t, numbered(0, 100), 100);
   appendFileSync(live, numbered(100, 120)); // not read yet when the copy is made
   writeFileSync(`${live}.1`, ""); // logrotate's copy: created empty ...
   await sleep(300); // ... and seen so by the agent
@@ -55,20 +68,12 @@ test("a copy first seen empty, filled later, is recognised as the file being rea
   truncateSync(live, 0);
   appendFileSync(live, numbered(120, 140));
   await waitFor(() => tailer.output.events.length >= 140, 5000, "all 140");
-  await sleep(TAIL.rotateWaitMs + 500);
-  await tailer.stop();
-  assertOnce(numbersOut(tailer.output.events), range(0, 140));
+  await stopAfterRotateWait(tailer, range(0, 140));
 });
 
 test("a copy shorter than what was read (seen after the truncate) is not read again", async (t) => {
-  const dir = scratch();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const live = join(dir, "app.log");
-  writeFileSync(live, numbered(0, 100));
-  const tailer = startTailer({ sources: [testSource({ paths: [join(dir, "app.log*")] })], tail: TAIL });
-  t.after(() => tailer.stop());
+  const { live, tailer } = await tailingFirstLines(t, numbered(0, 100), 100);
   // Lines 80..99 are written after logrotate's copy and before its truncate: the agent reads them, logrotate loses them.
-  await waitFor(() => tailer.output.events.length >= 100, 5000, "first 100");
   truncateSync(live, 0);
   appendFileSync(live, numbered(100, 110));
   await waitFor(() => tailer.output.events.length >= 110, 5000, "after the truncate");
@@ -79,13 +84,7 @@ test("a copy shorter than what was read (seen after the truncate) is not read ag
 });
 
 test("a copy shorter than what was read (held back before the truncate) is not read again, even long after", async (t) => {
-  const dir = scratch();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const live = join(dir, "app.log");
-  writeFileSync(live, numbered(0, 80));
-  const tailer = startTailer({ sources: [testSource({ paths: [join(dir, "app.log*")] })], tail: TAIL });
-  t.after(() => tailer.stop());
-  await waitFor(() => tailer.output.events.length >= 80, 5000, "first 80");
+  const { live, tailer } = await tailingFirstLines(t, numbered(0, 80), 80);
   writeFileSync(`${live}.1`, numbered(0, 80)); // the copy ...
   await sleep(300);
   appendFileSync(live, numbered(80, 100)); // ... lines logrotate loses, read by the agent ...
@@ -99,13 +98,7 @@ test("a copy shorter than what was read (held back before the truncate) is not r
 });
 
 test("a copy ignored as already read does not hide a later file that reuses its inode", async (t) => {
-  const dir = scratch();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const live = join(dir, "app.log");
-  writeFileSync(live, numbered(0, 100));
-  const tailer = startTailer({ sources: [testSource({ paths: [join(dir, "app.log*")] })], tail: TAIL });
-  t.after(() => tailer.stop());
-  await waitFor(() => tailer.output.events.length >= 100, 5000, "first 100");
+  const { live, tailer } = await tailingFirstLines(t, numbered(0, 100), 100);
   truncateSync(live, 0);
   appendFileSync(live, numbered(100, 110));
   await waitFor(() => tailer.output.events.length >= 110, 5000, "after the truncate");
@@ -122,43 +115,27 @@ test("a copy ignored as already read does not hide a later file that reuses its 
   truncateSync(live, 0);
   appendFileSync(live, numbered(140, 150));
   await waitFor(() => tailer.output.events.length >= 150, 5000, "all 150");
-  await sleep(TAIL.rotateWaitMs + 500);
-  await tailer.stop();
-  assertOnce(numbersOut(tailer.output.events), range(0, 150));
+  await stopAfterRotateWait(tailer, range(0, 150));
 });
 
 test("truncated and written past the read offset between two reads: the new content is read from 0 even when the bytes before the offset look the same", async (t) => {
-  const dir = scratch();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const live = join(dir, "app.log");
   // Lines of one length with one ending: the bytes just before any line boundary are the same.
   const fixed = (from: number, to: number) => {
     let text = "";
     for (let n = from; n < to; n++) text += `line ${String(n).padStart(6, "0")} ${"x".repeat(40)}\n`;
     return text;
   };
-  writeFileSync(live, fixed(0, 100));
-  const tailer = startTailer({ sources: [testSource({ paths: [join(dir, "app.log*")] })], tail: TAIL });
-  t.after(() => tailer.stop());
-  await waitFor(() => tailer.output.events.length >= 100, 5000, "first 100");
+  const { live, tailer } = await tailingFirstLines(t, fixed(0, 100), 100);
   // All at once, before the agent looks again: copy, truncate, and more written than was read.
   copyFileSync(live, `${live}.1`);
   truncateSync(live, 0);
   appendFileSync(live, fixed(100, 250));
   await waitFor(() => tailer.output.events.length >= 250, 5000, "all 250");
-  await sleep(TAIL.rotateWaitMs + 500);
-  await tailer.stop();
-  assertOnce(numbersOut(tailer.output.events), range(0, 250));
+  await stopAfterRotateWait(tailer, range(0, 250));
 });
 
 test("a copy first seen empty, then filled, truncated after, and renamed and deleted before the agent looks again, still gives its unread lines", async (t) => {
-  const dir = scratch();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const live = join(dir, "app.log");
-  writeFileSync(live, numbered(0, 100));
-  const tailer = startTailer({ sources: [testSource({ paths: [join(dir, "app.log*")] })], tail: TAIL });
-  t.after(() => tailer.stop());
-  await waitFor(() => tailer.output.events.length >= 100, 5000, "first 100");
+  const { live, tailer } = await tailingFirstLines(t, numbered(0, 100), 100);
   writeFileSync(`${live}.1`, ""); // logrotate's copy, created empty ...
   await sleep(300); // ... seen so by the agent
   // All at once: written, copied, truncated, then the copy renamed and compressed away (deleted).
@@ -169,7 +146,5 @@ test("a copy first seen empty, then filled, truncated after, and renamed and del
   renameSync(`${live}.1`, `${live}.2`);
   unlinkSync(`${live}.2`);
   await waitFor(() => tailer.output.events.length >= 140, 5000, "all 140");
-  await sleep(TAIL.rotateWaitMs + 500);
-  await tailer.stop();
-  assertOnce(numbersOut(tailer.output.events), range(0, 140));
+  await stopAfterRotateWait(tailer, range(0, 140));
 });
