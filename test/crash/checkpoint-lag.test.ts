@@ -49,40 +49,27 @@ function lines(count: number): string {
   return text;
 }
 
-test("an acknowledgement that arrives after a checkpoint write is checkpointed, though the file stays quiet", async (t) => {
+/** A file of 100 lines that then stays quiet, tailed with acknowledgements `ackDelayMs` late and every checkpoint write recorded. */
+function tailQuietFile(t: { after: (fn: () => unknown) => void }, ackDelayMs: number, tail: { checkpointIntervalMs: number; statIntervalMs: number }) {
   const dir = mkdtempSync(join(tmpdir(), "logship-cplag-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, "quiet.log");
   writeFileSync(file, lines(100));
-  const size = statSync(file).size;
   const store = new RecordingStore();
-  const output = new LateAckOutput(150);
-  const tailer = startTailer({
-    sources: [testSource({ paths: [join(dir, "*.log")] })],
-    output: output as never,
-    checkpoints: store,
-    tail: { checkpointIntervalMs: 50, statIntervalMs: 50, rescanIntervalMs: 60_000 },
-  });
+  const output = new LateAckOutput(ackDelayMs);
+  const tailer = startTailer({ sources: [testSource({ paths: [join(dir, "*.log")] })], output: output as never, checkpoints: store, tail: { ...tail, rescanIntervalMs: 60_000 } });
   t.after(() => tailer.stop());
+  return { size: statSync(file).size, store, output };
+}
+
+test("an acknowledgement that arrives after a checkpoint write is checkpointed, though the file stays quiet", async (t) => {
+  const { size, store, output } = tailQuietFile(t, 150, { checkpointIntervalMs: 50, statIntervalMs: 50 });
   await waitFor(() => output.lastAckMs > 0, 5000, "the acknowledgement");
   await waitFor(() => store.savedAt(size) !== null, 3000, `a checkpoint at offset ${size} while the tailer runs`);
 });
 
 test("an idle tailer writes acknowledged offsets within checkpoint_interval, not at its next stat", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "logship-cplag-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, "quiet.log");
-  writeFileSync(file, lines(100));
-  const size = statSync(file).size;
-  const store = new RecordingStore();
-  const output = new LateAckOutput(0);
-  const tailer = startTailer({
-    sources: [testSource({ paths: [join(dir, "*.log")] })],
-    output: output as never,
-    checkpoints: store,
-    tail: { checkpointIntervalMs: 20, statIntervalMs: 1000, rescanIntervalMs: 60_000 },
-  });
-  t.after(() => tailer.stop());
+  const { size, store, output } = tailQuietFile(t, 0, { checkpointIntervalMs: 20, statIntervalMs: 1000 });
   await waitFor(() => store.savedAt(size) !== null, 3000, `a checkpoint at offset ${size}`);
   const lagMs = (store.savedAt(size) as number) - output.lastAckMs;
   t.diagnostic(`checkpoint written ${lagMs} ms after the acknowledgement (checkpoint_interval 20 ms; the idle loop otherwise sleeps 250 ms)`);
