@@ -182,43 +182,29 @@ test("1,000,000 lines from 4 files reach the collector's log exactly once", { ti
   await runScenario(t, { name: "plain", linesPerFile: 250_000, bursts: 100, pauseMs: 150 });
 });
 
+/**
+ * KILLS times, at random moments (from right after a start to well into
+ * steady tailing): SIGKILL one process, check it died of that, let the
+ * agent's requests pile up for `downMs()` and start it again.
+ */
+async function killAndRestart(run: Run, which: "agent" | "collector", downMs: () => number): Promise<void> {
+  for (let kill = 0; kill < KILLS; kill++) {
+    await sleep(Math.floor(run.random() ** 2 * 2_000));
+    const process = run[which].process as LogshipProcess;
+    await process.kill("SIGKILL");
+    assert.equal((await process.exited).signal, "SIGKILL", `the ${which} died before it was killed; last log:\n${process.log.slice(-10).join("\n")}`);
+    run.killed++;
+    await sleep(downMs());
+    await (which === "agent" ? startAgent(run) : startCollector(run));
+  }
+}
+
 test("exactly once while the agent is SIGKILLed and restarted 10 times", { timeout: 300_000 }, async (t) => {
-  await runScenario(t, {
-    name: "agent-kills",
-    linesPerFile: 100_000,
-    bursts: 110,
-    pauseMs: 20,
-    async disturb(run) {
-      for (let kill = 0; kill < KILLS; kill++) {
-        // Anywhere from right after start (restore, re-sending the spool) to well into steady tailing.
-        await sleep(Math.floor(run.random() ** 2 * 2_000));
-        const process = run.agent.process as LogshipProcess;
-        await process.kill("SIGKILL");
-        assert.equal((await process.exited).signal, "SIGKILL", `the agent died before it was killed; last log:\n${process.log.slice(-10).join("\n")}`);
-        run.killed++;
-        await startAgent(run);
-      }
-    },
-  });
+  // Restarted at once: it restores and re-sends its spool.
+  await runScenario(t, { name: "agent-kills", linesPerFile: 100_000, bursts: 110, pauseMs: 20, disturb: (run) => killAndRestart(run, "agent", () => 0) });
 });
 
 test("exactly once while the collector is SIGKILLed and restarted 10 times", { timeout: 300_000 }, async (t) => {
-  await runScenario(t, {
-    name: "collector-kills",
-    linesPerFile: 100_000,
-    bursts: 110,
-    pauseMs: 20,
-    async disturb(run) {
-      for (let kill = 0; kill < KILLS; kill++) {
-        await sleep(Math.floor(run.random() ** 2 * 2_000));
-        const process = run.collector.process as LogshipProcess;
-        await process.kill("SIGKILL");
-        assert.equal((await process.exited).signal, "SIGKILL", `the collector died before it was killed; last log:\n${process.log.slice(-10).join("\n")}`);
-        run.killed++;
-        // Down for a moment: the agent's requests fail and pile up meanwhile.
-        await sleep(Math.floor(run.random() * 500));
-        await startCollector(run);
-      }
-    },
-  });
+  // Down for a moment: the agent's requests fail and pile up meanwhile.
+  await runScenario(t, { name: "collector-kills", linesPerFile: 100_000, bursts: 110, pauseMs: 20, disturb: (run) => killAndRestart(run, "collector", () => Math.floor(run.random() * 500)) });
 });
