@@ -13,28 +13,11 @@ import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
-import type { Logger } from "../shared/logger.ts";
 import type { KafkaLogFanout } from "./sinks/kafka-log-fanout.ts";
 import { makeBatch, numberedLines } from "./testing/batches.ts";
 import { postBatch, startTestCollector, until } from "./testing/collector.ts";
 import { MemorySink } from "./testing/memory-sink.ts";
-
-interface Line {
-  level: string;
-  message: string;
-  context: Record<string, unknown>;
-}
-
-function recordingLogger(lines: Line[]): Logger {
-  const logger: Logger = {
-    debug: (message, context = {}) => lines.push({ level: "debug", message, context }),
-    info: (message, context = {}) => lines.push({ level: "info", message, context }),
-    warn: (message, context = {}) => lines.push({ level: "warn", message, context }),
-    error: (message, context = {}) => lines.push({ level: "error", message, context }),
-    child: () => logger,
-  };
-  return logger;
-}
+import { recordingLogger, type LoggedLine } from "./testing/recording-logger.ts";
 
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -47,7 +30,7 @@ async function closedPort(): Promise<number> {
 test("Kafka down at start: the collector listens, is not ready, answers ingest 503 with Retry-After, and stops", { timeout: 60_000 }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), "logship-kafka-down-"));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-  const lines: Line[] = [];
+  const lines: LoggedLine[] = [];
   const broker = `127.0.0.1:${await closedPort()}`;
   const sink = new MemorySink("memory");
   const collector = await startTestCollector({
@@ -104,7 +87,7 @@ test("a broker that accepts connections and never answers: requests time out, in
   });
   const dataDir = mkdtempSync(join(tmpdir(), "logship-kafka-silent-"));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-  const lines: Line[] = [];
+  const lines: LoggedLine[] = [];
   const broker = `127.0.0.1:${(silent.address() as { port: number }).port}`;
   const collector = await startTestCollector({
     dataDir,

@@ -8,9 +8,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
-import type { Logger } from "../../../shared/logger.ts";
 import type { SinkEvent } from "../types.ts";
 import { KafkaSink } from "./sink.ts";
+import { recordingLogger } from "../../testing/recording-logger.ts";
 
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -18,17 +18,6 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-function recordingLogger(lines: { level: string; message: string; context: Record<string, unknown> }[]): Logger {
-  const logger: Logger = {
-    debug: (message, context = {}) => lines.push({ level: "debug", message, context }),
-    info: (message, context = {}) => lines.push({ level: "info", message, context }),
-    warn: (message, context = {}) => lines.push({ level: "warn", message, context }),
-    error: (message, context = {}) => lines.push({ level: "error", message, context }),
-    child: () => logger,
-  };
-  return logger;
 }
 
 const events: SinkEvent[] = Array.from({ length: 3 }, (_, index) => ({
