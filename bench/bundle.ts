@@ -4,9 +4,8 @@
  * stripping costs ~40 MB of RSS that users never pay.
  *
  * Whitespace and syntax are minified (names are kept, so stack traces stay
- * readable): V8 keeps a module's source text on its heap, and the smaller
- * source saved ~2.7 MB of heap (14.0 → 10.8 MB after `logship version`,
- * Node 24.9) out of an agent budget of ~100 MB.
+ * readable): V8 keeps a module's source text on its heap, so a smaller
+ * source is a smaller heap in every process, the agent's included.
  */
 import { join } from "node:path";
 

@@ -30,6 +30,12 @@ const compressionFor = (strategy?: string): { level: number; strategy: string } 
   agentConfigSchema.shape.compression.parse({ ...(values.level === undefined ? {} : { level: Number(values.level) }), ...(strategy === undefined ? {} : { strategy }) });
 /** The agent's compression for the case being run; the defaults for idle_files. */
 let compression = compressionFor();
+/**
+ * The agent's Node options for the case being run: as shipped
+ * (packaging/node-options.json), or Node's defaults for the one case that
+ * shows what the shipped options are for (its agent_peak_rss_mb).
+ */
+let agentNodeOptions: { name: "shipped" | "node_defaults"; argv: readonly string[] } = { name: "shipped", argv: AGENT_NODE_OPTIONS };
 const root = process.env["LOGSHIP_BENCH_DATA"] ?? join(import.meta.dirname, "..", ".bench-data");
 const work = join(root, "delivery");
 rmSync(work, { recursive: true, force: true });
@@ -46,7 +52,7 @@ async function freePort(): Promise<number> {
 }
 
 function start(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [...(args[0] === "agent" ? AGENT_NODE_OPTIONS : COLLECTOR_NODE_OPTIONS), logship, ...args, "--log-format", "json", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(process.execPath, [...(args[0] === "agent" ? agentNodeOptions.argv : COLLECTOR_NODE_OPTIONS), logship, ...args, "--log-format", "json", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"] });
   return child;
 }
 
@@ -121,9 +127,10 @@ async function ship(): Promise<Record<string, unknown>> {
   const totalBytes = [...sizes.values()].reduce((sum, size) => sum + size, 0);
   const totalLines = files.reduce((sum, path) => sum + countLines(path), 0);
   // Fresh directories per case: an agent that finds its checkpoints would ship nothing.
-  const target = await collector(`collector-${compression.strategy}`);
+  const name = `${compression.strategy}-${agentNodeOptions.name}`;
+  const target = await collector(`collector-${name}`);
   const started = Date.now();
-  const shipper = await agent(`agent-${compression.strategy}`, target.url, files);
+  const shipper = await agent(`agent-${name}`, target.url, files);
   const pid = shipper.child.pid as number;
   let agentPeakMb = 0;
   let collectorPeakMb = 0;
@@ -156,6 +163,7 @@ async function ship(): Promise<Record<string, unknown>> {
     collector_peak_rss_mb: round(collectorPeakMb),
     zstd_level: compression.level,
     zstd_strategy: compression.strategy,
+    agent_node_options: agentNodeOptions.name,
   };
 }
 
@@ -193,6 +201,11 @@ if (cases.has("ship")) {
     compression = compressionFor(strategy);
     console.log(JSON.stringify(await ship()));
   }
+  // The default compression once more, with the agent on Node's own defaults.
+  compression = compressionFor();
+  agentNodeOptions = { name: "node_defaults", argv: [] };
+  console.log(JSON.stringify(await ship()));
+  agentNodeOptions = { name: "shipped", argv: AGENT_NODE_OPTIONS };
 }
 compression = compressionFor();
 if (cases.has("idle_files")) console.log(JSON.stringify(await idleFiles()));

@@ -5,9 +5,9 @@
  * A directory watch reports what happens to the entries in it — a file
  * created, renamed, deleted, or written to — so it is enough both to find new
  * files and to wake the tailer when a file grows. chokidar, used before,
- * also watched every file on its own: with 1,000 tailed files that cost about
- * 19 MB of the agent's memory (docs/BENCHMARKS.md) for events the directory
- * watch already gives.
+ * also watched every file on its own: memory that grows with the files
+ * tailed (delivery `idle_files` in docs/BENCHMARKS.md) for events the
+ * directory watch already gives.
  *
  * - `depth` bounds how many levels of subdirectories are watched (undefined:
  *   all, for `**`). A subdirectory that appears later is watched, and the

@@ -80,7 +80,7 @@ const IDLE_WAIT_MS_MAX = 250;
 const READ_CARRY_BYTES = 64 * 1024;
 /** Reads up to this size use a small one-off buffer instead of a pooled one. */
 const SMALL_READ_BYTES = 16 * 1024;
-/** Free read buffers kept for reuse (each holds a thread pool read; 4 cover the reads in flight: more only held RSS, spool_memory 107 → 101 MiB with the spool cache at 1 MiB). */
+/** Free read buffers kept for reuse: 4 cover the reads in flight; more only held RSS (test/memory/spool-memory.test.ts holds the agent's peak). */
 const READ_BUFFERS_MAX = 4;
 
 function noRelease(): void {}

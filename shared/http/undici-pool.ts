@@ -3,10 +3,9 @@
  *
  * `import { Pool } from "undici"` loads undici's index, which pulls in fetch,
  * WebSocket, EventSource, the cache stores, the mock agent and the proxy
- * agents: about 1 MB of bundled code and ~8 MB of RSS in the agent, where
- * only a keep-alive pool and one request method are used (measured with two
- * esbuild bundles, Node 24.9: 64 vs 56 MB idle). The agent's memory target is
- * tight (docs/BENCHMARKS.md), so it loads the two modules it needs.
+ * agents: about twice the bundled code (and its heap) the agent needs, where
+ * only a keep-alive pool and one request method are used. The agent's memory
+ * target is tight (docs/BENCHMARKS.md), so it loads the two modules it needs.
  *
  * The paths are undici's internal layout (the package has no exports map,
  * so they resolve), pinned by package-lock.json; collector-client.test.ts

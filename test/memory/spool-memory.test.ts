@@ -6,11 +6,9 @@
  *
  * Also a benchmark: it prints the figures as JSON (`{"bench":"spool_memory",
  * ...}`) against the issue's target of 100 MB, and bench/spool-memory.bench.ts
- * runs it for docs/BENCHMARKS.md. Measured on Node 24.9: an idle bundled
- * agent ~82 MB, of which ~45 MB is Node's own binary; peak 135 MB with
- * Node's default young generation (V8 grows it to 3 × 16 MiB when the agent
- * allocates fast), ~105 MB with the options logship ships with
- * (packaging/node-options.json: --max-semi-space-size=2).
+ * runs it for docs/BENCHMARKS.md. The agent runs with the Node options it
+ * ships with (packaging/node-options.json: --max-semi-space-size=2); why is
+ * in docs/ARCHITECTURE.md.
  *
  * - The agent is a real process whose only collector is down (configured,
  *   never started: connections are refused), so every batch goes to the
