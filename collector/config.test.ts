@@ -35,9 +35,19 @@ test("an empty mapping gets every default", () => {
       fsync: { interval: 0 },
     },
     sinks: { search: { type: "embedded" } },
-    search: { backend: "embedded" },
+    search: { backend: "embedded", peer_timeout: 5_000 },
     peers: [],
   });
+});
+
+test("search.peer_timeout: a duration from 100 ms to 10 minutes; at most 64 peers", () => {
+  assert.equal(load("search: { peer_timeout: 250ms }\npeers: [http://10.0.0.6:7170]\n").config?.search.peer_timeout, 250);
+  const refused = load("search: { peer_timeout: 50ms }\n").issues;
+  assert.equal(refused.length, 1);
+  assert.match(refused[0] ?? "", /^collector\.yaml:1:25: search\.peer_timeout: /);
+  const tooMany = load(`peers: [${Array.from({ length: 65 }, (_, index) => `http://10.0.0.${index}:7170`).join(", ")}]\n`).issues;
+  assert.equal(tooMany.length, 1);
+  assert.match(tooMany[0] ?? "", /peers: at most 64 peers/);
 });
 
 test("the DESIGN.md example loads, with tokens from env defaults in flow maps", () => {

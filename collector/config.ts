@@ -11,6 +11,9 @@ import { formatIssue, loadConfigFile } from "../shared/config/load.ts";
 import { httpUrlSchema, identifierSchema, listenAddressSchema } from "../shared/config/fields.ts";
 import { boundedDuration, boundedSize, durationSchema, sizeSchema } from "../shared/config/units.ts";
 
+/** Peers at most: a search holds a page from each of them at once. */
+export const PEERS_MAX = 64;
+
 export const tokenConfigSchema = z.strictObject({
   token: z.string().min(1, { error: "a token must not be empty" }).describe("Secret presented as `Authorization: Bearer <token>`."),
   tenant: identifierSchema("a tenant name").default("default").describe("Tenant the token acts for."),
@@ -160,9 +163,16 @@ export const collectorConfigSchema = z
     search: z
       .strictObject({
         backend: z.enum(["embedded", "opensearch"]).default("embedded").describe("Which index answers queries."),
+        peer_timeout: boundedDuration({ min: 100, max: 600_000 })
+          .prefault("5s")
+          .describe("How long each of `peers` has to answer its part of a search or histogram; one that does not is left out and named (partial: true)."),
       })
       .prefault({}),
-    peers: z.array(httpUrlSchema("http://10.0.0.6:7170")).default([]).describe("Other collectors searched together with this one."),
+    peers: z
+      .array(httpUrlSchema("http://10.0.0.6:7170"))
+      .max(PEERS_MAX, { error: `at most ${PEERS_MAX} peers (each search asks every one of them)` })
+      .default([])
+      .describe("Other collectors searched together with this one: a search asked of this collector is sent to each of them (one hop) and the answers merged."),
   })
   .superRefine((config, ctx) => {
     const logKafka = config.log.backend === "kafka" ? config.log.kafka : undefined;

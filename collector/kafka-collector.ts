@@ -69,7 +69,7 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
       meter: new IngestMeter(),
       logger,
       // GET /v1/search and /v1/histogram over the embedded index the search sink fills (docs/SEARCH.md).
-      routes: (tokens) => searchRoutes({ tokens, index: searchIndexOf(options.sinks), logger }),
+      routes: (tokens) => searchRoutes({ tokens, index: searchIndexOf(options.sinks), logger, peers: config.peers, peerTimeoutMs: config.search.peer_timeout }),
     });
   } catch (error) {
     await log.close();

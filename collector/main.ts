@@ -90,7 +90,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       routes: (tokens) =>
         eitherRoute(
           adminRoutes({ tokens, status: { version: LOGSHIP_VERSION, startedMs: Date.now(), ready: () => log.writable, meter, log, sinks }, sinks, logger }),
-          searchRoutes({ tokens, index: searchIndexOf(sinkList), logger }),
+          searchRoutes({ tokens, index: searchIndexOf(sinkList), logger, peers: config.peers, peerTimeoutMs: config.search.peer_timeout }),
         ),
     });
   } catch (error) {

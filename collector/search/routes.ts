@@ -3,19 +3,26 @@
  * ingest by collector/ingest/server.ts:
  *
  *   GET /v1/search     q since until limit order cursor [tenant]
- *                      → {"events", "cursor", "partial": false}, or with
+ *                      → {"events", "cursor", "partial"}, or with
  *                        `Accept: application/x-ndjson` one event per line
  *                        (cursor and partial in the Logship-Cursor and
  *                        Logship-Partial headers)
- *   GET /v1/histogram  q since until [tenant] → {"bucket_ms", "buckets", "complete"}
+ *   GET /v1/histogram  q since until [tenant] → {"bucket_ms", "buckets", "complete", "partial"}
  *
  * Tokens of role search or admin; a token reads its own tenant, an admin
  * token any tenant through `tenant`. Refusals are `{"error", "code"}`; a
  * query that does not parse is 400 LOGSHIP_QUERY with its `column`.
  *
- * The index modules load node:sqlite, so they are imported on the first
- * request, not with the collector's HTTP server.
+ * A collector with `peers` answers for the whole cluster (cluster.ts),
+ * unless the request says `Logship-Scope: local` (what a peer's request
+ * says): then, as without peers, from its own index only. Every answer
+ * names the process in `Logship-Node` (peers.ts says why).
+ *
+ * The index modules load node:sqlite, and the cluster modules undici, so
+ * they are imported on the first request, not with the collector's HTTP
+ * server.
  */
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { formatTime } from "../../shared/event.ts";
 import type { Logger } from "../../shared/logger.ts";
@@ -25,7 +32,10 @@ import type { Principal, TokenTable } from "../ingest/auth.ts";
 import { IngestError } from "../ingest/errors.ts";
 import { sendJson } from "../ingest/server.ts";
 import { IndexError, SearchRequestError } from "./errors.ts";
+import type { ClusterRequest } from "./cluster.ts";
 import { histogramParams, searchParams } from "./params.ts";
+import type { PeerClient, PeerFailure } from "./peers.ts";
+import type { HistogramResult } from "./histogram.ts";
 import type { SearchIndex } from "./search-index.ts";
 
 export interface SearchRoutesOptions {
@@ -33,52 +43,116 @@ export interface SearchRoutesOptions {
   /** The embedded index the search sink writes; undefined: this collector has none (every request is 404). */
   index: SearchIndex | undefined;
   logger: Logger;
+  /** Other collectors searched together with this one (config `peers`); none: this collector answers alone. */
+  peers?: readonly string[];
+  /** How long a peer has to answer (config `search.peer_timeout`). */
+  peerTimeoutMs?: number;
 }
 
 export const NDJSON = "application/x-ndjson";
+/** Peers answer within this long unless the options say otherwise (the config's default). */
+export const PEER_TIMEOUT_MS_DEFAULT = 5000;
+
+/** The routes' state: this process's node id, and the peer client once a request fans out. */
+interface RouteState {
+  options: SearchRoutesOptions;
+  nodeId: string;
+  peerClient: PeerClient | undefined;
+}
 
 export function searchRoutes(options: SearchRoutesOptions): RouteHandler {
+  const state: RouteState = { options, nodeId: randomUUID(), peerClient: undefined };
   return (request, response, path) => {
     if (path !== "/v1/search" && path !== "/v1/histogram") return false;
-    void (path === "/v1/search" ? search(request, response, options) : histogram(request, response, options)).catch((error: unknown) => sendSearchError(response, options.logger, error));
+    void (path === "/v1/search" ? search(request, response, state) : histogram(request, response, state)).catch((error: unknown) => sendSearchError(response, options.logger, error));
     return true;
   };
 }
 
-async function search(request: IncomingMessage, response: ServerResponse, options: SearchRoutesOptions): Promise<void> {
-  const { index, principal, parameters } = admit(request, options);
+async function search(request: IncomingMessage, response: ServerResponse, state: RouteState): Promise<void> {
+  const { index, principal, parameters } = admit(request, state.options);
   const params = searchParams(parameters, Date.now());
   const tenant = tenantFor(principal, params.tenant);
   const { searchIndex } = await import("./search.ts");
-  const page = searchIndex(index, {
-    tenant,
-    query: params.query,
-    limit: params.limit,
-    order: params.order,
-    ...(params.sinceMs === undefined ? {} : { sinceMs: params.sinceMs }),
-    ...(params.untilMs === undefined ? {} : { untilMs: params.untilMs }),
-    ...(params.cursor === undefined ? {} : { cursor: params.cursor }),
-  });
-  if (!(request.headers.accept ?? "").includes(NDJSON)) return sendJson(response, 200, { events: page.events, cursor: page.cursor, partial: false });
+  const local = () =>
+    searchIndex(index, {
+      tenant,
+      query: params.query,
+      limit: params.limit,
+      order: params.order,
+      ...(params.sinceMs === undefined ? {} : { sinceMs: params.sinceMs }),
+      ...(params.untilMs === undefined ? {} : { untilMs: params.untilMs }),
+      ...(params.cursor === undefined ? {} : { cursor: params.cursor }),
+    });
+  const cluster = await clusterRequest(request, state);
+  const { sinceMs, untilMs, cursor, tenant: named } = params;
+  const page =
+    cluster === undefined
+      ? { ...local(), partial: false, peersFailed: [] }
+      : await (await import("./cluster.ts")).clusterSearch(cluster, { queryText: parameters.get("q") ?? "", limit: params.limit, order: params.order, ...defined({ sinceMs, untilMs, cursor, tenant: named }) }, local);
+  const node = { "Logship-Node": state.nodeId };
+  const failed = page.partial ? { peers_failed: page.peersFailed } : {};
+  if (!(request.headers.accept ?? "").includes(NDJSON)) return sendJson(response, 200, { events: page.events, cursor: page.cursor, partial: page.partial, ...failed }, node);
   const body = page.events.map((event) => `${JSON.stringify(event)}\n`).join("");
-  const headers: Record<string, string | number> = { "Content-Type": NDJSON, "Content-Length": Buffer.byteLength(body), "Logship-Partial": "false" };
+  const headers: Record<string, string | number> = { ...node, "Content-Type": NDJSON, "Content-Length": Buffer.byteLength(body), "Logship-Partial": String(page.partial) };
   if (page.cursor !== null) headers["Logship-Cursor"] = page.cursor;
+  if (page.partial) headers["Logship-Peers-Failed"] = asciiJson(page.peersFailed);
   response.writeHead(200, headers);
   response.end(body);
 }
 
-async function histogram(request: IncomingMessage, response: ServerResponse, options: SearchRoutesOptions): Promise<void> {
-  const { index, principal, parameters } = admit(request, options);
+async function histogram(request: IncomingMessage, response: ServerResponse, state: RouteState): Promise<void> {
+  const { index, principal, parameters } = admit(request, state.options);
   const params = histogramParams(parameters, Date.now());
   const tenant = tenantFor(principal, params.tenant);
   const { histogramIndex } = await import("./histogram.ts");
-  const result = histogramIndex(index, { tenant, query: params.query, sinceMs: params.sinceMs, untilMs: params.untilMs });
-  sendJson(response, 200, {
-    bucket_ms: result.bucketMs,
-    buckets: result.buckets.map((bucket) => ({ time: formatTime(bucket.timeMs), count: bucket.count })),
-    complete: result.complete,
-    ...(result.countedSinceMs === undefined ? {} : { counted_since: formatTime(result.countedSinceMs) }),
-  });
+  const local = () => histogramIndex(index, { tenant, query: params.query, sinceMs: params.sinceMs, untilMs: params.untilMs });
+  const cluster = await clusterRequest(request, state);
+  const answer: { result: HistogramResult; partial: boolean; peersFailed: PeerFailure[] } =
+    cluster === undefined
+      ? { result: local(), partial: false, peersFailed: [] }
+      : await (await import("./cluster.ts")).clusterHistogram(cluster, { queryText: parameters.get("q") ?? "", sinceMs: params.sinceMs, untilMs: params.untilMs, ...defined({ tenant: params.tenant }) }, local);
+  const { result } = answer;
+  sendJson(
+    response,
+    200,
+    {
+      bucket_ms: result.bucketMs,
+      buckets: result.buckets.map((bucket) => ({ time: formatTime(bucket.timeMs), count: bucket.count })),
+      complete: result.complete,
+      ...(result.countedSinceMs === undefined ? {} : { counted_since: formatTime(result.countedSinceMs) }),
+      partial: answer.partial,
+      ...(answer.partial ? { peers_failed: answer.peersFailed } : {}),
+    },
+    { "Logship-Node": state.nodeId },
+  );
+}
+
+/**
+ * How this request reaches the peers, or undefined when it is answered
+ * from this collector's index alone: no peers, or `Logship-Scope: local`
+ * (a peer's request; anything else in that header is refused).
+ */
+async function clusterRequest(request: IncomingMessage, state: RouteState): Promise<ClusterRequest | undefined> {
+  const scope = request.headers["logship-scope"];
+  if (scope !== undefined && scope !== "local") throw new SearchRequestError("LOGSHIP_SEARCH_REQUEST", `Logship-Scope: expected local (answer from this collector's index only); got ${JSON.stringify(scope)}`);
+  const peers = state.options.peers ?? [];
+  if (scope === "local" || peers.length === 0) return undefined;
+  if (state.peerClient === undefined) {
+    const { PeerClient } = await import("./peers.ts");
+    state.peerClient ??= new PeerClient({ peers, timeoutMs: state.options.peerTimeoutMs ?? PEER_TIMEOUT_MS_DEFAULT });
+  }
+  return { peers: state.peerClient, nodeId: state.nodeId, authorization: request.headers.authorization, logger: state.options.logger };
+}
+
+/** The entries of `values` that are not undefined (for exactOptionalPropertyTypes). */
+function defined<T extends Record<string, unknown>>(values: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
+/** JSON with every character past ASCII escaped: a header value must be Latin-1, and this keeps it 7-bit. */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** Method, token and index, in that order; then the query string. */

@@ -160,11 +160,13 @@ export function storedEvent(row: StoredRow): Event {
   return event;
 }
 
-function encodeCursor(position: Position, order: "desc" | "asc"): string {
+/** The opaque cursor of a position (also the cluster's: any node resumes from it, merge.ts). */
+export function encodeCursor(position: Position, order: "desc" | "asc"): string {
   return Buffer.from(JSON.stringify({ v: 1, o: order, t: position.timeMs, i: position.id })).toString("base64url");
 }
 
-function decodeCursor(cursor: string, order: "desc" | "asc"): Position {
+/** The position of a cursor made for `order`; throws IndexError LOGSHIP_INDEX_CURSOR for anything else. */
+export function decodeCursor(cursor: string, order: "desc" | "asc"): Position {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));

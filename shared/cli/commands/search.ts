@@ -1,8 +1,12 @@
 /**
  * `logship search QUERY [--since T] [--until T] [--limit N] [--order desc|asc]
  *  [--output text|json|ndjson] [--count] [--tenant T]
- *  [--config F | --server URL] [--token T]`: events of a collector's
- * embedded index through `GET /v1/search` (docs/SEARCH.md, "CLI").
+ *  [--config F | --server URL…] [--token T]`: events of a collector's
+ * embedded index through `GET /v1/search` (docs/SEARCH.md, "CLI"); of the
+ * whole cluster when that collector has `peers`. Several `--server`s are
+ * tried in turn, the next when one does not answer (server-fallback.ts);
+ * an answer some peers are missing from is printed with a warning on
+ * stderr naming them.
  *
  * The query is parsed here first, so a broken one exits 2 with a caret
  * under its column before anything is asked. Pages of up to 10,000 events
@@ -25,7 +29,8 @@ interface SearchOptions {
   count?: boolean;
   tenant?: string;
   config?: string;
-  server?: string;
+  /** Every `--server`, in order. */
+  server?: string[];
   token?: string;
 }
 
@@ -33,6 +38,8 @@ interface SearchPage {
   events: Event[];
   cursor: string | null;
   partial: boolean;
+  /** With partial: the peers the answer is missing (docs/SEARCH.md, "Cluster search"). */
+  peers_failed?: { peer: string; code: string; reason: string }[];
 }
 
 const SERVER_DEFAULT = "http://127.0.0.1:7170";
@@ -56,7 +63,7 @@ export function searchCommand(context: CliContext): Command {
     .option("--count", "print only the number of matching events (every page is read)")
     .option("--tenant <tenant>", "tenant to search (admin tokens; default: the token's own)")
     .option("-c, --config <file>", "the collector's config: its listen address and its first search (else admin) token")
-    .option("--server <url>", `collector address (default: $LOGSHIP_SERVER, else ${SERVER_DEFAULT})`)
+    .option("--server <url>", `collector address (default: $LOGSHIP_SERVER, else ${SERVER_DEFAULT}); repeat it to name more collectors of the cluster, each asked when the one before does not answer`, (url: string, previous: string[] | undefined) => [...(previous ?? []), url])
     .option("--token <token>", "token with role search or admin (default: $LOGSHIP_TOKEN, else from --config)")
     .action(async (query: string, options: SearchOptions) => {
       // Imported here: the agent's process loads every command module and needs neither.
@@ -64,16 +71,27 @@ export function searchCommand(context: CliContext): Command {
       const { SEARCH_LIMIT_MAX } = await import("../../../collector/search/params.ts");
       parseQuery(query);
       const api = await import("../collector-api.ts");
-      const target = await api.resolveTarget(options, ["search", "admin"], context.env, context.env["LOGSHIP_SERVER"] || SERVER_DEFAULT);
+      const { ServerFallback } = await import("../server-fallback.ts");
+      const { server: servers = [], ...flags } = options;
+      const [firstServer, ...moreServers] = servers;
+      const target = await api.resolveTarget(firstServer === undefined ? flags : { ...flags, server: firstServer }, ["search", "admin"], context.env, context.env["LOGSHIP_SERVER"] || SERVER_DEFAULT);
+      const fallback = new ServerFallback([target, ...moreServers.map((url) => ({ url: api.serverUrl(url), token: target.token }))], api.collectorRequest, (message) => context.writeErr(`logship: warning: ${message}\n`));
+      const warnedPeers = new Set<string>();
       const fetchPage = async (limit: number, cursor: string | null): Promise<SearchPage> => {
         const parameters = new URLSearchParams({ q: query, order: options.order, limit: String(limit) });
         if (options.since !== undefined) parameters.set("since", options.since);
         if (options.until !== undefined) parameters.set("until", options.until);
         if (options.tenant !== undefined) parameters.set("tenant", options.tenant);
         if (cursor !== null) parameters.set("cursor", cursor);
-        const answer = await api.collectorRequest(target, "GET", `/v1/search?${parameters}`, PAGE_TIMEOUT_MS);
-        if (answer.status !== 200) throw api.refusal(target, answer);
-        return JSON.parse(answer.body) as SearchPage;
+        const { target: answered, answer } = await fallback.get(`/v1/search?${parameters}`, PAGE_TIMEOUT_MS);
+        if (answer.status !== 200) throw api.refusal(answered, answer);
+        const page = JSON.parse(answer.body) as SearchPage;
+        for (const failure of page.peers_failed ?? []) {
+          if (warnedPeers.has(failure.peer)) continue;
+          warnedPeers.add(failure.peer);
+          context.writeErr(`logship: warning: partial answer from ${answered.url}: peer ${failure.peer} is missing (${failure.reason})\n`);
+        }
+        return page;
       };
       let found: number;
       try {
