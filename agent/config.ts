@@ -93,10 +93,11 @@ export const tailConfigSchema = z.strictObject({
   fingerprint_bytes: boundedSize({ min: 16, max: 64 * 1024 }).prefault(1024).describe("Leading bytes hashed to recognise a file across renames."),
 });
 
-const sourcesSchema = z
-  .array(sourceConfigSchema)
-  .min(1, { error: "at least one source is needed" })
-  .superRefine(reportDuplicateNames, { when: () => true });
+/** Tail rules with unique names; an agent config needs at least one (`logship up` takes none in its file when `--path` gives them). */
+export function sourcesSchema(options: { required: boolean }) {
+  const list = z.array(sourceConfigSchema);
+  return (options.required ? list.min(1, { error: "at least one source is needed" }) : list).superRefine(reportDuplicateNames, { when: () => true });
+}
 
 /** Duplicate names: an issue at every later use, naming the first. Runs even when items have other issues. */
 function reportDuplicateNames(sources: unknown, ctx: z.core.$RefinementCtx<unknown>): void {
@@ -116,7 +117,7 @@ export const agentConfigSchema = z.strictObject({
   host: z.exactOptional(z.string().min(1)).describe("Host name on every event; default: the machine's host name."),
   collectors: z.array(httpUrlSchema("http://10.0.0.5:7170")).default([]).describe("Collector base URLs."),
   token: z.exactOptional(z.string()).describe("Ingest token sent to collectors; empty means none."),
-  sources: sourcesSchema.describe("Tail rules."),
+  sources: sourcesSchema({ required: true }).describe("Tail rules."),
   tail: tailConfigSchema.prefault({}),
   batch: z
     .strictObject({

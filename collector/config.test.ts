@@ -34,7 +34,7 @@ test("an empty mapping gets every default", () => {
       retention: { max_age: 7 * 86_400_000, max_bytes: 100 * 1024 ** 3, check_interval: 30_000 },
       fsync: { interval: 0 },
     },
-    sinks: { search: { type: "embedded" } },
+    sinks: { search: { type: "embedded", retention: { check_interval: 60_000 } } },
     search: { backend: "embedded", peer_timeout: 5_000 },
     peers: [],
   });

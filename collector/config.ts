@@ -104,10 +104,25 @@ export const searchSinkConfigSchema = z
     type: z.enum(["embedded", "opensearch", "none"]).default("embedded").describe("embedded: SQLite FTS5 in data_dir; opensearch: an OpenSearch cluster; none: no search index on this collector (a collector that only stores and forwards)."),
     url: z.exactOptional(httpUrlSchema("http://localhost:9200")).describe("opensearch only: cluster URL."),
     index: z.exactOptional(z.string().min(1)).describe("opensearch only: index name or prefix."),
+    retention: z
+      .strictObject({
+        max_age: z
+          .exactOptional(durationSchema)
+          .describe("embedded only: delete a day's partition once the whole day is older than this (by event time). Absent: days are kept."),
+        max_bytes: z
+          .exactOptional(sizeSchema)
+          .describe("embedded only: while the index (every tenant) is larger than this, delete the oldest day's partition; today's is never deleted for size. Absent: no size limit."),
+        check_interval: boundedDuration({ min: 1000, max: 86_400_000 }).prefault("1m").describe("How often retention runs."),
+      })
+      .prefault({})
+      .describe("Retention of the embedded index: whole day partitions are deleted (docs/SEARCH.md, Retention)."),
   })
   .superRefine((sink, ctx) => {
     if (sink.type === "opensearch" && sink.url === undefined) {
       ctx.addIssue({ code: "custom", path: ["url"], message: 'type "opensearch" needs url', input: sink });
+    }
+    if (sink.type !== "embedded" && (sink.retention.max_age !== undefined || sink.retention.max_bytes !== undefined)) {
+      ctx.addIssue({ code: "custom", path: ["retention"], message: 'retention is only for type "embedded" (an OpenSearch cluster keeps its own index lifecycle)', input: sink.retention });
     }
     for (const key of ["url", "index"] as const) {
       if (sink.type !== "opensearch" && sink[key] !== undefined) {

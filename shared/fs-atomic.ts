@@ -2,9 +2,9 @@
 import { open, rename } from "node:fs/promises";
 import { dirname, basename, join } from "node:path";
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.tmp`);
-  const file = await open(temp, "w", 0o640);
+  const file = await open(temp, "w", options.mode ?? 0o640);
   try {
     await file.writeFile(data);
     await file.sync();

@@ -33,6 +33,13 @@ test("validate accepts good configs of both kinds and exits 0", () => {
   assert.match(collector.stdout, /: ok \(collector config\)\n$/);
 });
 
+test("validate detects an up config: the bundled demo that npm start runs is valid", () => {
+  const demo = fileURLToPath(new URL("../examples/up-demo.yaml", import.meta.url));
+  const result = logship("validate", "--config", demo);
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, `${demo}: ok (up config)\n`);
+});
+
 test("validate prints every error of a bad config on stderr and exits 2", () => {
   const file = `${FIXTURES}agent-bad.yaml`;
   const result = logship("validate", "--config", file);
@@ -74,7 +81,7 @@ test("usage errors exit 2: unknown command, unknown option, missing argument", (
 });
 
 test("--help works on the program and every command", () => {
-  for (const args of [["--help"], ["validate", "--help"], ["schema", "--help"], ["version", "--help"], ["help", "validate"]]) {
+  for (const args of [["--help"], ["up", "--help"], ["validate", "--help"], ["schema", "--help"], ["version", "--help"], ["help", "validate"]]) {
     const result = logship(...args);
     assert.equal(result.status, 0, `logship ${args.join(" ")}`);
     assert.match(result.stdout, /^Usage: logship/, `logship ${args.join(" ")}`);

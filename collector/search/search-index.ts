@@ -10,7 +10,7 @@
  * searches that read: node:sqlite is synchronous, so one handle per file in
  * one thread needs no locking.
  */
-import { mkdirSync, readdirSync } from "node:fs";
+import { mkdirSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Event } from "../../shared/event.ts";
 import { tokenize } from "../../shared/query/index.ts";
@@ -129,6 +129,49 @@ export class SearchIndex {
     return partition;
   }
 
+  /** Tenants with a directory in the index (names that cannot be tenants are skipped). */
+  tenants(): string[] {
+    let entries;
+    try {
+      entries = readdirSync(this.directory, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
+    return entries.filter((entry) => entry.isDirectory() && isValidTenant(entry.name)).map((entry) => entry.name).sort();
+  }
+
+  /** Bytes a partition takes on disk: its database and, while open or after a crash, its -wal and -shm files. */
+  partitionBytes(file: string): number {
+    let bytes = 0;
+    for (const path of partitionFiles(file)) bytes += sizeOrZero(path);
+    return bytes;
+  }
+
+  /**
+   * Deletes a partition (retention.ts): closes its cached handle (which
+   * checkpoints its WAL), then removes -wal and -shm before the database,
+   * so that an interrupted delete never leaves a WAL to be replayed onto a
+   * new file of the same day. Returns the bytes freed. Synchronous, like
+   * every use of the index, so no search or write sees it half done.
+   */
+  dropPartition(file: string): number {
+    const cached = this.open.get(file);
+    if (cached !== undefined) {
+      this.open.delete(file);
+      cached.close();
+    }
+    const bytes = this.partitionBytes(file);
+    for (const path of partitionFiles(file).reverse()) {
+      try {
+        unlinkSync(path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      }
+    }
+    return bytes;
+  }
+
   /** Closes every open partition. */
   close(): void {
     for (const partition of this.open.values()) partition.close();
@@ -144,6 +187,20 @@ export class SearchIndex {
 /** `YYYY-MM-DD.db` of the UTC day starting at `dayStartMs`. */
 export function partitionFileName(dayStartMs: number): string {
   return `${new Date(dayStartMs).toISOString().slice(0, 10)}.db`;
+}
+
+/** A partition's files: the database, then its -wal and -shm. */
+function partitionFiles(file: string): string[] {
+  return [file, `${file}-wal`, `${file}-shm`];
+}
+
+function sizeOrZero(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw error;
+  }
 }
 
 /** The row of an event, or why it cannot be indexed. */

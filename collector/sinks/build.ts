@@ -30,7 +30,13 @@ export async function buildSinks(config: CollectorConfig, logger: Logger): Promi
   const sinks: Sink[] = [];
   if (config.sinks.search.type === "embedded") {
     const [{ SearchIndex }, { SearchSink }] = await Promise.all([import("../search/search-index.ts"), import("./search/sink.ts")]);
-    sinks.push(new SearchSink(new SearchIndex({ directory: indexDirectory(config) })));
+    const retention = config.sinks.search.retention;
+    sinks.push(
+      new SearchSink(new SearchIndex({ directory: indexDirectory(config) }), {
+        logger,
+        retention: { maxAgeMs: retention.max_age, maxBytes: retention.max_bytes, intervalMs: retention.check_interval },
+      }),
+    );
   } else if (config.sinks.search.type === "opensearch") {
     logger.warn("sinks.search.type is opensearch but this build has no opensearch sink yet; nothing is indexed");
   }

@@ -16,6 +16,7 @@ import { replayCommand } from "./commands/replay.ts";
 import { schemaCommand } from "./commands/schema.ts";
 import { searchCommand } from "./commands/search.ts";
 import { statusCommand } from "./commands/status.ts";
+import { upCommand } from "./commands/up.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { LOGSHIP_VERSION, versionCommand } from "./commands/version.ts";
 import { EXIT_OK, EXIT_RUNTIME_FAILURE, EXIT_USAGE_OR_CONFIG, processContext } from "./context.ts";
@@ -30,6 +31,7 @@ export function buildProgram(context: CliContext = processContext()): Command {
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
   const commands = [
+    upCommand(context),
     agentCommand(context),
     collectorCommand(context),
     logCommand(context),

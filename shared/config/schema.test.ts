@@ -22,7 +22,18 @@ test("detectConfigKind looks at top-level keys", () => {
   assert.equal(detectConfigKind({ sources: [] }), "agent");
   assert.equal(detectConfigKind({ listen: "x" }), "collector");
   assert.equal(detectConfigKind({ log: {} }), "collector");
+  assert.equal(detectConfigKind({ collector: {} }), "up");
+  assert.equal(detectConfigKind({ data_dir: "d", agent: { sources: [] } }), "up");
   assert.equal(detectConfigKind({ batch: {} }), undefined);
   assert.equal(detectConfigKind(["sources"]), undefined);
   assert.equal(detectConfigKind(null), undefined);
+});
+
+test("up JSON Schema has the collector and agent sections, with up's listen default and no agent collectors", () => {
+  const schema = JSON.parse(JSON.stringify(jsonSchemaFor("up"))) as Record<string, any>;
+  assert.deepEqual(Object.keys(schema.properties).sort(), ["agent", "collector", "data_dir"]);
+  assert.equal(schema.properties.collector.properties.listen.default, "127.0.0.1:7170");
+  assert.equal(schema.properties.data_dir.default, "logship-data");
+  assert.deepEqual(schema.properties.agent.properties.collectors.not, {});
+  assert.equal(schema.properties.agent.required, undefined);
 });

@@ -13,9 +13,34 @@
  *              RFC 3339 time in years 0000–9999. The rest of the send is
  *              stored; the runner dead-letters the whole send, so those
  *              appear in both places.
+ *
+ * With `sinks.search.retention` the sink also deletes whole day partitions
+ * past max_age or beyond max_bytes every `intervalMs` (search/retention.ts);
+ * a failed run is logged and the next one tries again.
  */
+import type { Logger } from "../../../shared/logger.ts";
+import { applyIndexRetention, type DeletedPartition, type IndexRetentionLimits } from "../../search/retention.ts";
 import type { SearchIndex } from "../../search/search-index.ts";
 import type { SendOutcome, Sink, SinkEvent } from "../types.ts";
+
+export interface SearchRetentionOptions extends IndexRetentionLimits {
+  /** How often retention runs. */
+  intervalMs: number;
+}
+
+export interface SearchSinkOptions {
+  logger: Logger;
+  /** Absent, or neither limit set: the index keeps every day. */
+  retention?: SearchRetentionOptions;
+  /** The clock retention judges ages by (tests move it). Default: Date.now. */
+  nowMs?: () => number;
+}
+
+/** Retention totals since the sink was built: runs that completed, and per tenant what they deleted. */
+export interface SearchRetentionStats {
+  runs: number;
+  tenants: Record<string, { deletedPartitions: number; deletedBytes: number }>;
+}
 
 /** Refused events named in a reject reason at most. */
 const NAMED_IN_REASON_MAX = 5;
@@ -23,9 +48,46 @@ const NAMED_IN_REASON_MAX = 5;
 export class SearchSink implements Sink {
   readonly name = "search";
   readonly index: SearchIndex;
+  private readonly options: SearchSinkOptions | undefined;
+  private readonly retentionTimer: NodeJS.Timeout | undefined;
+  private runs = 0;
+  private readonly deletedByTenant = new Map<string, { partitions: number; bytes: number }>();
 
-  constructor(index: SearchIndex) {
+  constructor(index: SearchIndex, options?: SearchSinkOptions) {
     this.index = index;
+    this.options = options;
+    const retention = options?.retention;
+    if (retention !== undefined && (retention.maxAgeMs !== undefined || retention.maxBytes !== undefined)) {
+      this.retentionTimer = setInterval(() => this.runRetention(), retention.intervalMs);
+      this.retentionTimer.unref();
+    }
+  }
+
+  /** Applies retention now (also run every `retention.intervalMs`); never throws. Returns what it deleted. */
+  runRetention(): DeletedPartition[] {
+    const options = this.options;
+    if (options?.retention === undefined) return [];
+    const { retention, logger } = options;
+    try {
+      const { deleted } = applyIndexRetention(this.index, retention, (options.nowMs ?? Date.now)(), logger);
+      this.runs++;
+      for (const partition of deleted) {
+        const totals = this.deletedByTenant.get(partition.tenant) ?? { partitions: 0, bytes: 0 };
+        totals.partitions++;
+        totals.bytes += partition.bytes;
+        this.deletedByTenant.set(partition.tenant, totals);
+      }
+      return deleted;
+    } catch (error) {
+      logger.error("search index retention failed; it runs again later", { directory: this.index.directory, error: error instanceof Error ? error.message : String(error) });
+      return [];
+    }
+  }
+
+  /** Retention totals since the sink was built. */
+  retentionStats(): SearchRetentionStats {
+    const tenants = Object.fromEntries([...this.deletedByTenant].map(([tenant, totals]) => [tenant, { deletedPartitions: totals.partitions, deletedBytes: totals.bytes }]));
+    return { runs: this.runs, tenants };
   }
 
   async send(events: SinkEvent[], signal: AbortSignal): Promise<SendOutcome> {
@@ -53,6 +115,7 @@ export class SearchSink implements Sink {
 
   /** Closes the index's partition files (after the runners stopped: nothing is being written). */
   async close(): Promise<void> {
+    if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
     this.index.close();
   }
 }

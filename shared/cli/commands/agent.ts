@@ -40,16 +40,8 @@ export function agentCommand(context: CliContext): Command {
           await runDryRun({ config, configFile: options.config, once: options.once === true, out: process.stdout, logger, signal: controller.signal });
           return;
         }
-        const { Agent } = await import("../../../agent/agent.ts");
-        const { startAgentApi } = await import("../../../agent/api.ts");
-        const agent = new Agent({ config, configFile: options.config, logger, shutdownDeadlineMs: config.delivery.shutdown_timeout });
-        const api = await startAgentApi(config.api.listen, () => agent.status(), logger);
-        try {
-          await agent.run(controller.signal);
-        } finally {
-          api.server.close();
-        }
-        logger.info("agent stopped");
+        const { runAgent } = await import("../../../agent/run.ts");
+        await runAgent({ config, configFile: options.config, logger, signal: controller.signal, apiListen: config.api.listen });
       } finally {
         process.off("SIGTERM", stop);
         process.off("SIGINT", stop);

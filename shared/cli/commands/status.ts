@@ -40,6 +40,7 @@ export function statusCommand(context: CliContext): Command {
     .option("--json", "print the raw JSON")
     .action(async (options: StatusOptions) => {
       const kind = options.config === undefined ? undefined : configKind(options.config, context.env);
+      if (kind === "up") throw new ConfigError(`${options.config as string} is a logship up config: ask the collector it runs, with the status command logship up printed (--server URL --token T)`);
       if (kind === "collector") return collectorStatus(options.config as string, options, context);
       let server = options.server;
       if (server === undefined && options.config !== undefined) server = `http://${loadAgentConfig(options.config, context.env).api.listen}`;

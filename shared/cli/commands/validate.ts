@@ -45,7 +45,7 @@ function validateFile(file: string, requestedKind: ConfigKind | undefined, env: 
     if (!parsed.ok) return parsed;
     kind = detectConfigKind(parsed.document.toJS());
     if (kind === undefined) {
-      const message = "cannot tell an agent config (has `sources`) from a collector config (has `listen`, `tokens`, `sinks` or `log`); pass --kind";
+      const message = "cannot tell an agent config (has `sources`) from a collector config (has `listen`, `tokens`, `sinks` or `log`) or an up config (has `collector` or `agent`); pass --kind";
       return { ok: false, issues: [{ file, line: 1, column: 1, path: "", message }] };
     }
   }
