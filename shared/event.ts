@@ -45,6 +45,11 @@ export function eventId(key: string, offset: number): string {
 
 const EVENT_ID_KEY_CHARS = 16;
 
+/** The stream part of an event id (see eventId): the events of one file, whatever its name now, share it. */
+export function eventIdStream(id: string): string {
+  return id.slice(0, EVENT_ID_KEY_CHARS);
+}
+
 /** RFC 3339 UTC with milliseconds, as every event time is written. */
 export function formatTime(ms: number): string {
   return new Date(ms).toISOString();

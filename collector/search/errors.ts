@@ -22,11 +22,15 @@ export const SEARCH_REQUEST_ERROR_STATUS = {
   LOGSHIP_SEARCH_REQUEST: 400,
   /** This collector keeps no embedded index to answer from. */
   LOGSHIP_SEARCH_UNAVAILABLE: 404,
+  /** `GET /v1/context`: no event with that id in the tenant's index. */
+  LOGSHIP_EVENT_NOT_FOUND: 404,
+  /** `GET /v1/tail`: TAIL_STREAMS_MAX streams are open already; retry later. */
+  LOGSHIP_TAIL_BUSY: 503,
 } as const;
 
 export type SearchRequestErrorCode = keyof typeof SEARCH_REQUEST_ERROR_STATUS;
 
-/** A search API request refused before any index is read: the HTTP status and a reason naming the parameter. */
+/** A search API request refused (mostly before any index is read): the HTTP status and a reason naming the parameter. */
 export class SearchRequestError extends LogshipError {
   declare readonly code: SearchRequestErrorCode;
   readonly status: number;

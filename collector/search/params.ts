@@ -1,5 +1,6 @@
 /**
  * The query-string parameters of `GET /v1/search` and `GET /v1/histogram`
+ * (and at the end of the file `GET /v1/tail` and `GET /v1/context`)
  * (docs/SEARCH.md, "HTTP API"), checked purely before any index is read.
  * Every refusal names the parameter: an unknown or repeated parameter, a
  * limit out of range, an order or a time that is not one. A query that does
@@ -108,4 +109,68 @@ function parseOrder(text: string | undefined): "desc" | "asc" {
   if (text === undefined) return "desc";
   if (text === "desc" || text === "asc") return text;
   throw new SearchRequestError("LOGSHIP_SEARCH_REQUEST", `order: expected desc (newest first) or asc; got ${JSON.stringify(text)}`);
+}
+
+/** Where `GET /v1/tail` starts (tail.ts): after a position it sent, else at the newest row. */
+export interface TailParams {
+  query: Query;
+  /** The position of the last event the client has; undefined: start now. */
+  after?: number;
+  tenant?: string;
+}
+
+const TAIL_NAMES = ["q", "tenant", "last_event_id"];
+
+/**
+ * The parameters of `GET /v1/tail`. The `Last-Event-ID` header (what an
+ * EventSource sends when it reconnects) wins over `last_event_id` (for
+ * clients that cannot set headers; a browser keeps its first URL, with the
+ * first position, when it reconnects).
+ */
+export function tailParams(parameters: URLSearchParams, lastEventIdHeader: string | undefined): TailParams {
+  const get = reader(parameters, TAIL_NAMES);
+  const params: TailParams = { query: parseQuery(get("q") ?? "") };
+  const header = lastEventIdHeader?.trim();
+  const position = header !== undefined && header !== "" ? { name: "Last-Event-ID", text: header } : { name: "last_event_id", text: get("last_event_id") ?? "" };
+  if (position.text !== "") params.after = parsePosition(position.name, position.text);
+  const tenant = get("tenant");
+  if (tenant !== undefined) params.tenant = tenant;
+  return params;
+}
+
+/** A position the tail sent: a whole number (docs/SEARCH.md, "Positions"). */
+function parsePosition(name: string, text: string): number {
+  const position = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(position)) throw new SearchRequestError("LOGSHIP_SEARCH_REQUEST", `${name}: expected a position the tail sent (a whole number); got ${JSON.stringify(text.slice(0, 100))}`);
+  return position;
+}
+
+/** Lines asked for on each side of an event at most (`before`, `after`). */
+export const CONTEXT_LINES_MAX = 100;
+
+export interface ContextParams {
+  id: string;
+  before: number;
+  after: number;
+  tenant?: string;
+}
+
+const CONTEXT_NAMES = ["id", "before", "after", "tenant"];
+
+/** The parameters of `GET /v1/context` (context.ts): an event id, and 0 to CONTEXT_LINES_MAX lines before and after it (default 0). */
+export function contextParams(parameters: URLSearchParams): ContextParams {
+  const get = reader(parameters, CONTEXT_NAMES);
+  const id = get("id");
+  if (id === undefined || id === "") throw new SearchRequestError("LOGSHIP_SEARCH_REQUEST", "id: the event to show the context of is required");
+  const params: ContextParams = { id, before: parseLines("before", get("before")), after: parseLines("after", get("after")) };
+  const tenant = get("tenant");
+  if (tenant !== undefined) params.tenant = tenant;
+  return params;
+}
+
+function parseLines(name: string, text: string | undefined): number {
+  if (text === undefined) return 0;
+  const lines = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(lines >= 0 && lines <= CONTEXT_LINES_MAX)) throw new SearchRequestError("LOGSHIP_SEARCH_REQUEST", `${name}: expected a whole number from 0 to ${CONTEXT_LINES_MAX}; got ${JSON.stringify(text)}`);
+  return lines;
 }

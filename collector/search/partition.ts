@@ -10,7 +10,9 @@
  *   events       one row per event id (UNIQUE): time and observed_time in
  *                ms since the epoch, host, source, path, offset, message,
  *                fields as JSON text, truncated 0/1. The integer rowid ties
- *                the row to its full-text entry.
+ *                the row to its full-text entry and is the row's sequence:
+ *                the index's insertion order across the tenant's partitions,
+ *                which `GET /v1/tail` resumes from (search-index.ts).
  *   events_text  FTS5, contentless (content=''), one column: the message's
  *                tokens from shared/query `tokenize` joined by spaces, with
  *                the tokenizer `unicode61 remove_diacritics 0 categories
@@ -55,6 +57,8 @@ PRAGMA user_version = ${PARTITION_FORMAT_VERSION};
 
 /** An event as a partition stores it. */
 export interface IndexedRow {
+  /** The rowid: the tenant's insertion sequence (search-index.ts), unique across its partitions. */
+  sequence: number;
   id: string;
   timeMs: number;
   observedTimeMs: number;
@@ -112,17 +116,21 @@ export class Partition {
     return new Partition(file, database);
   }
 
-  /** Inserts rows in one transaction; an id already stored is skipped (idempotence). Returns how many were new. */
+  /**
+   * Inserts rows in one transaction; an id already stored is skipped
+   * (idempotence). Returns how many were new. A sequence already used is an
+   * error, not a skip: only the id conflict is ignored.
+   */
   insert(rows: readonly IndexedRow[]): number {
     this.insertEvent ??= this.database.prepare(
-      "INSERT OR IGNORE INTO events (id, time, observed_time, host, source, path, offset, message, fields, truncated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO events (rowid, id, time, observed_time, host, source, path, offset, message, fields, truncated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
     );
     this.insertText ??= this.database.prepare("INSERT INTO events_text (rowid, tokens) VALUES (?, ?)");
     let added = 0;
     this.database.exec("BEGIN IMMEDIATE");
     try {
       for (const row of rows) {
-        const result = this.insertEvent.run(row.id, row.timeMs, row.observedTimeMs, row.host, row.source, row.path, row.offset, row.message, row.fieldsJson, row.truncated ? 1 : 0);
+        const result = this.insertEvent.run(row.sequence, row.id, row.timeMs, row.observedTimeMs, row.host, row.source, row.path, row.offset, row.message, row.fieldsJson, row.truncated ? 1 : 0);
         if (result.changes === 0) continue;
         this.insertText.run(result.lastInsertRowid, row.tokens);
         added++;
@@ -133,6 +141,11 @@ export class Partition {
       throw error;
     }
     return added;
+  }
+
+  /** The highest sequence (rowid) stored; 0 when empty. */
+  lastSequence(): number {
+    return (this.database.prepare("SELECT coalesce(max(rowid), 0) AS sequence FROM events").get() as { sequence: number }).sequence;
   }
 
   /** Runs a SELECT over `events` (see search.ts) and returns its rows. */

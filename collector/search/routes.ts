@@ -8,6 +8,10 @@
  *                        (cursor and partial in the Logship-Cursor and
  *                        Logship-Partial headers)
  *   GET /v1/histogram  q since until [tenant] → {"bucket_ms", "buckets", "complete", "partial"}
+ *   GET /v1/tail       q [tenant] [last_event_id | Last-Event-ID header] → Server-Sent
+ *                      Events of matching events as they are indexed (tail.ts)
+ *   GET /v1/context    id [before] [after] [tenant] → {"event", "before", "after"}:
+ *                      the lines around an event in its file (context.ts)
  *
  * Tokens of role search or admin; a token reads its own tenant, an admin
  * token any tenant through `tenant`. Refusals are `{"error", "code"}`; a
@@ -33,10 +37,11 @@ import { IngestError } from "../ingest/errors.ts";
 import { sendJson } from "../ingest/server.ts";
 import { IndexError, SearchRequestError } from "./errors.ts";
 import type { ClusterRequest } from "./cluster.ts";
-import { histogramParams, searchParams } from "./params.ts";
+import { contextParams, histogramParams, searchParams, tailParams } from "./params.ts";
 import type { PeerClient, PeerFailure } from "./peers.ts";
 import type { HistogramResult } from "./histogram.ts";
 import type { SearchIndex } from "./search-index.ts";
+import type { TailLimits, TailStreams } from "./tail.ts";
 
 export interface SearchRoutesOptions {
   tokens: TokenTable;
@@ -47,6 +52,8 @@ export interface SearchRoutesOptions {
   peers?: readonly string[];
   /** How long a peer has to answer (config `search.peer_timeout`). */
   peerTimeoutMs?: number;
+  /** Limits of `GET /v1/tail` (default TAIL_LIMITS_DEFAULT). */
+  tail?: Partial<TailLimits>;
 }
 
 export const NDJSON = "application/x-ndjson";
@@ -62,7 +69,16 @@ interface RouteState {
 
 export function searchRoutes(options: SearchRoutesOptions): RouteHandler {
   const state: RouteState = { options, nodeId: randomUUID(), peerClient: undefined };
+  let tailStreams: TailStreams | undefined;
+  const streamsOf = async (index: SearchIndex): Promise<TailStreams> => {
+    const { TailStreams } = await import("./tail.ts");
+    return (tailStreams ??= new TailStreams({ index, logger: options.logger, ...(options.tail === undefined ? {} : { limits: options.tail }) }));
+  };
   return (request, response, path) => {
+    if (path === "/v1/tail" || path === "/v1/context") {
+      void (path === "/v1/tail" ? tail(request, response, options, streamsOf) : context(request, response, options)).catch((error: unknown) => sendSearchError(response, options.logger, error));
+      return true;
+    }
     if (path !== "/v1/search" && path !== "/v1/histogram") return false;
     void (path === "/v1/search" ? search(request, response, state) : histogram(request, response, state)).catch((error: unknown) => sendSearchError(response, options.logger, error));
     return true;
@@ -155,6 +171,25 @@ function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
+async function tail(request: IncomingMessage, response: ServerResponse, options: SearchRoutesOptions, streamsOf: (index: SearchIndex) => Promise<TailStreams>): Promise<void> {
+  const { index, principal, parameters } = admit(request, options);
+  const lastEventId = request.headers["last-event-id"];
+  const params = tailParams(parameters, typeof lastEventId === "string" ? lastEventId : undefined);
+  const tenant = tenantFor(principal, params.tenant);
+  const streams = await streamsOf(index);
+  await streams.serve(request, response, { tenant, query: params.query, ...(params.after === undefined ? {} : { after: params.after }) });
+}
+
+async function context(request: IncomingMessage, response: ServerResponse, options: SearchRoutesOptions): Promise<void> {
+  const { index, principal, parameters } = admit(request, options);
+  const params = contextParams(parameters);
+  const tenant = tenantFor(principal, params.tenant);
+  const { eventContext } = await import("./context.ts");
+  const found = eventContext(index, { tenant, id: params.id, before: params.before, after: params.after });
+  if (found === undefined) throw new SearchRequestError("LOGSHIP_EVENT_NOT_FOUND", `no event ${JSON.stringify(params.id)} in tenant ${tenant}'s index`);
+  sendJson(response, 200, found);
+}
+
 /** Method, token and index, in that order; then the query string. */
 function admit(request: IncomingMessage, options: SearchRoutesOptions): { index: SearchIndex; principal: Principal; parameters: URLSearchParams } {
   if (request.method !== "GET" && request.method !== "HEAD") throw new MethodNotAllowed("GET");
@@ -175,7 +210,7 @@ function tenantFor(principal: Principal, requested: string | undefined): string 
 function sendSearchError(response: ServerResponse, logger: Logger, error: unknown): void {
   if (response.headersSent || response.destroyed) return;
   if (error instanceof QueryError) return sendJson(response, 400, { error: error.message, code: error.code, column: error.column });
-  if (error instanceof SearchRequestError) return sendJson(response, error.status, { error: error.message, code: error.code });
+  if (error instanceof SearchRequestError) return sendJson(response, error.status, { error: error.message, code: error.code }, error.status === 503 ? { "Retry-After": "1" } : {});
   if (error instanceof IndexError && error.code !== "LOGSHIP_INDEX_FORMAT") return sendJson(response, 400, { error: error.message, code: error.code });
   sendError(response, logger, error);
 }

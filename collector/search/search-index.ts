@@ -9,6 +9,18 @@
  * recently used closed first), shared by the sink that writes and the
  * searches that read: node:sqlite is synchronous, so one handle per file in
  * one thread needs no locking.
+ *
+ * Sequences: every row's rowid is its tenant's insertion sequence, so that
+ * the live tail (tail.ts) can say "every row after N" across all of a
+ * tenant's partitions with one number, which survives restarts because it
+ * is stored in the rows. A write numbers its new rows from
+ * max(last + 1, now in ms): `last` is recovered on first use as the highest
+ * rowid of the tenant's partitions, and the clock floor keeps sequences
+ * rising even when the partition that held the highest one was deleted
+ * (retention) before a restart. Row ids written before sequences existed
+ * are small counters per file, all below the first clock-floored sequence.
+ * A write is synchronous, so a reader on the same thread never sees a
+ * sequence whose rows are not all committed.
  */
 import { mkdirSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -32,7 +44,12 @@ export interface SearchIndexOptions {
   /** `data_dir/index`. */
   directory: string;
   openPartition?: PartitionOpener;
+  /** The clock that floors new sequences (tests). */
+  nowMs?: () => number;
 }
+
+/** Told after a partition committed new rows: whose, and which file. */
+export type WriteListener = (tenant: string, file: string) => void;
 
 /** One day of one tenant: its first ms and its file. */
 export interface PartitionRef {
@@ -52,10 +69,42 @@ export class SearchIndex {
   private readonly openPartition: PartitionOpener;
   /** Insertion order is recency: the first key is the least recently used. */
   private readonly open = new Map<string, Partition>();
+  /** The last sequence of each tenant used so far (recovered on first use). */
+  private readonly sequences = new Map<string, number>();
+  private readonly writeListeners = new Set<WriteListener>();
+  private readonly nowMs: () => number;
 
   constructor(options: SearchIndexOptions) {
     this.directory = options.directory;
     this.openPartition = options.openPartition ?? Partition.open;
+    this.nowMs = options.nowMs ?? Date.now;
+  }
+
+  /**
+   * The tenant's last sequence: every row with a sequence at most this is
+   * committed. Recovered on first use from the highest rowid of each of the
+   * tenant's partitions (a file of another format is skipped: it can
+   * neither be read nor written).
+   */
+  sequence(tenant: string): number {
+    const known = this.sequences.get(tenant);
+    if (known !== undefined) return known;
+    let last = 0;
+    for (const ref of this.partitions(tenant, undefined, undefined, "asc")) {
+      try {
+        last = Math.max(last, this.partition(ref.file, false).lastSequence());
+      } catch (error) {
+        if (!(error instanceof IndexError && error.code === "LOGSHIP_INDEX_FORMAT")) throw error;
+      }
+    }
+    this.sequences.set(tenant, last);
+    return last;
+  }
+
+  /** Calls `listener` after every commit that added rows (synchronously, inside `write`: it must not use the index); returns the unsubscribe function. */
+  onWrite(listener: WriteListener): () => void {
+    this.writeListeners.add(listener);
+    return () => this.writeListeners.delete(listener);
   }
 
   /** Stores `events` of `tenant`, each in its day's partition, one transaction per partition. Idempotent by event id. */
@@ -63,22 +112,29 @@ export class SearchIndex {
     const tenantDirectory = this.tenantDirectory(tenant);
     const days = new Map<number, IndexedRow[]>();
     const result: WriteResult = { added: 0, duplicates: 0, refused: [] };
+    let sequence = Math.max(this.sequence(tenant) + 1, this.nowMs());
     for (const event of events) {
-      const row = indexedRow(event);
+      const row = indexedRow(event, sequence);
       if (typeof row === "string") {
         result.refused.push({ event, reason: row });
         continue;
       }
+      sequence++;
       const dayStartMs = Math.floor(row.timeMs / DAY_MS) * DAY_MS;
       const rows = days.get(dayStartMs) ?? [];
       rows.push(row);
       days.set(dayStartMs, rows);
     }
-    if (days.size > 0) mkdirSync(tenantDirectory, { recursive: true });
+    if (days.size === 0) return result;
+    // Numbers taken before a failed insert are not reused: gaps are harmless, a reuse would not be.
+    this.sequences.set(tenant, sequence - 1);
+    mkdirSync(tenantDirectory, { recursive: true });
     for (const [dayStartMs, rows] of days) {
-      const added = this.partition(join(tenantDirectory, partitionFileName(dayStartMs)), true).insert(rows);
+      const file = join(tenantDirectory, partitionFileName(dayStartMs));
+      const added = this.partition(file, true).insert(rows);
       result.added += added;
       result.duplicates += rows.length - added;
+      if (added > 0) for (const listener of this.writeListeners) listener(tenant, file);
     }
     return result;
   }
@@ -203,13 +259,14 @@ function sizeOrZero(path: string): number {
   }
 }
 
-/** The row of an event, or why it cannot be indexed. */
-function indexedRow(event: Event): IndexedRow | string {
+/** The row of an event with its sequence, or why it cannot be indexed. */
+function indexedRow(event: Event, sequence: number): IndexedRow | string {
   const timeMs = parseTime(event.time);
   if (timeMs === undefined) return `time ${JSON.stringify(event.time)} is not an RFC 3339 time between years 0000 and 9999`;
   const observedTimeMs = parseTime(event.observed_time);
   if (observedTimeMs === undefined) return `observed_time ${JSON.stringify(event.observed_time)} is not an RFC 3339 time between years 0000 and 9999`;
   return {
+    sequence,
     id: event.id,
     timeMs,
     observedTimeMs,

@@ -52,3 +52,58 @@ test("logship search: text output is coloured on a terminal only (and not with N
   assert.equal(await runCli(["search", ...server, "--limit", "0", "line"], none), 2);
   assert.match(none.err.join(""), /--limit.*expected a whole number ≥ 1/);
 });
+
+test("logship search --context N: each match with N lines of its file around it, grep's marks, overlapping groups merged; ndjson: one object per match", async (t) => {
+  const directory = mkdtempSync(join(tmpdir(), "logship-search-context-cli-"));
+  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  const collector = await startTestCollector({ dataDir: directory });
+  t.after(() => collector.stop());
+  // Matches on lines 3 and 5 (their contexts overlap) and 20; another file's lines interleave in the index.
+  const lines = Array.from({ length: 30 }, (_, index) => `${index === 3 || index === 5 || index === 20 ? "ERROR" : "INFO"} line ${String(index).padStart(2, "0")}`);
+  const observedMs = Date.parse("2026-11-29T10:00:00Z");
+  assert.equal((await postBatch(collector.url, makeBatch({ seq: 1, lines: lines.slice(0, 15), observedMs }).body)).status, 200);
+  assert.equal((await postBatch(collector.url, makeBatch({ seq: 2, lines: lines.map((line) => `other ${line}`), streamKey: "other-key-0000000000", path: "/var/log/other.log", observedMs }).body)).status, 200);
+  assert.equal((await postBatch(collector.url, makeBatch({ seq: 3, lines: lines.slice(15), baseOffset: lines.slice(0, 15).join("\n").length + 1, observedMs }).body)).status, 200);
+  await until(() => {
+    assert.ok(collector.sinks instanceof SinkFanout);
+    return collector.sinks.status().some((runner) => runner.sink === "search" && runner.committedOffset === 60);
+  }, "the search sink to index every event");
+  const server = ["--server", collector.url, "--token", SEARCH_TOKEN];
+  const group = (from: number, to: number): string => lines.slice(from, to + 1).map((line) => `2026-11-29T10:00:00.000Z web-1 app${line.startsWith("ERROR") ? ":" : "-"} ${line}\n`).join("");
+  // Whatever order the search gives the matches in (here they share a time, so their ids decide), 3 and 5 make one group.
+  for (const order of ["desc", "asc"]) {
+    const text = captureContext({ terminal: false });
+    assert.equal(await runCli(["search", ...server, "--context", "2", "--order", order, "ERROR -other"], text), 0, text.err.join(""));
+    const output = text.out.join("");
+    assert.ok(output === `${group(18, 22)}--\n${group(1, 7)}` || output === `${group(1, 7)}--\n${group(18, 22)}`, output);
+  }
+
+  const ndjson = captureContext({ terminal: false });
+  assert.equal(await runCli(["search", ...server, "--context", "1", "--output", "ndjson", "ERROR -other"], ndjson), 0);
+  const objects = ndjson.out.join("").trimEnd().split("\n").map((line) => JSON.parse(line) as { event: { message: string }; before: { message: string }[]; after: { message: string }[] });
+  assert.deepEqual(
+    objects.map((object) => [object.before.map((event) => event.message), object.event.message, object.after.map((event) => event.message)]).sort(),
+    [3, 5, 20].map((index) => [[lines[index - 1]], lines[index], [lines[index + 1]]]).sort(),
+  );
+  const none = captureContext({ terminal: false });
+  assert.equal(await runCli(["search", ...server, "--context", "2", "nosuchword"], none), 1);
+  assert.equal(none.out.join(""), "");
+});
+
+test("logship search: --follow and --context refuse what they cannot print (exit 2, nothing asked)", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--follow", "--output", "json"], /--follow prints events as they come: use --output text or ndjson/],
+    [["--follow", "--count"], /--follow cannot be combined with --count/],
+    [["--follow", "--until", "1h"], /--until cannot bound that/],
+    [["--follow", "--context", "2"], /--follow cannot be combined with --context/],
+    [["--context", "2", "--output", "json"], /--context prints text or ndjson/],
+    [["--context", "2", "--count"], /--context cannot be combined with --count/],
+    [["--context", "101"], /--context.*expected a whole number from 0 to 100/],
+  ];
+  for (const [args, message] of cases) {
+    const context = captureContext({ terminal: false });
+    // Port 9 (discard): a request would fail differently; these never get that far.
+    assert.equal(await runCli(["search", "--server", "http://127.0.0.1:9", ...args, "ERROR"], context), 2, args.join(" "));
+    assert.match(context.err.join(""), message, args.join(" "));
+  }
+});
