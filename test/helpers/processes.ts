@@ -268,7 +268,7 @@ export function runLogship(args: string[], env: Record<string, string> = {}): Pr
   return new Promise((resolve) => {
     const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
     for (const name of ["LOGSHIP_TOKEN", "LOGSHIP_SERVER"]) if (env[name] === undefined) delete childEnv[name];
-    execFile(process.execPath, [LOGSHIP, ...args], { cwd: REPO, env: childEnv, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [LOGSHIP, ...args], { cwd: REPO, env: childEnv, timeout: 60_000, maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr });
     });
   });
