@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseSize } from "../shared/config/units.ts";
 import { agentConfigSchema } from "../agent/config.ts";
-import { AGENT_NODE_OPTIONS, COLLECTOR_NODE_OPTIONS } from "./node-options.ts";
+import { AGENT_ENV, AGENT_NODE_OPTIONS, COLLECTOR_ENV, COLLECTOR_NODE_OPTIONS } from "./node-options.ts";
 import { benchFiles } from "./data.ts";
 import { bundleLogship } from "./bundle.ts";
 
@@ -35,7 +35,7 @@ let compression = compressionFor();
  * (packaging/node-options.json), or Node's defaults for the one case that
  * shows what the shipped options are for (its agent_peak_rss_mb).
  */
-let agentNodeOptions: { name: "shipped" | "node_defaults"; argv: readonly string[] } = { name: "shipped", argv: AGENT_NODE_OPTIONS };
+let agentNodeOptions: { name: "shipped" | "node_defaults"; argv: readonly string[]; env: Readonly<Record<string, string>> } = { name: "shipped", argv: AGENT_NODE_OPTIONS, env: AGENT_ENV };
 const root = process.env["LOGSHIP_BENCH_DATA"] ?? join(import.meta.dirname, "..", ".bench-data");
 const work = join(root, "delivery");
 rmSync(work, { recursive: true, force: true });
@@ -52,7 +52,8 @@ async function freePort(): Promise<number> {
 }
 
 function start(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [...(args[0] === "agent" ? agentNodeOptions.argv : COLLECTOR_NODE_OPTIONS), logship, ...args, "--log-format", "json", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"] });
+  const role = args[0] === "agent" ? agentNodeOptions : { argv: COLLECTOR_NODE_OPTIONS, env: COLLECTOR_ENV };
+  const child = spawn(process.execPath, [...role.argv, logship, ...args, "--log-format", "json", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...role.env } });
   return child;
 }
 
@@ -203,9 +204,9 @@ if (cases.has("ship")) {
   }
   // The default compression once more, with the agent on Node's own defaults.
   compression = compressionFor();
-  agentNodeOptions = { name: "node_defaults", argv: [] };
+  agentNodeOptions = { name: "node_defaults", argv: [], env: {} };
   console.log(JSON.stringify(await ship()));
-  agentNodeOptions = { name: "shipped", argv: AGENT_NODE_OPTIONS };
+  agentNodeOptions = { name: "shipped", argv: AGENT_NODE_OPTIONS, env: AGENT_ENV };
 }
 compression = compressionFor();
 if (cases.has("idle_files")) console.log(JSON.stringify(await idleFiles()));

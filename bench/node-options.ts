@@ -1,12 +1,19 @@
 /**
- * The Node options each role of logship runs with as shipped
- * (packaging/node-options.json), for benchmarks and tests that start the
+ * How each role of logship runs as shipped (packaging/node-options.json):
+ * Node options and environment, for benchmarks and tests that start the
  * bundled logship: they measure what users run, not Node's defaults.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-const options = JSON.parse(readFileSync(join(import.meta.dirname, "..", "packaging", "node-options.json"), "utf8")) as { agent: string[]; collector: string[] };
+interface RoleStart {
+  node_options: string[];
+  env: Record<string, string>;
+}
 
-export const AGENT_NODE_OPTIONS: readonly string[] = options.agent;
-export const COLLECTOR_NODE_OPTIONS: readonly string[] = options.collector;
+const roles = JSON.parse(readFileSync(join(import.meta.dirname, "..", "packaging", "node-options.json"), "utf8")) as { agent: RoleStart; collector: RoleStart };
+
+export const AGENT_NODE_OPTIONS: readonly string[] = roles.agent.node_options;
+export const AGENT_ENV: Readonly<Record<string, string>> = roles.agent.env;
+export const COLLECTOR_NODE_OPTIONS: readonly string[] = roles.collector.node_options;
+export const COLLECTOR_ENV: Readonly<Record<string, string>> = roles.collector.env;

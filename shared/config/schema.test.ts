@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { detectConfigKind, jsonSchemaFor } from "./schema.ts";
+import { detectConfigKind } from "./kinds.ts";
+import { jsonSchemaFor } from "./schema.ts";
 
 test("agent JSON Schema describes the input side: units as strings, defaults, no extra keys", () => {
   const schema = JSON.parse(JSON.stringify(jsonSchemaFor("agent"))) as Record<string, any>;

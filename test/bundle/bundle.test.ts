@@ -1,29 +1,40 @@
 /**
- * logship as it ships is one bundled file (bench/bundle.ts; the single
- * executable of issue 7 embeds the same). Two things a bundle can break that
- * the tests from sources never see:
- * - a builtin imported statically anywhere is hoisted to the bundle's top and
- *   loaded by every process: node:sqlite (the search index) in the agent
- *   costs memory and prints an ExperimentalWarning;
+ * logship as it ships is bundled: an entry and chunks loaded on demand
+ * (bench/bundle.ts; the single executable of issue 7 embeds the same).
+ * Things a bundle can break that the tests from sources never see:
+ * - a builtin imported statically is hoisted to the top of its chunk, and a
+ *   chunk shared with the agent's code would load node:sqlite (the search
+ *   index) into the agent: memory and an ExperimentalWarning;
+ * - code an agent never runs, loaded by it anyway: the entry must not
+ *   statically reach the collector, the index or the config schemas;
  * - a dependency that reads a file beside its own code at import (the Kafka
  *   client's WebAssembly) fails in a bundle unless it is imported only when
  *   Kafka is configured.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { bundleLogship } from "../../bench/bundle.ts";
 import { freePort } from "../helpers/processes.ts";
 
-test("the bundle loads node:sqlite only where the index is used, and a bundled collector without Kafka starts and answers", async (t) => {
+test("the bundle: chunks load node:sqlite only where the index is used, the entry holds only the CLI, and a bundled collector without Kafka starts and answers", async (t) => {
   const directory = await mkdtemp(join(tmpdir(), "logship-bundle-"));
   t.after(() => rm(directory, { recursive: true, force: true }));
   const bundled = await bundleLogship(directory);
-  const text = await readFile(bundled, "utf8");
-  assert.doesNotMatch(text, /^import[^\n]*["']node:sqlite["']/m, "no top-level import of node:sqlite in the bundle");
+  const files = (await readdir(dirname(bundled), { recursive: true })).filter((file) => file.endsWith(".mjs"));
+  assert.ok(files.length > 10, `an entry and its chunks: ${files.join(", ")}`);
+  for (const file of files) {
+    const text = await readFile(join(dirname(bundled), file), "utf8");
+    assert.ok(!staticImports(text).includes("node:sqlite"), `no static import of node:sqlite in ${file}`);
+  }
+  // What every process loads (the entry and the chunks it imports statically) is the CLI only, not what one command runs.
+  const startup = await staticallyLoaded(bundled);
+  for (const marker of ["CREATE VIRTUAL TABLE", "collectorConfigSchema", "PeerClient", "class Tailer"]) {
+    assert.ok(!startup.text.includes(marker), `${marker} is loaded at start (files ${startup.files.join(", ")})`);
+  }
 
   const port = await freePort();
   const config = join(directory, "collector.yaml");
@@ -47,3 +58,24 @@ test("the bundle loads node:sqlite only where the index is used, and a bundled c
   child.kill("SIGTERM");
   await new Promise((resolve) => child.once("exit", resolve));
 });
+
+/** The files a process loads before running a command: `entry` and, transitively, every chunk it imports statically (not `import()`). */
+async function staticallyLoaded(entry: string): Promise<{ files: string[]; text: string }> {
+  const files: string[] = [];
+  let text = "";
+  const pending = [entry];
+  while (pending.length > 0) {
+    const file = pending.pop() as string;
+    if (files.includes(file)) continue;
+    files.push(file);
+    const source = await readFile(file, "utf8");
+    text += source;
+    for (const specifier of staticImports(source)) if (specifier.startsWith(".")) pending.push(join(dirname(file), specifier));
+  }
+  return { files, text };
+}
+
+/** The specifiers of a module's static import statements (`import x from "y"`, `import "y"`; not `import("y")`), minified or not. */
+function staticImports(source: string): string[] {
+  return [...source.matchAll(/(?<![(\w.$])import\s*(?:[\w$*{][^"'`;]*?from\s*)?["']([^"']+)["']/g)].map((match) => match[1] as string);
+}

@@ -7,7 +7,7 @@
  * Also a benchmark: it prints the figures as JSON (`{"bench":"spool_memory",
  * ...}`) against the issue's target of 100 MB, and bench/spool-memory.bench.ts
  * runs it for docs/BENCHMARKS.md. The agent runs with the Node options it
- * ships with (packaging/node-options.json: --max-semi-space-size=2); why is
+ * ships with (packaging/node-options.json); why is
  * in docs/ARCHITECTURE.md.
  *
  * - The agent is a real process whose only collector is down (configured,
@@ -50,7 +50,7 @@ import { pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AgentStatus } from "../../agent/agent.ts";
 import { bundleLogship } from "../../bench/bundle.ts";
-import { AGENT_NODE_OPTIONS } from "../../bench/node-options.ts";
+import { AGENT_ENV, AGENT_NODE_OPTIONS } from "../../bench/node-options.ts";
 import { agentSetup, collectorSetup, REPO } from "../helpers/processes.ts";
 
 const MiB = 1024 * 1024;
@@ -142,7 +142,7 @@ test("agent RSS stays under its limit with the collector down and a 50 MB/s writ
   const agent = await agentSetup(join(directory, "agent"), [collector.url], [logPath], "spool: { max_bytes: 2GiB }");
 
   // The agent, from the bundle.
-  const agentChild = spawn(process.execPath, [...AGENT_NODE_OPTIONS, bundled, "agent", "--config", agent.configPath, "--log-format", "json"], { cwd: REPO, stdio: ["ignore", "ignore", "pipe"] });
+  const agentChild = spawn(process.execPath, [...AGENT_NODE_OPTIONS, bundled, "agent", "--config", agent.configPath, "--log-format", "json"], { cwd: REPO, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...AGENT_ENV } });
   children.push(agentChild);
   const agentLog: string[] = [];
   const agentReady = new Promise<void>((resolve, reject) => {

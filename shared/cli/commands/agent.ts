@@ -1,5 +1,4 @@
 import { Command, Option } from "commander";
-import { loadAgentConfig } from "../../../agent/config.ts";
 import { ConfigError } from "../../errors.ts";
 import { createLogger, type LogLevel } from "../../logger.ts";
 import type { CliContext } from "../context.ts";
@@ -23,6 +22,7 @@ export function agentCommand(context: CliContext): Command {
     .addOption(new Option("--log-level <level>", "level of logship's own log").choices(["debug", "info", "warn", "error"]).default("info"))
     .action(async (options: AgentOptions) => {
       if (options.once === true && options.dryRun !== true) throw new ConfigError("--once needs --dry-run");
+      const { loadAgentConfig } = await import("../../../agent/config.ts");
       const config = loadAgentConfig(options.config, context.env);
       const logger = createLogger({
         level: options.logLevel,

@@ -1,5 +1,4 @@
 import { Command, Option } from "commander";
-import { loadCollectorConfig } from "../../../collector/config.ts";
 import { createLogger, type LogLevel } from "../../logger.ts";
 import type { CliContext } from "../context.ts";
 
@@ -17,6 +16,8 @@ export function collectorCommand(context: CliContext): Command {
     .addOption(new Option("--log-format <format>", "format of logship's own log (default: text on a TTY, else json)").choices(["json", "text"]))
     .addOption(new Option("--log-level <level>", "level of logship's own log").choices(["debug", "info", "warn", "error"]).default("info"))
     .action(async (options: CollectorOptions) => {
+      // Loaded here, not with the CLI: the agent's process never builds the collector's config schema.
+      const { loadCollectorConfig } = await import("../../../collector/config.ts");
       const config = loadCollectorConfig(options.config, context.env);
       const logger = createLogger({
         level: options.logLevel,

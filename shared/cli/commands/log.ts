@@ -1,9 +1,6 @@
 import { Command, InvalidArgumentError } from "commander";
 import { zstdDecompressSync } from "node:zlib";
-import { loadCollectorConfig } from "../../../collector/config.ts";
-import { isValidTenant } from "../../../collector/log/format.ts";
 import { ConfigError } from "../../errors.ts";
-import { payloadEvents } from "../../wire/batch.ts";
 import type { CliContext } from "../context.ts";
 
 interface DumpOptions {
@@ -23,6 +20,8 @@ export function logCommand(context: CliContext): Command {
     .option("--tenant <tenant>", "tenant whose log to print", "default")
     .option("--from <offset>", "first event offset to print", parseOffset, 0)
     .action(async (options: DumpOptions) => {
+      const { loadCollectorConfig } = await import("../../../collector/config.ts");
+      const { isValidTenant } = await import("../../../collector/log/format.ts");
       const config = loadCollectorConfig(options.config, context.env);
       if (config.log.kafka !== undefined && config.log.backend === "kafka") {
         const { brokers, topic } = config.log.kafka;
@@ -37,6 +36,7 @@ export function logCommand(context: CliContext): Command {
 
 async function dumpTenant(directory: string, tenant: string, fromOffset: number, context: CliContext): Promise<void> {
   const { readTenantLog } = await import("../../../collector/log/reader.ts");
+  const { payloadEvents } = await import("../../wire/batch.ts");
   const entries = readTenantLog(directory, tenant, {
     fromOffset,
     onCorrupt: (range) =>

@@ -1,6 +1,5 @@
 import { Argument, Command } from "commander";
-import { CONFIG_KINDS, jsonSchemaFor } from "../../config/schema.ts";
-import type { ConfigKind } from "../../config/schema.ts";
+import { CONFIG_KINDS, type ConfigKind } from "../../config/kinds.ts";
 import type { CliContext } from "../context.ts";
 
 /** `logship schema agent|collector`: JSON Schema of a config file, for editors. */
@@ -8,7 +7,8 @@ export function schemaCommand(context: CliContext): Command {
   return new Command("schema")
     .description("print the JSON Schema of a config file, for editors (YAML language server)")
     .addArgument(new Argument("<kind>", "which config").choices(CONFIG_KINDS))
-    .action((kind: ConfigKind) => {
+    .action(async (kind: ConfigKind) => {
+      const { jsonSchemaFor } = await import("../../config/schema.ts");
       context.writeOut(`${JSON.stringify(jsonSchemaFor(kind), null, 2)}\n`);
     });
 }

@@ -14,9 +14,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import type { AgentStatus } from "../../../agent/agent.ts";
-import { loadAgentConfig } from "../../../agent/config.ts";
-import { formatIssue, parseConfigYaml } from "../../config/load.ts";
-import { detectConfigKind, type ConfigKind } from "../../config/schema.ts";
+import { detectConfigKind, type ConfigKind } from "../../config/kinds.ts";
 import { ConfigError, LogshipError } from "../../errors.ts";
 import type { CliContext } from "../context.ts";
 import { table } from "../table.ts";
@@ -39,18 +37,22 @@ export function statusCommand(context: CliContext): Command {
     .option("--token <token>", "collector token with role admin (every tenant) or search (its tenant); default: $LOGSHIP_TOKEN, else from a collector --config")
     .option("--json", "print the raw JSON")
     .action(async (options: StatusOptions) => {
-      const kind = options.config === undefined ? undefined : configKind(options.config, context.env);
+      const kind = options.config === undefined ? undefined : await configKind(options.config, context.env);
       if (kind === "up") throw new ConfigError(`${options.config as string} is a logship up config: ask the collector it runs, with the status command logship up printed (--server URL --token T)`);
       if (kind === "collector") return collectorStatus(options.config as string, options, context);
       let server = options.server;
-      if (server === undefined && options.config !== undefined) server = `http://${loadAgentConfig(options.config, context.env).api.listen}`;
+      if (server === undefined && options.config !== undefined) {
+        const { loadAgentConfig } = await import("../../../agent/config.ts");
+        server = `http://${loadAgentConfig(options.config, context.env).api.listen}`;
+      }
       // Without --server, the address is an agent's (its config's, or the default); --server alone may be either.
       await serverStatus(server ?? AGENT_API_DEFAULT, kind === "agent" || options.server === undefined, options, context);
     });
 }
 
-/** The kind of config `file` holds, from its top-level keys (shared/config/schema.ts). */
-function configKind(file: string, env: CliContext["env"]): ConfigKind {
+/** The kind of config `file` holds, from its top-level keys (shared/config/kinds.ts). */
+async function configKind(file: string, env: CliContext["env"]): Promise<ConfigKind> {
+  const { formatIssue, parseConfigYaml } = await import("../../config/load.ts");
   let text: string;
   try {
     text = readFileSync(file, "utf8");

@@ -1,10 +1,8 @@
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { ConfigError } from "../../errors.ts";
-import { formatIssue, loadConfigText, parseConfigYaml } from "../../config/load.ts";
 import type { ConfigIssue } from "../../config/load.ts";
-import { CONFIG_KINDS, configSchemaFor, detectConfigKind } from "../../config/schema.ts";
-import type { ConfigKind } from "../../config/schema.ts";
+import { CONFIG_KINDS, detectConfigKind, type ConfigKind } from "../../config/kinds.ts";
 import { EXIT_USAGE_OR_CONFIG } from "../context.ts";
 import type { CliContext } from "../context.ts";
 
@@ -19,20 +17,29 @@ export function validateCommand(context: CliContext): Command {
     .description("validate an agent or collector config; print every error")
     .requiredOption("-c, --config <file>", "config file (YAML)")
     .addOption(new Option("--kind <kind>", "config kind (default: detected from the top-level keys)").choices(CONFIG_KINDS))
-    .action((options: ValidateOptions) => {
-      const outcome = validateFile(options.config, options.kind, context.env);
+    .action(async (options: ValidateOptions) => {
+      // The config modules (zod schemas, yaml) load with the command that uses them.
+      const load = await import("../../config/load.ts");
+      const { configSchemaFor } = await import("../../config/schema.ts");
+      const outcome = validateFile(options.config, options.kind, context.env, load, configSchemaFor);
       if (outcome.ok) {
         context.writeOut(`${options.config}: ok (${outcome.kind} config)\n`);
         return;
       }
-      context.writeErr(outcome.issues.map((issue) => `${formatIssue(issue)}\n`).join(""));
+      context.writeErr(outcome.issues.map((issue) => `${load.formatIssue(issue)}\n`).join(""));
       context.exitCode = EXIT_USAGE_OR_CONFIG;
     });
 }
 
 type ValidateOutcome = { ok: true; kind: ConfigKind } | { ok: false; issues: ConfigIssue[] };
 
-function validateFile(file: string, requestedKind: ConfigKind | undefined, env: CliContext["env"]): ValidateOutcome {
+function validateFile(
+  file: string,
+  requestedKind: ConfigKind | undefined,
+  env: CliContext["env"],
+  { loadConfigText, parseConfigYaml }: typeof import("../../config/load.ts"),
+  configSchemaFor: typeof import("../../config/schema.ts").configSchemaFor,
+): ValidateOutcome {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
