@@ -12,6 +12,9 @@
  * ingest with 503 and /readyz with 503 until Kafka answers (logged), and
  * the sink runners keep trying to join their groups.
  *
+ * `GET /v1/status` and `POST /v1/sinks/<name>/replay` are answered from
+ * Kafka's offsets (admin/kafka-status.ts, sinks/kafka-log-fanout.ts).
+ *
  * The idempotence table starts empty (there is no local log to rebuild it
  * from): after a restart, a batch re-sent to this collector is stored
  * again. Sinks are idempotent by event id; docs/KAFKA.md says what the topic
@@ -19,12 +22,16 @@
  */
 import { assert } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
+import { LOGSHIP_VERSION } from "../shared/cli/commands/version.ts";
+import { kafkaCollectorStatus, type KafkaStatusSources } from "./admin/kafka-status.ts";
+import { adminRoutes, eitherRoute } from "./admin/routes.ts";
 import type { CollectorConfig } from "./config.ts";
 import { DedupeIndex } from "./ingest/dedupe.ts";
 import { IngestMeter } from "./ingest/meter.ts";
 import type { CollectorServer } from "./ingest/server.ts";
 import { KafkaLog } from "./log/kafka/kafka-log.ts";
 import { closeSinks } from "./sinks/build.ts";
+import type { ReplayRequest } from "./sinks/fanout.ts";
 import { KafkaLogFanout } from "./sinks/kafka-log-fanout.ts";
 import { searchIndexOf } from "./sinks/search/sink.ts";
 import { searchRoutes } from "./search/routes.ts";
@@ -57,6 +64,8 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
   });
   const log = await KafkaLog.open({ brokers: kafka.brokers, topic: kafka.topic, timeoutMs: kafka.timeout, batchBytesMax: config.ingest.max_body_bytes, logger });
   const dedupe = new DedupeIndex(logger);
+  const meter = new IngestMeter();
+  const statusSources: KafkaStatusSources = { version: LOGSHIP_VERSION, startedMs: Date.now(), ready: () => log.writable, meter, topic: kafka.topic, brokers: kafka.brokers, offsets: sinks.offsets, sinks };
   let server: CollectorServer;
   try {
     server = await startNodeServer({
@@ -66,12 +75,17 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
       host: options.host,
       port: options.port,
       shutdownTimeoutMs: options.shutdownTimeoutMs,
-      meter: new IngestMeter(),
+      meter,
       logger,
-      // GET /v1/search and /v1/histogram over the embedded index the search sink fills (docs/SEARCH.md).
-      routes: (tokens) => searchRoutes({ tokens, index: searchIndexOf(options.sinks), logger, peers: config.peers, peerTimeoutMs: config.search.peer_timeout }),
+      // GET /v1/status and POST /v1/sinks/<name>/replay from Kafka's offsets (docs/KAFKA.md), then GET /v1/search and /v1/histogram over the embedded index the search sink fills (docs/SEARCH.md).
+      routes: (tokens) =>
+        eitherRoute(
+          adminRoutes({ tokens, status: (principal) => kafkaCollectorStatus(statusSources, principal), replay: (request) => replayAnswer(sinks, request), logger }),
+          searchRoutes({ tokens, index: searchIndexOf(options.sinks), logger, peers: config.peers, peerTimeoutMs: config.search.peer_timeout }),
+        ),
     });
   } catch (error) {
+    await sinks.destroy();
     await log.close();
     await closeSinks(options.sinks, logger);
     throw error;
@@ -80,4 +94,22 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
   logger.info("listening", { address: server.url, data_dir: config.data_dir, log: "kafka", brokers: kafka.brokers, topic: kafka.topic, sinks: options.sinks.map((sink) => sink.name) });
   // Stopped runners leave their partitions to the other collectors' groups.
   return runningNode({ server, log, dedupe, sinks, sinkList: options.sinks, logger, stopped: () => ({ produced: log.stats().produced }) });
+}
+
+/** The answer to a replay of the Kafka log (docs/KAFKA.md, "Replay"). */
+async function replayAnswer(sinks: KafkaLogFanout, request: ReplayRequest): Promise<Record<string, unknown>> {
+  const result = await sinks.replay(request);
+  return {
+    sink: result.sink,
+    tenant: result.tenant,
+    group: result.group,
+    partitions: result.partitions.map((entry) => ({
+      partition: entry.partition,
+      from_offset: Number(entry.fromOffset),
+      committed_offset: entry.committedOffset === null ? null : Number(entry.committedOffset),
+      end_offset: Number(entry.endOffset),
+      records: entry.records,
+    })),
+    replayed_records: result.records,
+  };
 }

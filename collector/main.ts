@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { ConfigError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { LOGSHIP_VERSION } from "../shared/cli/commands/version.ts";
-import { adminRoutes, eitherRoute } from "./admin/routes.ts";
+import { adminRoutes, eitherRoute, replayResultJson } from "./admin/routes.ts";
+import { collectorStatus, type StatusSources } from "./admin/status.ts";
 import type { CollectorConfig } from "./config.ts";
 import { DedupeIndex } from "./ingest/dedupe.ts";
 import { IngestMeter } from "./ingest/meter.ts";
@@ -77,6 +78,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     dedupe = await rebuildDedupe(log, logger);
     await sinks.start(log);
     const meter = new IngestMeter();
+    const statusSources: StatusSources = { version: LOGSHIP_VERSION, startedMs: Date.now(), ready: () => log.writable, meter, log, sinks };
     server = await startNodeServer({
       config,
       log,
@@ -89,7 +91,12 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       // GET /v1/status and POST /v1/sinks/<name>/replay (docs/SINKS.md), then GET /v1/search and /v1/histogram (docs/SEARCH.md).
       routes: (tokens) =>
         eitherRoute(
-          adminRoutes({ tokens, status: { version: LOGSHIP_VERSION, startedMs: Date.now(), ready: () => log.writable, meter, log, sinks }, sinks, logger }),
+          adminRoutes({
+            tokens,
+            status: (principal) => collectorStatus(statusSources, principal),
+            replay: async (request) => replayResultJson(await sinks.replay(request)),
+            logger,
+          }),
           searchRoutes({ tokens, index: searchIndexOf(sinkList), logger, peers: config.peers, peerTimeoutMs: config.search.peer_timeout }),
         ),
     });

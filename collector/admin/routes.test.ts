@@ -121,7 +121,10 @@ test("POST /v1/sinks/NAME/replay: admin only; that sink gets the range again (id
     [{ tenant: "billing", from_offset: 0 }, PAYMENTS_TOKEN, "search", 404, "LOGSHIP_REPLAY_UNKNOWN_TENANT", /^tenant "billing" has no log on this collector; tenants with a log: default, payments$/],
     [{ from_offset: 301 }, PAYMENTS_TOKEN, "search", 400, "LOGSHIP_REPLAY_OFFSET_BEYOND_END", /offset 301 is beyond the end of tenant default's log \(its next offset is 300\)/],
     ["not json", PAYMENTS_TOKEN, "search", 400, "LOGSHIP_REPLAY_REQUEST", /must be JSON/],
-    [{ from_offset: 1, from_time_ms: 1 }, PAYMENTS_TOKEN, "search", 400, "LOGSHIP_REPLAY_REQUEST", /exactly one of from_offset and from_time_ms/],
+    [{ from_offset: 1, from_time_ms: 1 }, PAYMENTS_TOKEN, "search", 400, "LOGSHIP_REPLAY_REQUEST", /exactly one of from_offset, from_offsets and from_time_ms/],
+    [{ from_offsets: { "0": 1 } }, PAYMENTS_TOKEN, "search", 400, "LOGSHIP_REPLAY_REQUEST", /^offsets per partition \(PARTITION:OFFSET\) are for the Kafka log; this collector's embedded log has one offset per tenant$/],
+    [{ from_offsets: { x: 1 } }, PAYMENTS_TOKEN, "search", 400, "LOGSHIP_REPLAY_REQUEST", /^from_offsets: "x" is not a partition number$/],
+    [{ from_offsets: {} }, PAYMENTS_TOKEN, "search", 400, "LOGSHIP_REPLAY_REQUEST", /^from_offsets must name 1 to 10000 partitions$/],
     [{ from_offset: -1 }, PAYMENTS_TOKEN, "search", 400, "LOGSHIP_REPLAY_REQUEST", /whole number/],
     [{ from_offset: 1, since: "1h" }, PAYMENTS_TOKEN, "search", 400, "LOGSHIP_REPLAY_REQUEST", /unknown field "since"/],
   ];

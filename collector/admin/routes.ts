@@ -3,12 +3,14 @@
  * them every request it does not route itself). docs/SINKS.md is the
  * contract:
  *
- *   GET  /v1/status               role admin: every tenant; role search: its own tenant (status.ts)
- *   POST /v1/sinks/<name>/replay  role admin only; body {"tenant", "from_offset" | "from_time_ms"}
+ *   GET  /v1/status               role admin: every tenant; role search: its own tenant (status.ts, kafka-status.ts)
+ *   POST /v1/sinks/<name>/replay  role admin only; body {"tenant", "from_offset" | "from_offsets" | "from_time_ms"}
  *
  * Ingest tokens may use neither: they sit on every agent host. Errors are
- * `{"error", "code"}` as on ingest; a replay answers once the runner has
- * applied it and the new offset is durable.
+ * `{"error", "code"}` as on ingest. With the embedded log a replay answers
+ * once the runner has applied it and the new offset is durable; with the
+ * Kafka log once the replay runner is started (docs/KAFKA.md). The log
+ * backend supplies both answers (`status`, `replay`).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../../shared/logger.ts";
@@ -18,15 +20,22 @@ import { IngestError } from "../ingest/errors.ts";
 import { sendJson } from "../ingest/server.ts";
 import { ReplayError } from "../sinks/replay-error.ts";
 import type { ReplayRequest, ReplayResult } from "../sinks/fanout.ts";
-import { collectorStatus, type StatusSources } from "./status.ts";
 
 /** Answers and returns true for a path it serves; false leaves the request to the caller. */
 export type RouteHandler = (request: IncomingMessage, response: ServerResponse, path: string) => boolean;
 
+/** Who asks for the status: `tenant` null for an admin (every tenant), else the search token's tenant. */
+export interface StatusPrincipal {
+  role: string;
+  tenant: string | null;
+}
+
 export interface AdminRoutesOptions {
   tokens: TokenTable;
-  status: StatusSources;
-  sinks: { replay(request: ReplayRequest): Promise<ReplayResult> };
+  /** The JSON body of GET /v1/status (status.ts for the embedded log, kafka-status.ts for Kafka). */
+  status: (principal: StatusPrincipal) => Promise<unknown>;
+  /** Applies a replay; resolves with the JSON body of the answer (replayResultJson for the embedded log). Rejects with ReplayError. */
+  replay: (request: ReplayRequest) => Promise<unknown>;
   logger: Logger;
 }
 
@@ -57,13 +66,17 @@ export function adminRoutes(options: AdminRoutesOptions): RouteHandler {
 async function status(request: IncomingMessage, options: AdminRoutesOptions): Promise<unknown> {
   if (request.method !== "GET" && request.method !== "HEAD") throw new MethodNotAllowed("GET");
   const principal = options.tokens.authorize(request.headers.authorization, ["admin", "search"]);
-  return collectorStatus(options.status, { role: principal.role, tenant: principal.role === "admin" ? null : principal.tenant });
+  return options.status({ role: principal.role, tenant: principal.role === "admin" ? null : principal.tenant });
 }
 
 async function replay(request: IncomingMessage, sink: string, options: AdminRoutesOptions): Promise<unknown> {
   if (request.method !== "POST") throw new MethodNotAllowed("POST");
   options.tokens.authorize(request.headers.authorization, ["admin"]);
-  const result = await options.sinks.replay({ sink, ...(await readReplayBody(request)) });
+  return options.replay({ sink, ...(await readReplayBody(request)) });
+}
+
+/** The answer to a replay of the embedded log (docs/SINKS.md, "Replay"). */
+export function replayResultJson(result: ReplayResult): Record<string, unknown> {
   return {
     sink: result.sink,
     tenant: result.tenant,
@@ -75,7 +88,11 @@ async function replay(request: IncomingMessage, sink: string, options: AdminRout
   };
 }
 
-/** `{"tenant"?: string, "from_offset": n}` or `{"tenant"?: string, "from_time_ms": n}`; tenant defaults to "default". */
+/**
+ * `{"tenant"?: string, "from_offset": n}`, `{"tenant"?: string, "from_time_ms": n}`
+ * or, for the Kafka log, `{"tenant"?: string, "from_offsets": {"<partition>": n, …}}`;
+ * tenant defaults to "default".
+ */
 async function readReplayBody(request: IncomingMessage): Promise<Omit<ReplayRequest, "sink">> {
   let body: Buffer;
   try {
@@ -87,23 +104,42 @@ async function readReplayBody(request: IncomingMessage): Promise<Omit<ReplayRequ
   try {
     parsed = JSON.parse(body.toString("utf8"));
   } catch {
-    throw new ReplayError("LOGSHIP_REPLAY_REQUEST", 'the replay request must be JSON: {"tenant": "default", "from_offset": 0} or {"from_time_ms": ...}');
+    throw new ReplayError("LOGSHIP_REPLAY_REQUEST", 'the replay request must be JSON: {"tenant": "default", "from_offset": 0}, {"from_offsets": {"0": 120}} or {"from_time_ms": ...}');
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", "the replay request must be a JSON object");
   const fields = parsed as Record<string, unknown>;
-  const unknown = Object.keys(fields).filter((key) => !["tenant", "from_offset", "from_time_ms"].includes(key));
-  if (unknown.length > 0) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", `unknown field ${JSON.stringify(unknown[0])} (expected tenant, from_offset or from_time_ms)`);
+  const unknown = Object.keys(fields).filter((key) => !["tenant", "from_offset", "from_offsets", "from_time_ms"].includes(key));
+  if (unknown.length > 0) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", `unknown field ${JSON.stringify(unknown[0])} (expected tenant, from_offset, from_offsets or from_time_ms)`);
   const tenant = fields["tenant"] ?? "default";
   if (typeof tenant !== "string" || tenant === "") throw new ReplayError("LOGSHIP_REPLAY_REQUEST", "tenant must be a non-empty string");
   const offset = fields["from_offset"];
+  const offsets = fields["from_offsets"];
   const timeMs = fields["from_time_ms"];
-  if ((offset === undefined) === (timeMs === undefined)) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", "give exactly one of from_offset and from_time_ms");
+  if ([offset, offsets, timeMs].filter((value) => value !== undefined).length !== 1) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", "give exactly one of from_offset, from_offsets and from_time_ms");
+  if (offsets !== undefined) return { tenant, from: { partitionOffsets: readPartitionOffsets(offsets) } };
   if (offset !== undefined) {
     if (!Number.isSafeInteger(offset) || (offset as number) < 0) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", `from_offset must be a whole number ≥ 0, got ${JSON.stringify(offset)}`);
     return { tenant, from: { offset: offset as number } };
   }
   if (!Number.isSafeInteger(timeMs)) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", `from_time_ms must be milliseconds since the epoch, got ${JSON.stringify(timeMs)}`);
   return { tenant, from: { timeMs: timeMs as number } };
+}
+
+/** Partitions this many at most in `from_offsets` (Kafka allows far fewer per topic in practice). */
+const REPLAY_PARTITIONS_MAX = 10_000;
+
+/** `{"<partition>": offset, …}`: at least one, partitions and offsets whole numbers ≥ 0. */
+function readPartitionOffsets(value: unknown): Map<number, number> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", 'from_offsets must be an object of partition → offset, e.g. {"0": 120, "3": 0}');
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length === 0 || entries.length > REPLAY_PARTITIONS_MAX) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", `from_offsets must name 1 to ${REPLAY_PARTITIONS_MAX} partitions`);
+  const offsets = new Map<number, number>();
+  for (const [partition, offset] of entries) {
+    if (!/^\d+$/.test(partition) || !Number.isSafeInteger(Number(partition))) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", `from_offsets: ${JSON.stringify(partition)} is not a partition number`);
+    if (!Number.isSafeInteger(offset) || (offset as number) < 0) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", `from_offsets: the offset of partition ${partition} must be a whole number ≥ 0, got ${JSON.stringify(offset)}`);
+    offsets.set(Number(partition), offset as number);
+  }
+  return offsets;
 }
 
 /** A route asked with a method it does not serve: 405 with `Allow`. */

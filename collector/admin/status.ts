@@ -6,6 +6,7 @@
  * `logship status` prints (shared/cli/collector-status.ts).
  */
 import type { IngestCounts, IngestMeter, IngestMeterSnapshot } from "../ingest/meter.ts";
+import type { StatusPrincipal } from "./routes.ts";
 import type { TenantLogUsage } from "../log/usage.ts";
 import type { SinkRunnerStatus } from "../sinks/runner.ts";
 
@@ -72,7 +73,7 @@ export interface StatusSources {
 }
 
 /** `tenant` null: every tenant (admin); otherwise that one only. */
-export async function collectorStatus(sources: StatusSources, principal: { role: string; tenant: string | null }): Promise<CollectorStatusJson> {
+export async function collectorStatus(sources: StatusSources, principal: StatusPrincipal): Promise<CollectorStatusJson> {
   const nowMs = (sources.nowMs ?? Date.now)();
   const all = [...new Set([...sources.log.tenants(), ...sources.meter.tenants()])].sort();
   const tenants = principal.tenant === null ? all : [principal.tenant];
@@ -122,7 +123,7 @@ function sinkStatusJson(runner: SinkRunnerStatus, lagBytes: number): SinkStatusJ
   };
 }
 
-function ingestJson(snapshot: IngestMeterSnapshot): IngestStatusJson {
+export function ingestJson(snapshot: IngestMeterSnapshot): IngestStatusJson {
   return {
     window_ms: snapshot.windowMs,
     batches_per_second: round(snapshot.perSecond.batches),
@@ -136,7 +137,7 @@ function ingestJson(snapshot: IngestMeterSnapshot): IngestStatusJson {
 }
 
 /** Every tenant's snapshot covers the same window, so rates add up. */
-function sumSnapshots(snapshots: readonly IngestMeterSnapshot[], windowMs: number): IngestMeterSnapshot {
+export function sumSnapshots(snapshots: readonly IngestMeterSnapshot[], windowMs: number): IngestMeterSnapshot {
   const sum = (pick: (snapshot: IngestMeterSnapshot) => IngestCounts): IngestCounts => ({
     batches: snapshots.reduce((total, snapshot) => total + pick(snapshot).batches, 0),
     events: snapshots.reduce((total, snapshot) => total + pick(snapshot).events, 0),

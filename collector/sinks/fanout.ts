@@ -28,8 +28,12 @@ export interface FanoutLog extends SinkLog {
 export interface ReplayRequest {
   sink: string;
   tenant: string;
-  /** From this offset, or from the first record whose observed max time is at least `timeMs` (ms since the epoch). */
-  from: { offset: number } | { timeMs: number };
+  /**
+   * From this offset, or from the first record whose observed max time is
+   * at least `timeMs` (ms since the epoch); with the Kafka log, also from an
+   * offset per partition (kafka-log-replay.ts).
+   */
+  from: { offset: number } | { timeMs: number } | { partitionOffsets: ReadonlyMap<number, number> };
 }
 
 export interface ReplayResult {
@@ -112,6 +116,9 @@ export class SinkFanout {
       const tenants = log.tenants();
       const known = tenants.length === 0 ? "the log is empty" : `tenants with a log: ${tenants.join(", ")}`;
       throw new ReplayError("LOGSHIP_REPLAY_UNKNOWN_TENANT", `tenant ${JSON.stringify(request.tenant)} has no log on this collector; ${known}`);
+    }
+    if ("partitionOffsets" in request.from) {
+      throw new ReplayError("LOGSHIP_REPLAY_REQUEST", "offsets per partition (PARTITION:OFFSET) are for the Kafka log; this collector's embedded log has one offset per tenant");
     }
     if (!this.closed) await this.openTenant(log, request.tenant).catch(() => undefined);
     const runner = this.runners.get(request.tenant)?.[index];

@@ -33,6 +33,14 @@
  * Memory: at most BUFFERED_RECORDS_MAX records wait in the stream, a fetch
  * brings at most FETCH_BYTES_MAX, and one decoded record and one batch of
  * events are held.
+ *
+ * With `replay` (kafka-log-replay.ts) the same runner re-delivers a range:
+ * it joins the replay's own group instead, reads each partition of the
+ * range from where the replay stands, delivers only records inside the
+ * range and of the replay's tenant, keeps its position in memory instead
+ * of committing to Kafka, and ends (state `done`) once every partition of
+ * the range is passed. Its failures are handled as above; a new session
+ * goes on from the position in memory.
  */
 import { promisify } from "node:util";
 import { zstdDecompress } from "node:zlib";
@@ -46,6 +54,7 @@ import { baseClientOptions } from "../kafka/client.ts";
 import { describeKafkaError } from "../kafka/errors.ts";
 import { decodeRecordHeaders } from "../log/kafka/record.ts";
 import { writeDeadLetter } from "./dead-letter.ts";
+import type { KafkaReplayRange } from "./kafka-log-replay.ts";
 import { RecentBatches } from "./recent-batches.ts";
 import { SINK_RUNNER_LIMITS_DEFAULT, type SinkRunnerLimits } from "./runner.ts";
 import type { SendOutcome, Sink, SinkEvent } from "./types.ts";
@@ -64,6 +73,8 @@ const FETCH_WAIT_MS = 500;
 const CLIENT_RETRIES = 2;
 /** close() waits this long for the in-flight send and commit before it closes the Kafka client under them. */
 const CLOSE_GRACE_MS = 10_000;
+/** A replay with nothing fetched for this long checks whether the fetch position passed its range (a range may end in records a consumer never sees, such as transaction markers). */
+const REPLAY_IDLE_CHECK_MS = 2 * FETCH_WAIT_MS;
 
 export interface KafkaLogRunnerOptions {
   sink: Sink;
@@ -79,9 +90,12 @@ export interface KafkaLogRunnerOptions {
   limits?: Partial<SinkRunnerLimits>;
   random?: () => number;
   nowMs?: () => number;
+  /** Re-deliver this range under its own group, then end (module comment). */
+  replay?: KafkaReplayRange;
 }
 
-export type KafkaLogRunnerState = "joining" | "idle" | "sending" | "backing-off" | "stopped";
+/** `done`: a replay runner that delivered its whole range. */
+export type KafkaLogRunnerState = "joining" | "idle" | "sending" | "backing-off" | "stopped" | "done";
 
 export interface KafkaLogRunnerStatus {
   sink: string;
@@ -104,6 +118,8 @@ export interface KafkaLogRunnerStatus {
   undecodableRecords: number;
   /** Sessions started (the first, and one after each failure or rebalance that broke a session). */
   sessions: number;
+  /** Observed time (earliest, ms since the epoch) of the oldest record in the send being delivered; null when none is. */
+  deliveringObservedMs: number | null;
   lastError: { message: string; atMs: number } | null;
 }
 
@@ -119,6 +135,8 @@ interface PendingSend {
   lastWholeRecord: Message<Buffer, Buffer, Buffer, Buffer> | null;
   /** Whole records since the last commit (status). */
   wholeRecords: number;
+  /** Earliest observed time of the first record (lag age in status). */
+  observedMinMs: number;
 }
 
 type Stream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
@@ -144,11 +162,13 @@ export class KafkaLogRunner {
   private stopWaiting: (() => void) | null = null;
   private consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | null = null;
   private loop: Promise<void> | null = null;
+  /** The send being delivered (status: lag age). */
+  private delivering: PendingSend | null = null;
 
   constructor(options: KafkaLogRunnerOptions) {
     this.options = options;
     this.sink = options.sink;
-    this.group = consumerGroup(options.sink.name);
+    this.group = options.replay?.group ?? consumerGroup(options.sink.name);
     this.limits = { ...SINK_RUNNER_LIMITS_DEFAULT, ...options.limits };
     this.nowMs = options.nowMs ?? Date.now;
   }
@@ -156,6 +176,11 @@ export class KafkaLogRunner {
   /** Starts joining the group in the background (a Kafka that cannot be reached is logged and tried again). */
   start(): void {
     if (this.loop === null) this.loop = this.run();
+  }
+
+  /** Settles when the runner ends: a replay once its range is delivered, any runner once closed. */
+  finished(): Promise<void> {
+    return this.loop ?? Promise.resolve();
   }
 
   /**
@@ -174,7 +199,7 @@ export class KafkaLogRunner {
       await this.forceCloseConsumer();
     }
     await this.loop;
-    this.state = "stopped";
+    if (this.state !== "done") this.state = "stopped";
   }
 
   /** Stops now: aborts the in-flight send; nothing unconfirmed is committed. */
@@ -192,13 +217,14 @@ export class KafkaLogRunner {
       state: this.state,
       partitions: [...(assignment?.partitions ?? [])].sort((a, b) => a - b),
       ...this.counters,
+      deliveringObservedMs: this.delivering?.observedMinMs ?? null,
       lastError: this.lastError === null ? null : { ...this.lastError },
     };
   }
 
   private async run(): Promise<void> {
     let failedSessions = 0;
-    while (!this.stopping) {
+    while (!this.stopping && !this.replayDone()) {
       try {
         await this.session();
         failedSessions = 0;
@@ -210,6 +236,11 @@ export class KafkaLogRunner {
         await this.backoffSleep.sleep(waitMs);
       }
     }
+    if (this.replayDone()) this.state = "done";
+  }
+
+  private replayDone(): boolean {
+    return this.options.replay?.done === true;
   }
 
   /** Joins the group and delivers until stopped (returns) or something fails (throws). */
@@ -246,7 +277,10 @@ export class KafkaLogRunner {
       stream?.destroy(error);
     });
     try {
-      stream = await consumer.consume({ topics: [this.options.topic], mode: "committed", fallbackMode: "earliest", autocommit: false });
+      const replay = this.options.replay;
+      // A replay starts where it stands; partitions outside its range start at their end (records there are not its own).
+      const where = replay === undefined ? ({ mode: "committed", fallbackMode: "earliest" } as const) : ({ mode: "manual", offsets: replay.fetchOffsets(this.options.topic), fallbackMode: "latest" } as const);
+      stream = await consumer.consume({ topics: [this.options.topic], ...where, autocommit: false });
       if (failure !== null) throw failure;
       if (this.stopping) return;
       await this.consume(stream);
@@ -279,11 +313,22 @@ export class KafkaLogRunner {
   private async consume(stream: Stream): Promise<void> {
     const messages = stream[Symbol.asyncIterator]();
     const recent = new RecentBatches();
+    const replay = this.options.replay;
     let pending: PendingSend | null = null;
+    // The stream's next record, asked for once and awaited until it comes (a replay looks up between waits).
+    let asked: Promise<IteratorResult<Message<Buffer, Buffer, Buffer, Buffer>>> | null = null;
     for (;;) {
+      if (replay?.done === true) return;
       if (pending === null) this.state = "idle";
-      const next = await this.nextRecord(messages);
+      asked ??= messages.next();
+      const next = await this.nextRecord(asked, replay === undefined ? null : REPLAY_IDLE_CHECK_MS);
       if (next === null || this.stopping) return;
+      if (next === "idle") {
+        // Nothing gathered and nothing buffered: every record before the fetch position was delivered or skipped.
+        if (replay !== undefined && pending === null && stream.readableLength === 0) this.passFetchPosition(replay, stream);
+        continue;
+      }
+      asked = null;
       if (next.done === true) throw new Error("the Kafka consumer stream ended");
       const taken = await this.take(next.value, pending, recent);
       if (taken === "stopped") return;
@@ -296,21 +341,41 @@ export class KafkaLogRunner {
     }
   }
 
-  /** The stream's next record, or null when close() is called meanwhile (the record then read, if any, is left uncommitted). */
-  private nextRecord(messages: AsyncIterator<Message<Buffer, Buffer, Buffer, Buffer>>): Promise<IteratorResult<Message<Buffer, Buffer, Buffer, Buffer>> | null> {
+  private passFetchPosition(replay: KafkaReplayRange, stream: Stream): void {
+    for (const { partition } of replay.progress()) {
+      const fetchOffset = stream.offsetsToFetch.get(`${this.options.topic}:${partition}`);
+      if (fetchOffset !== undefined) replay.advance(partition, fetchOffset);
+    }
+  }
+
+  /**
+   * The stream's next record; null when close() is called meanwhile (the
+   * record then read, if any, is left uncommitted); "idle" when `idleMs`
+   * passes first (`asked` is still pending then).
+   */
+  private nextRecord(
+    asked: Promise<IteratorResult<Message<Buffer, Buffer, Buffer, Buffer>>>,
+    idleMs: number | null,
+  ): Promise<IteratorResult<Message<Buffer, Buffer, Buffer, Buffer>> | null | "idle"> {
     if (this.stopping) return Promise.resolve(null);
-    return new Promise<IteratorResult<Message<Buffer, Buffer, Buffer, Buffer>> | null>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    return new Promise<IteratorResult<Message<Buffer, Buffer, Buffer, Buffer>> | null | "idle">((resolve, reject) => {
       this.stopWaiting = () => resolve(null);
-      messages.next().then(resolve, reject);
+      if (idleMs !== null) timer = setTimeout(() => resolve("idle"), idleMs);
+      asked.then(resolve, reject);
     }).finally(() => {
+      clearTimeout(timer);
       this.stopWaiting = null;
     });
   }
 
   /** Adds one record to `pending` (sending it first when the record starts a new partition or tenant, and whenever it is full). */
   private async take(message: Message<Buffer, Buffer, Buffer, Buffer>, pending: PendingSend | null, recent: RecentBatches): Promise<PendingSend | null | "stopped"> {
+    const replay = this.options.replay;
+    if (replay !== undefined && !replay.covers(message.partition, message.offset)) return pending;
     const header = decodeRecordHeaders(message.headers);
     if (typeof header === "string") return this.skipRecord(message, pending, header);
+    if (replay !== undefined && header.tenant !== replay.tenant) return this.passRecord(message, pending);
     if (pending !== null && (pending.partition !== message.partition || pending.tenant !== header.tenant)) {
       if (!(await this.deliver(pending))) return "stopped";
       pending = null;
@@ -327,7 +392,7 @@ export class KafkaLogRunner {
     }
     const events = await this.decode(message);
     if (typeof events === "string") return this.skipRecord(message, pending, events);
-    pending ??= { partition: message.partition, tenant: header.tenant, events: [], fromOffset: message.offset, toOffset: message.offset, lastWholeRecord: null, wholeRecords: 0 };
+    pending ??= { partition: message.partition, tenant: header.tenant, events: [], fromOffset: message.offset, toOffset: message.offset, lastWholeRecord: null, wholeRecords: 0, observedMinMs: header.observedMinMs };
     for (;;) {
       const event = this.nextEvent(events, message);
       if (event === undefined) break;
@@ -341,6 +406,16 @@ export class KafkaLogRunner {
     pending.lastWholeRecord = message;
     pending.wholeRecords++;
     pending.toOffset = message.offset + 1n;
+    return pending;
+  }
+
+  /** A replay's record of another tenant: passed, after what is gathered before it in its partition. */
+  private async passRecord(message: Message<Buffer, Buffer, Buffer, Buffer>, pending: PendingSend | null): Promise<PendingSend | null> {
+    if (pending !== null && pending.partition === message.partition) {
+      pending.lastWholeRecord = message;
+      return pending;
+    }
+    await this.commit(message, 0);
     return pending;
   }
 
@@ -380,6 +455,15 @@ export class KafkaLogRunner {
       if (pending.lastWholeRecord !== null) await this.commit(pending.lastWholeRecord, pending.wholeRecords);
       return true;
     }
+    this.delivering = pending;
+    try {
+      return await this.deliverEvents(pending);
+    } finally {
+      this.delivering = null;
+    }
+  }
+
+  private async deliverEvents(pending: PendingSend): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       if (this.stopping) return false;
       this.state = "sending";
@@ -450,6 +534,11 @@ export class KafkaLogRunner {
    * rebalanced, the client ends the stream and with it this session.
    */
   private async commit(message: Message<Buffer, Buffer, Buffer, Buffer>, records: number): Promise<void> {
+    if (this.options.replay !== undefined) {
+      this.options.replay.advance(message.partition, message.offset + 1n);
+      this.counters.committedRecords += records;
+      return;
+    }
     try {
       await message.commit();
       this.counters.committedRecords += records;

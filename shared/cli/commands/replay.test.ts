@@ -16,3 +16,14 @@ test("replay --from: digits are an offset, else an RFC 3339 time (no offset: UTC
   }
   await assert.rejects(parseReplayFrom("99999999999999999999", nowMs), { code: "LOGSHIP_CONFIG", message: "--from: offset 99999999999999999999 is too large" });
 });
+
+test("replay --from PARTITION:OFFSET,…: offsets per partition (the Kafka log), each partition once", async () => {
+  const nowMs = Date.parse("2026-03-01T12:00:00Z");
+  assert.deepEqual(await parseReplayFrom("0:120", nowMs), { partitionOffsets: new Map([[0, 120]]) });
+  assert.deepEqual(await parseReplayFrom(" 3:0,1:7 ", nowMs), { partitionOffsets: new Map([[3, 0], [1, 7]]) });
+  await assert.rejects(parseReplayFrom("1:5,1:6", nowMs), { code: "LOGSHIP_CONFIG", message: "--from: partition 1 is given twice" });
+  await assert.rejects(parseReplayFrom("0:99999999999999999999", nowMs), { code: "LOGSHIP_CONFIG", message: "--from: offset 99999999999999999999 is too large" });
+  for (const text of ["0:", ":5", "0:1:2", "0:1,", "a:1"]) {
+    await assert.rejects(parseReplayFrom(text, nowMs), { code: "LOGSHIP_CONFIG", message: /^--from: expected an offset / }, text);
+  }
+});
