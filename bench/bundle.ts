@@ -8,25 +8,20 @@
  * readable): V8 keeps a module's source text on its heap, so a smaller
  * source is a smaller heap in every process, the agent's included.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+
+/** The collector's decode worker thread: an entry of its own, beside the main one (collector/ingest/decode-pool.ts finds it there). */
+const DECODE_WORKER = join(import.meta.dirname, "..", "collector", "ingest", "decode-worker.ts");
 
 /** CommonJS dependencies inside an ES module bundle call require(); this gives them Node's. */
 const REQUIRE_BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
+/** `entry` bundled into one file, `outfile`, with the decode worker beside it (for a bundle that runs a collector). */
 export async function bundle(entry: string, outfile: string): Promise<string> {
   const { build } = await import("esbuild");
-  await build({
-    entryPoints: [entry],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node22",
-    outfile,
-    logLevel: "warning",
-    minifyWhitespace: true,
-    minifySyntax: true,
-    banner: { js: REQUIRE_BANNER },
-  });
+  const options = { bundle: true, platform: "node", format: "esm", target: "node22", logLevel: "warning", minifyWhitespace: true, minifySyntax: true, banner: { js: REQUIRE_BANNER } } as const;
+  await build({ ...options, entryPoints: [entry], outfile });
+  await build({ ...options, entryPoints: [DECODE_WORKER], outfile: join(dirname(outfile), "decode-worker.mjs") });
   return outfile;
 }
 
@@ -44,7 +39,7 @@ export async function bundleLogship(directory: string): Promise<string> {
   const { build } = await import("esbuild");
   const outdir = join(directory, "logship");
   await build({
-    entryPoints: { logship: join(import.meta.dirname, "..", "bin", "logship.ts") },
+    entryPoints: { logship: join(import.meta.dirname, "..", "bin", "logship.ts"), "decode-worker": DECODE_WORKER },
     bundle: true,
     splitting: true,
     platform: "node",

@@ -25,6 +25,7 @@ test("an empty mapping gets every default", () => {
       max_events: 200_000,
       queue_max: 64,
       decompress_concurrency: 4,
+      decode_threads: 2,
       request_timeout: 60_000,
     },
     log: {

@@ -93,7 +93,8 @@ export const ingestConfigSchema = z.strictObject({
     .describe("Decompressed batch at most, checked while decompressing (zip bombs stop here); larger: 413."),
   max_events: z.int().min(1).max(100_000_000).default(200_000).describe("Events per batch at most; more: 413."),
   queue_max: z.int().min(1).max(100_000).default(64).describe("Ingest requests being processed at most; beyond: 429 with Retry-After, body unread."),
-  decompress_concurrency: z.int().min(1).max(256).default(4).describe("Batches decompressed at the same time at most; others wait their turn (bounds decompression memory)."),
+  decompress_concurrency: z.int().min(1).max(256).default(4).describe("Batches handed to the decode threads at the same time at most; others wait their turn."),
+  decode_threads: z.int().min(1).max(64).default(2).describe("Worker threads that decompress and check batches, each one at a time (bounds decompression memory to this × max_batch_bytes)."),
   request_timeout: boundedDuration({ min: 1000 })
     .prefault("60s")
     .describe("A request whose headers and body have not arrived in this time is answered 408 and closed."),

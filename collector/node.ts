@@ -40,6 +40,7 @@ export function startNodeServer(options: NodeServerOptions): Promise<CollectorSe
     dedupe: options.dedupe,
     limits: { batchBytesMax: config.ingest.max_batch_bytes, eventsMax: config.ingest.max_events },
     decompressConcurrency: config.ingest.decompress_concurrency,
+    decodeThreads: config.ingest.decode_threads,
     logger,
   });
   return CollectorServer.start({

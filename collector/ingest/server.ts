@@ -113,6 +113,7 @@ export class CollectorServer {
     if (!drained) this.options.logger.warn("shutdown deadline passed with ingest requests still in processing; dropping them", { in_flight: this.inFlight });
     this.server.closeAllConnections();
     await closed;
+    await this.options.service.close();
   }
 
   private waitIdle(timeoutMs: number): Promise<boolean> {

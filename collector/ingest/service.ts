@@ -7,9 +7,11 @@
  * Kafka log (durable = acknowledged by Kafka with acks=all).
  */
 import type { Logger } from "../../shared/logger.ts";
+import type { BatchSummary } from "../../shared/wire/batch.ts";
 import { LogError } from "../log/errors.ts";
 import type { AppendInput, Appended } from "../log/tenant-log.ts";
-import { decodeBatch, type DecodeLimits } from "./decode.ts";
+import type { DecodeLimits } from "./decode.ts";
+import { DecodePool } from "./decode-pool.ts";
 import type { DedupeIndex } from "./dedupe.ts";
 import { IngestError } from "./errors.ts";
 import { Semaphore } from "./semaphore.ts";
@@ -29,6 +31,8 @@ export interface IngestServiceOptions {
   dedupe: DedupeIndex;
   limits: DecodeLimits;
   decompressConcurrency: number;
+  /** Worker threads that decompress and check bodies (decode-pool.ts). */
+  decodeThreads: number;
   logger: Logger;
 }
 
@@ -38,15 +42,28 @@ const BUSY_WAITS_MAX = 5;
 export class IngestService {
   private readonly options: IngestServiceOptions;
   private readonly decompressions: Semaphore;
+  private readonly decoders: DecodePool;
 
   constructor(options: IngestServiceOptions) {
     this.options = options;
     this.decompressions = new Semaphore(options.decompressConcurrency);
+    this.decoders = new DecodePool({ threads: options.decodeThreads, logger: options.logger });
+  }
+
+  /** Stops the decode workers; a request still decoding is refused with 503. */
+  close(): Promise<void> {
+    return this.decoders.close();
   }
 
   /** Stores `body` (a zstd-compressed wire v1 batch) for `tenant`. Throws IngestError. */
   async ingest(tenant: string, body: Buffer): Promise<IngestOutcome> {
-    const summary = await decodeBatch(body, this.options.limits, this.decompressions);
+    const release = await this.decompressions.acquire();
+    let summary: BatchSummary;
+    try {
+      summary = await this.decoders.decode(body, this.options.limits);
+    } finally {
+      release();
+    }
     const { agent, seq, floor } = summary.header;
     for (let waits = 0; waits <= BUSY_WAITS_MAX; waits++) {
       const claim = this.options.dedupe.claim(tenant, agent, seq, floor);

@@ -150,6 +150,8 @@ export interface BatchSummary {
   /** Earliest and latest observed time of its segments (for the log's time index). */
   observedMinMs: number;
   observedMaxMs: number;
+  /** Size of the uncompressed payload. */
+  payloadBytes: number;
 }
 
 /** Check a payload (magic, CRC, header, segment bounds) without decoding events. Throws WireError. */
@@ -167,7 +169,7 @@ export function validatePayload(payload: Buffer): BatchSummary {
     observedMaxMs = Math.max(observedMaxMs, segment.observedMs);
   });
   if (events === 0) observedMinMs = observedMaxMs = header.created_ms;
-  return { header, events, observedMinMs, observedMaxMs };
+  return { header, events, observedMinMs, observedMaxMs, payloadBytes: payload.length };
 }
 
 function readHeader(payload: Buffer): BatchHeader {

@@ -7,6 +7,8 @@
  *   index) into the agent: memory and an ExperimentalWarning;
  * - code an agent never runs, loaded by it anyway: the entry must not
  *   statically reach the collector, the index or the config schemas;
+ * - the collector's decode worker thread is a file of its own: a bundle
+ *   without it answers /readyz but fails every batch;
  * - a dependency that reads a file beside its own code at import (the Kafka
  *   client's WebAssembly) fails in a bundle unless it is imported only when
  *   Kafka is configured.
@@ -19,6 +21,8 @@ import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { bundleLogship } from "../../bench/bundle.ts";
 import { freePort } from "../helpers/processes.ts";
+import { makeBatch, numberedLines } from "../../collector/testing/batches.ts";
+import { postBatch } from "../../collector/testing/collector.ts";
 
 test("the bundle: chunks load node:sqlite only where the index is used, the entry holds only the CLI, and a bundled collector without Kafka starts and answers", async (t) => {
   const directory = await mkdtemp(join(tmpdir(), "logship-bundle-"));
@@ -55,6 +59,9 @@ test("the bundle: chunks load node:sqlite only where the index is used, the entr
     }
   }
   assert.ok(ready, `the bundled collector answers /readyz (exit ${child.exitCode}):\n${stderr}`);
+  // A batch goes through the decode worker, which a bundle carries as an entry of its own.
+  const stored = await postBatch(`http://127.0.0.1:${port}`, makeBatch({ seq: 1, lines: numberedLines("bundled line", 0, 5) }).body);
+  assert.deepEqual([stored.status, stored.json], [200, { offset: 0, events: 5 }], stderr);
   child.kill("SIGTERM");
   await new Promise((resolve) => child.once("exit", resolve));
 });
