@@ -1,9 +1,13 @@
 /**
  * Benchmark data: mixed access-log and JSON lines (about half each), written
- * once to a cache directory and reused. Deterministic (seeded), so runs compare.
+ * once to a cache directory and reused; and for the search bench, events as
+ * parsers make them (SearchEventGenerator). Deterministic (seeded), so runs
+ * compare.
  */
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, openSync, writeSync, closeSync, statSync, renameSync } from "node:fs";
 import { join } from "node:path";
+import { eventId, type Event } from "../shared/event.ts";
 import { seededRandom } from "../shared/random.ts";
 
 const PATHS = ["/", "/index.html", "/api/v1/orders", "/api/v1/users/42", "/static/app.js", "/healthz", "/login", "/cart?id=1842"];
@@ -55,4 +59,116 @@ export function benchFiles(directory: string, bytes: number, files: number, kind
     renameSync(temp, path);
   }
   return paths;
+}
+
+// ——— search bench: events as a collector's search sink receives them ———
+
+const WEB_HOSTS = 12;
+const APP_HOSTS = 8;
+const SERVICES = ["checkout", "payments", "auth", "inventory"];
+const DEPENDENCIES = ["payments-api", "inventory-api", "orders-db", "redis", "auth-api"];
+const TABLES = ["orders", "users", "payments", "sessions"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** An event the search sink indexes, with the bytes of the log line it came from. */
+export interface GeneratedEvent {
+  event: Event;
+  rawBytes: number;
+  /** The key of its stream (wire header `streams[].key`): the event's id is this key's first 16 characters and its offset. */
+  streamKey: string;
+}
+
+/**
+ * Deterministic (seeded) events of a small fleet, as parsers turn lines into
+ * events: web-1…web-12 write nginx access lines (message = the line; fields
+ * as the nginx parser makes them: client, method, path, protocol, status,
+ * bytes, user_agent), app-1…app-8 write JSON lines of four services
+ * (message = the "message" key; fields: level, service, trace_id,
+ * duration_ms). About 150 bytes of raw line per event. Each (host, file) is
+ * a stream with its own byte offsets, so ids are as the wire makes them.
+ */
+export class SearchEventGenerator {
+  private readonly next: () => number;
+  private readonly streams = new Map<string, { key: string; offset: number }>();
+
+  constructor(seed: number) {
+    this.next = seededRandom(seed);
+  }
+
+  /** The next event, at `timeMs` (ms since the epoch); `extraToken` is appended to its message (the needle of a needle query). */
+  event(timeMs: number, extraToken?: string): GeneratedEvent {
+    return this.next() < 0.6 ? this.accessEvent(timeMs, extraToken) : this.appEvent(timeMs, extraToken);
+  }
+
+  private pick<T>(list: readonly T[]): T {
+    return list[Math.floor(this.next() * list.length)] as T;
+  }
+
+  private integer(below: number): number {
+    return Math.floor(this.next() * below);
+  }
+
+  private accessEvent(timeMs: number, extraToken: string | undefined): GeneratedEvent {
+    const host = `web-${1 + this.integer(WEB_HOSTS)}`;
+    const client = `10.${this.integer(255)}.${this.integer(255)}.${this.integer(255)}`;
+    const roll = this.next();
+    const method = roll < 0.85 ? "GET" : roll < 0.97 ? "POST" : this.pick(["PUT", "DELETE"]);
+    const id = 1000 + this.integer(90_000);
+    const path = this.pick(["/", "/index.html", "/api/v1/orders", `/api/v1/orders/${id}`, `/api/v1/users/${id}`, "/static/app.js", "/static/app.css", "/healthz", "/login", `/cart?id=${id}`, "/search?q=shoes"]);
+    const statusRoll = this.next();
+    const status = statusRoll < 0.8 ? 200 : statusRoll < 0.86 ? this.pick([201, 301, 304]) : statusRoll < 0.96 ? this.pick([400, 401, 404]) : this.pick([500, 502, 503]);
+    const bytes = this.integer(60_000);
+    const userAgent = this.pick(AGENTS);
+    const date = new Date(timeMs);
+    const stamp = `${two(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}:${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())} +0000`;
+    let message = `${client} - - [${stamp}] "${method} ${path} HTTP/1.1" ${status} ${bytes} "https://shop.example.com/" "${userAgent}"`;
+    if (extraToken !== undefined) message += ` ${extraToken}`;
+    const fields = { client, method, path, protocol: "HTTP/1.1", status, bytes, referer: "https://shop.example.com/", user_agent: userAgent };
+    const rawBytes = Buffer.byteLength(message) + 1;
+    return this.make(host, "nginx", "/var/log/nginx/access.log", timeMs, message, fields, rawBytes);
+  }
+
+  private appEvent(timeMs: number, extraToken: string | undefined): GeneratedEvent {
+    const host = `app-${1 + this.integer(APP_HOSTS)}`;
+    const service = this.pick(SERVICES);
+    const roll = this.next();
+    const level = roll < 0.7 ? "info" : roll < 0.85 ? "warn" : roll < 0.93 ? "error" : "debug";
+    const durationMs = this.integer(3000);
+    const id = 100_000 + this.integer(900_000);
+    const user = 1000 + this.integer(50_000);
+    let message: string;
+    if (level === "info") {
+      message = this.pick([`order ${id} placed by user ${user} total ${this.integer(500)}.${two(this.integer(100))} EUR`, `payment ${id} authorized in ${durationMs} ms`, `user ${user} logged in`, `cache miss for key user:${user}`, `request ${id} handled in ${durationMs} ms`]);
+    } else if (level === "warn") {
+      message = this.pick([`slow query on ${this.pick(TABLES)} took ${durationMs} ms`, `retrying call to ${this.pick(DEPENDENCIES)} after timeout (attempt ${1 + this.integer(3)})`]);
+    } else if (level === "error") {
+      message = this.pick([`connection reset by peer while calling ${this.pick(DEPENDENCIES)}`, `payment ${id} declined: insufficient funds`, `upstream ${this.pick(DEPENDENCIES)} returned 503 for request ${id}`]);
+    } else {
+      message = `token refreshed for session ${this.integer(2 ** 32).toString(16)}`;
+    }
+    if (extraToken !== undefined) message += ` ${extraToken}`;
+    const traceId = this.integer(2 ** 32).toString(16).padStart(8, "0") + this.integer(2 ** 32).toString(16).padStart(8, "0");
+    const fields = { level, service, trace_id: traceId, duration_ms: durationMs };
+    const rawBytes = Buffer.byteLength(JSON.stringify({ ts: new Date(timeMs).toISOString(), message, ...fields })) + 1;
+    return this.make(host, service, `/var/log/${service}/${service}.log`, timeMs, message, fields, rawBytes);
+  }
+
+  private make(host: string, source: string, path: string, timeMs: number, message: string, fields: Record<string, unknown>, rawBytes: number): GeneratedEvent {
+    const streamName = `${host}\0${path}`;
+    let stream = this.streams.get(streamName);
+    if (stream === undefined) {
+      stream = { key: createHash("sha256").update(streamName).digest("base64url").slice(0, 22), offset: 0 };
+      this.streams.set(streamName, stream);
+    }
+    const offset = stream.offset;
+    stream.offset += rawBytes;
+    const time = new Date(timeMs).toISOString();
+    const observed = new Date(timeMs + 100 + this.integer(400)).toISOString();
+    const event: Event = { id: eventId(stream.key, offset), time, observed_time: observed, host, source, path, offset, message, fields };
+    return { event, rawBytes, streamKey: stream.key };
+  }
+}
+
+function two(value: number): string {
+  return String(value).padStart(2, "0");
 }

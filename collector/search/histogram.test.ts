@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FIXTURE_EVENTS } from "../../shared/query/fixture-events.ts";
 import { QUERY_TABLE } from "../../shared/query/fixture-queries.ts";
-import { parseQuery } from "../../shared/query/index.ts";
+import { compileQuery, parseQuery } from "../../shared/query/index.ts";
 import { bucketSize, histogramIndex } from "./histogram.ts";
 import { SearchIndex } from "./search-index.ts";
 import { exactTranslation } from "./translate.ts";
@@ -93,4 +93,28 @@ test("histogram: the range bounds count (since inclusive, until exclusive); a bu
   assert.equal(cut.countedSinceMs, Date.parse("2026-11-29T13:00:00Z"));
   assert.equal(cut.buckets.reduce((sum, bucket) => sum + bucket.count, 0), 3);
   assert.throws(() => histogramIndex(index, { tenant: "default", query: all, sinceMs: UNTIL_MS, untilMs: UNTIL_MS }), RangeError);
+});
+
+test("histogram counted bucket by bucket (exact SQL without full text): a bucket of one or more days counts only the part of each day partition inside the range", (t) => {
+  const index = fixtureIndex(t);
+  const ranges = [
+    // About 90 days, 2-day buckets; until cuts 2026-11-29 at noon (e14…e19 and e20's partition are out).
+    { sinceMs: Date.parse("2026-09-01T06:00:00Z"), untilMs: Date.parse("2026-11-29T12:00:00Z"), bucketMs: 2 * 86_400_000 },
+    // 60 days, 1-day buckets; since cuts 2026-11-29 at 10:00 (e10, e01 of that day's partition are out).
+    { sinceMs: Date.parse("2026-11-29T10:00:00Z"), untilMs: Date.parse("2027-01-28T10:00:00Z"), bucketMs: 86_400_000 },
+  ];
+  for (const { sinceMs, untilMs, bucketMs } of ranges) {
+    for (const text of ["", "host:web-1", "NOT source:app"]) {
+      const query = parseQuery(text);
+      const condition = exactTranslation(query);
+      assert.ok(condition !== undefined && !condition.sql.includes("events_text"), `${text} is counted bucket by bucket`);
+      const result = histogramIndex(index, { tenant: "default", query, sinceMs, untilMs });
+      assert.equal(result.bucketMs, bucketMs);
+      const matches = compileQuery(query);
+      const ids = FIXTURE_EVENTS.filter((event) => Date.parse(event.time) >= sinceMs && Date.parse(event.time) < untilMs && matches(event)).map((event) => event.id);
+      assert.ok(ids.length > 0);
+      const got = new Map(result.buckets.filter((bucket) => bucket.count > 0).map((bucket) => [bucket.timeMs, bucket.count]));
+      assert.deepEqual(got, expectedBuckets(ids, result.bucketMs), `query ${JSON.stringify(text)} from ${new Date(sinceMs).toISOString()}`);
+    }
+  }
 });

@@ -9,8 +9,13 @@
  * ones with 0.
  *
  * Two ways to count, both exact where they finish:
- *   - the query's SQL is exact (translate.ts `exactTranslation`): one
- *     `GROUP BY` per partition, no row leaves SQLite;
+ *   - the query's SQL is exact (translate.ts `exactTranslation`): counted in
+ *     SQLite, no row leaves it. Without a full-text clause, one range count
+ *     per bucket (`count(*) … time >= ? AND time < ?`): a `GROUP BY` of a
+ *     computed bucket sorts every matching row first (an empty query over
+ *     24 h of 5 M events: 2 s instead of 0.2 s, bench/search.bench.ts). With
+ *     one, one `GROUP BY` per partition: a count per bucket would run the
+ *     MATCH again for every bucket (60 times the work);
  *   - otherwise (regexes, wildcards inside tokens, numbers in strings…) the
  *     rows of SQL's superset are read newest first and checked by the
  *     evaluator, at most `scanRowsMax` of them (node:sqlite runs on the
@@ -23,6 +28,8 @@ import { DAY_MS, type SearchIndex } from "./search-index.ts";
 import { candidateRows, SCAN_ROWS_MAX_DEFAULT, storedEvent, timeRangeCondition } from "./search.ts";
 import { exactTranslation, translateQuery } from "./translate.ts";
 
+/** The FTS5 table (partition.ts): a condition naming it runs a MATCH. */
+const FULL_TEXT_TABLE = "events_text";
 /** At most this many buckets span a range (one more when the range does not start on a bucket). */
 export const BUCKETS_TARGET = 60;
 
@@ -69,10 +76,22 @@ export function histogramIndex(index: SearchIndex, request: HistogramRequest): H
   const result: HistogramResult = { bucketMs, buckets: [], complete: true };
   const exact = exactTranslation(query);
   if (exact !== undefined) {
+    const fullText = exact.sql.includes(FULL_TEXT_TABLE);
     for (const ref of index.partitions(tenant, sinceMs, untilMs, "asc")) {
-      const where = timeRangeCondition(exact, sinceMs, untilMs);
-      const sql = `SELECT time - ((time % ?) + ?) % ? AS bucket, count(*) AS count FROM events WHERE ${where.sql} GROUP BY bucket`;
-      for (const row of index.partition(ref.file, false).countBuckets(sql, [bucketMs, bucketMs, bucketMs, ...where.parameters])) add(row.bucket, row.count);
+      const partition = index.partition(ref.file, false);
+      if (fullText) {
+        const where = timeRangeCondition(exact, sinceMs, untilMs);
+        const sql = `SELECT time - ((time % ?) + ?) % ? AS bucket, count(*) AS count FROM events WHERE ${where.sql} GROUP BY bucket`;
+        for (const row of partition.countBuckets(sql, [bucketMs, bucketMs, bucketMs, ...where.parameters])) add(row.bucket, row.count);
+        continue;
+      }
+      // Bucket by bucket over the part of the range in this partition's day.
+      const fromMs = Math.max(sinceMs, ref.dayStartMs);
+      const toMs = Math.min(untilMs, ref.dayStartMs + DAY_MS);
+      for (let startMs = bucketStart(fromMs, bucketMs); startMs < toMs; startMs += bucketMs) {
+        const where = timeRangeCondition(exact, Math.max(startMs, fromMs), Math.min(startMs + bucketMs, toMs));
+        for (const row of partition.countBuckets(`SELECT ? AS bucket, count(*) AS count FROM events WHERE ${where.sql}`, [startMs, ...where.parameters])) add(row.bucket, row.count);
+      }
     }
   } else {
     const predicate = compileQuery(query);
