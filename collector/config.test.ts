@@ -71,6 +71,20 @@ test("archive partition defaults to tenant/day/hour", () => {
   assert.equal(config?.sinks.archive?.partition, "tenant=%T/dt=%Y-%m-%d/hour=%H");
 });
 
+test("archive target is optional (data_dir/archive) and a partition template is checked", () => {
+  const { config, issues } = load("sinks: { archive: { format: ndjson } }\n");
+  assert.deepEqual(issues, []);
+  assert.equal(config?.sinks.archive?.target, undefined);
+  assert.deepEqual(load('sinks: { archive: { format: ndjson, partition: "dt=%Y/min=%M" } }\n').issues, [
+    'collector.yaml:1:48: sinks.archive.partition: unknown directive "%M" at 10; expected %T, %Y, %m, %d, %H or %%',
+  ]);
+  assert.match(load('sinks: { archive: { format: ndjson, partition: "../%Y" } }\n').issues[0] ?? "", /relative directory path/);
+  assert.deepEqual(load("sinks: { archive: { format: parquet, compression: snappy } }\n").issues, []);
+  assert.deepEqual(load("sinks: { archive: { format: ndjson, compression: snappy } }\n").issues, [
+    "collector.yaml:1:50: sinks.archive.compression: ndjson files are zstd-compressed; snappy is for parquet",
+  ]);
+});
+
 test("cross-field rules: kafka needs brokers, opensearch needs a url, search backend needs its sink", () => {
   assert.deepEqual(load("log: { backend: kafka }\n").issues, ['collector.yaml:1:17: log.backend: backend "kafka" needs log.kafka with brokers']);
   assert.deepEqual(load("sinks: { search: { type: opensearch } }\n").issues, ['collector.yaml:1:18: sinks.search.url: type "opensearch" needs url']);

@@ -10,6 +10,7 @@ import type { Env } from "../shared/config/env.ts";
 import { formatIssue, loadConfigFile } from "../shared/config/load.ts";
 import { httpUrlSchema, identifierSchema, listenAddressSchema } from "../shared/config/fields.ts";
 import { boundedDuration, boundedSize, durationSchema, sizeSchema } from "../shared/config/units.ts";
+import { parsePartitionTemplate } from "./sinks/archive/partition.ts";
 
 /** Peers at most: a search holds a page from each of them at once. */
 export const PEERS_MAX = 64;
@@ -137,8 +138,9 @@ const ARCHIVE_SCHEMES = ["file:", "webhdfs:", "swebhdfs:"];
 export const archiveSinkConfigSchema = z.strictObject({
   format: z.enum(["parquet", "ndjson"]).describe("parquet, or ndjson compressed with zstd (.ndjson.zst)."),
   target: z
-    .string()
+    .exactOptional(z.string())
     .superRefine((target, ctx) => {
+      if (target === undefined) return;
       const scheme = URL.canParse(target) ? new URL(target).protocol : undefined;
       if (!target.startsWith("/") && (scheme === undefined || !ARCHIVE_SCHEMES.includes(scheme))) {
         ctx.addIssue({
@@ -148,11 +150,15 @@ export const archiveSinkConfigSchema = z.strictObject({
         });
       }
     })
-    .describe("Where archive files go: /path, file:///path or webhdfs://namenode:9870/path."),
+    .describe("Where archive files go: /path, file:///path or webhdfs://namenode:9870/path. Absent: data_dir/archive."),
   partition: z
     .string()
     .min(1)
     .default("tenant=%T/dt=%Y-%m-%d/hour=%H")
+    .superRefine((partition, ctx) => {
+      const parsed = parsePartitionTemplate(partition);
+      if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: parsed, input: partition });
+    })
     .describe("Partition directory pattern: %T tenant, strftime %Y %m %d %H (UTC) of the event time."),
   roll: z
     .strictObject({
@@ -160,6 +166,11 @@ export const archiveSinkConfigSchema = z.strictObject({
       max_age: durationSchema.prefault("5m").describe("Close a file this long after it was opened."),
     })
     .prefault({}),
+  compression: z.exactOptional(z.enum(["zstd", "snappy"])).describe("parquet page compression (default zstd); ndjson files are always zstd."),
+}).superRefine((archive, ctx) => {
+  if (archive.format === "ndjson" && archive.compression === "snappy") {
+    ctx.addIssue({ code: "custom", path: ["compression"], message: "ndjson files are zstd-compressed; snappy is for parquet", input: archive.compression });
+  }
 });
 
 export const collectorConfigSchema = z

@@ -5,14 +5,17 @@
  * collector that will not start.
  *
  * Built today: `sinks.search` with `type: embedded` (the default, so every
- * collector indexes: data_dir/index/, docs/SEARCH.md) and `sinks.kafka`.
- * `type: opensearch` and `sinks.archive` are validated
- * (collector/config.ts) but their sinks are not in this build yet; each is
- * named in a warning so nobody expects documents or files.
+ * collector indexes: data_dir/index/, docs/SEARCH.md), `sinks.kafka`, and
+ * `sinks.archive` on a `file://` target (docs/ARCHIVE.md). `type:
+ * opensearch`, `webhdfs://` archive targets and the archive with
+ * `log.backend: kafka` are validated (collector/config.ts) but not in this
+ * build yet; each is named in a warning so nobody expects documents or files.
  */
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { assert } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
-import type { CollectorConfig } from "../config.ts";
+import type { ArchiveSinkConfig, CollectorConfig } from "../config.ts";
 import type { Sink } from "./types.ts";
 
 /** The embedded search index's directory of a collector config. */
@@ -45,8 +48,28 @@ export async function buildSinks(config: CollectorConfig, logger: Logger): Promi
     const { KafkaSink } = await import("./kafka/sink.ts");
     sinks.push(new KafkaSink({ brokers: kafka.brokers, topic: kafka.topic, compression: kafka.compression, timeoutMs: kafka.timeout, logger }));
   }
-  if (config.sinks.archive !== undefined) logger.warn("sinks.archive is configured but this build has no archive sink yet; nothing is archived");
+  const archive = config.sinks.archive;
+  if (archive !== undefined) {
+    const sink = await buildArchiveSink(config, archive, logger);
+    if (sink !== null) sinks.push(sink);
+  }
   return sinks;
+}
+
+/** The archive sink, or null (with a warning) for what this build cannot archive yet. */
+async function buildArchiveSink(config: CollectorConfig, archive: ArchiveSinkConfig, logger: Logger): Promise<Sink | null> {
+  const target = archive.target ?? join(config.data_dir, "archive");
+  const root = target.startsWith("/") ? target : target.startsWith("file:") ? fileURLToPath(target) : null;
+  const unsupported = root === null ? `target ${target} (only file:// targets are built yet)` : config.log.backend !== "embedded" ? "with log.backend kafka (the archive needs the embedded log's offsets)" : null;
+  if (root === null || unsupported !== null) {
+    logger.warn(`sinks.archive is configured but this build cannot archive ${unsupported ?? target}; nothing is archived`);
+    return null;
+  }
+  const [{ ArchiveSink }, { FileTarget }, { parsePartitionTemplate }] = await Promise.all([import("./archive/sink.ts"), import("./archive/file-target.ts"), import("./archive/partition.ts")]);
+  const partition = parsePartitionTemplate(archive.partition);
+  assert(typeof partition !== "string", "the config validated the partition template");
+  const format = archive.format === "ndjson" ? (await import("./archive/ndjson-file.ts")).NDJSON_FORMAT : (await import("./archive/parquet-file.ts")).parquetFormat(archive.compression ?? "zstd");
+  return ArchiveSink.open({ name: "archive", target: new FileTarget(root), format, partition, maxBytes: archive.roll.max_bytes, maxAgeMs: archive.roll.max_age, logger });
 }
 
 /** Closes every sink that holds connections (after their runners stopped); a failure is logged, the others still close. */

@@ -24,6 +24,14 @@
  * finishes and is committed first; a batch being gathered or backing off is
  * dropped uncommitted), so a rewind never races the runner's commits. Sinks
  * are idempotent by event id, so what is sent again is not stored twice.
+ *
+ * A sink that holds events before they are durable (`Sink.heldFrom`, the
+ * archive's open files) splits the runner's position in two: `position`, the
+ * next offset to read (the sink took everything below it), and `committed`,
+ * which moves only as far as the sink made durable — after a send and while
+ * idle (the sink may roll a file on its own timer). Its `retry` means it
+ * dropped what it held: the runner reads again from `committed`. For every
+ * other sink the two are equal after each delivered send.
  */
 import { promisify } from "node:util";
 import { zstdDecompress } from "node:zlib";
@@ -124,6 +132,8 @@ interface RewindRequest {
 /** Events gathered for one send: log offsets [fromOffset, toOffset) (a gap or undecodable events inside are not in `events`). */
 interface PendingBatch {
   events: SinkEvent[];
+  /** The log offset of each of `events`. */
+  offsets: number[];
   fromOffset: number;
   toOffset: number;
 }
@@ -136,6 +146,8 @@ export class SinkRunner {
   private readonly store: OffsetStore;
   private readonly nowMs: () => number;
   private committed: number;
+  /** Next offset to read: the sink took every event below it (above `committed` only for a sink that holds events, see the module comment). */
+  private position: number;
   private state: SinkRunnerState = "idle";
   /** Observed time (min) of the record being delivered; null when caught up. */
   private pendingObservedMs: number | null = null;
@@ -160,6 +172,7 @@ export class SinkRunner {
     assert(this.limits.eventsPerSendMax >= 1, "eventsPerSendMax is at least 1");
     this.store = store;
     this.committed = committed;
+    this.position = committed;
     this.nowMs = options.nowMs ?? Date.now;
   }
 
@@ -260,22 +273,24 @@ export class SinkRunner {
         failedPasses = 0;
         continue;
       }
-      if (this.committed >= this.options.log.endOffset(this.tenant)) {
-        this.state = "idle";
-        this.pendingObservedMs = null;
-        await this.idleSleep.sleep(this.limits.idlePollMs);
-        continue;
-      }
       try {
+        if (this.position >= this.options.log.endOffset(this.tenant)) {
+          this.state = "idle";
+          // A sink that holds events may have made more durable since (a file rolled on its timer).
+          await this.commitDurable();
+          if (this.committed >= this.position) this.pendingObservedMs = null;
+          await this.idleSleep.sleep(this.limits.idlePollMs);
+          continue;
+        }
         this.state = "reading";
-        const before = this.committed;
+        const before = this.position;
         await this.pass();
         failedPasses = 0;
         // Nothing readable below the log's end (a corrupt range the reader skipped and reported): do not spin; the lag stays visible.
-        if (this.committed === before && !this.interrupted) await this.idleSleep.sleep(this.limits.idlePollMs);
+        if (this.position === before && !this.interrupted) await this.idleSleep.sleep(this.limits.idlePollMs);
       } catch (error) {
-        // Reading the log or writing state failed: note it, back off, read again from the committed offset.
-        this.noteError(error, "sink runner pass failed; reading again from the committed offset");
+        // Reading the log or writing state failed: note it, back off, read again from the position (the sink took what is below it).
+        this.noteError(error, "sink runner pass failed; reading again from the last position the sink took");
         if (this.stopping) break;
         if (this.rewindRequest !== null) continue;
         this.state = "backing-off";
@@ -297,6 +312,7 @@ export class SinkRunner {
       if (request.offset < previousOffset) {
         await this.store.commit(request.offset, this.nowMs());
         this.committed = request.offset;
+        this.position = request.offset;
         this.pendingObservedMs = null;
         this.counters.replays++;
         this.options.logger.info("sink replay: committed offset moved back; delivering again from there", { sink: this.sink.name, tenant: this.tenant, fromOffset: request.offset, previousOffset });
@@ -309,7 +325,7 @@ export class SinkRunner {
   }
 
   /**
-   * Delivers records from the committed offset up to the log's durable end
+   * Delivers records from the position up to the log's durable end
    * as of now. A batch gathers events across records until it holds
    * `eventsPerSendMax` (so small records do not cost a send and a commit
    * each) and is sent when full and at the end of the pass. `batch.toOffset`
@@ -320,13 +336,13 @@ export class SinkRunner {
       this.counters.corruptRanges++;
       this.options.logger.warn("sink runner skipped a corrupt log range", { sink: this.sink.name, tenant: this.tenant, ...range });
     };
-    const batch: PendingBatch = { events: [], fromOffset: this.committed, toOffset: this.committed };
-    for await (const entry of this.options.log.read(this.tenant, { fromOffset: this.committed, onCorrupt })) {
+    const batch: PendingBatch = { events: [], offsets: [], fromOffset: this.position, toOffset: this.position };
+    for await (const entry of this.options.log.read(this.tenant, { fromOffset: this.position, onCorrupt })) {
       if (this.interrupted) return;
       if (!(await this.gatherRecord(entry, batch))) return;
     }
     if (batch.events.length > 0) await this.deliverBatch(batch);
-    else if (batch.toOffset > this.committed) await this.commit(batch.toOffset);
+    else if (batch.toOffset > this.position) await this.advance(batch.toOffset);
   }
 
   /** Adds the record's events to `batch`, sending it whenever it is full. False when stopped meanwhile. */
@@ -347,10 +363,12 @@ export class SinkRunner {
       const eventOffset = offset++;
       if (eventOffset < batch.toOffset) continue;
       batch.events.push(Object.assign(event, { tenant: this.tenant }));
+      batch.offsets.push(eventOffset);
       batch.toOffset = eventOffset + 1;
       if (batch.events.length >= this.limits.eventsPerSendMax) {
         if (!(await this.deliverBatch(batch))) return false;
         batch.events = [];
+        batch.offsets = [];
         batch.fromOffset = batch.toOffset;
         this.pendingObservedMs = header.observedMinMs;
       }
@@ -389,20 +407,20 @@ export class SinkRunner {
 
   /** Sends until delivered or rejected (true), or the runner stops or a rewind waits (false: nothing committed). */
   private async deliverBatch(batch: PendingBatch): Promise<boolean> {
-    const { events, fromOffset, toOffset } = batch;
+    const { events, offsets, fromOffset, toOffset } = batch;
     for (let attempt = 0; ; attempt++) {
       if (this.interrupted) return false;
       this.state = "sending";
       let outcome: SendOutcome;
       try {
-        outcome = await this.sink.send(events, this.abort.signal);
+        outcome = await this.sink.send(events, this.abort.signal, { offsets });
       } catch (error) {
         if (this.abort.signal.aborted) return false;
         this.noteError(error, "sink send threw; retrying");
         outcome = { kind: "retry" };
       }
       if (outcome.kind === "delivered") {
-        await this.commit(toOffset);
+        await this.advance(toOffset);
         this.counters.deliveredEvents += events.length;
         this.counters.deliveredBatches++;
         return true;
@@ -417,16 +435,35 @@ export class SinkRunner {
       const waitMs = outcome.afterMs === undefined ? backoffMs(attempt, this.limits.retryBaseMs, this.limits.retryCapMs, this.options.random) : Math.min(Math.max(0, outcome.afterMs), this.limits.retryAfterMaxMs);
       this.state = "backing-off";
       await this.backoffSleep.sleep(waitMs);
+      if (this.sink.heldFrom !== undefined) {
+        // A holding sink dropped what it held: read again from the committed offset (its skipping makes the overlap harmless).
+        this.position = this.committed;
+        return false;
+      }
     }
   }
 
   private async deadLetter(events: SinkEvent[], fromOffset: number, toOffset: number, reason: string): Promise<void> {
     const path = await writeDeadLetter({ dataDirectory: this.options.dataDirectory, sink: this.sink.name, tenant: this.tenant, fromOffset, toOffset, reason, events, nowMs: this.nowMs() });
-    await this.commit(toOffset);
+    await this.advance(toOffset);
     this.counters.rejectedEvents += events.length;
     this.counters.rejectedBatches++;
     this.lastError = { message: `rejected: ${reason}`, atMs: this.nowMs() };
     this.options.logger.warn("sink rejected events; written to the dead-letter directory", { sink: this.sink.name, tenant: this.tenant, fromOffset, toOffset, events: events.length, reason, path });
+  }
+
+  /** The sink took (or dead-lettered) everything below `offset`: move the position there and commit what is durable. */
+  private async advance(offset: number): Promise<void> {
+    assert(offset >= this.position, "the position only moves forward");
+    this.position = offset;
+    await this.commitDurable();
+  }
+
+  /** Commits the position, or for a sink that holds events, no further than the lowest offset it holds. */
+  private async commitDurable(): Promise<void> {
+    const held = this.sink.heldFrom?.(this.tenant) ?? null;
+    const durable = held === null ? this.position : Math.min(this.position, held);
+    if (durable > this.committed) await this.commit(durable);
   }
 
   private async commit(offset: number): Promise<void> {

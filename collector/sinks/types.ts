@@ -22,6 +22,11 @@ export interface SinkEvent extends Event {
  */
 export type SendOutcome = { kind: "delivered" } | { kind: "retry"; afterMs?: number; reason?: string } | { kind: "reject"; reason: string };
 
+/** Where a send's events sit in the tenant's log: `offsets[i]` is `events[i]`'s offset (ascending; gaps where the log skipped events). */
+export interface SendContext {
+  offsets: readonly number[];
+}
+
 export interface Sink {
   /** Unique among configured sinks; a directory name (offsets and dead letters live under it). */
   readonly name: string;
@@ -29,9 +34,19 @@ export interface Sink {
    * One attempt to deliver `events` (at most the runner's `eventsPerSendMax`,
    * in log order). No retries inside. Must be idempotent by `event.id`: after
    * a crash the last uncommitted batch is sent again. `signal` aborts the
-   * attempt (runner destroyed); a thrown error counts as `retry`.
+   * attempt (runner destroyed); a thrown error counts as `retry`. The
+   * embedded log's runner (runner.ts) passes `context`.
    */
-  send(events: SinkEvent[], signal: AbortSignal): Promise<SendOutcome>;
+  send(events: SinkEvent[], signal: AbortSignal, context?: SendContext): Promise<SendOutcome>;
+  /**
+   * Only for a sink that holds events before they are durable (the archive
+   * keeps files open until they roll): the lowest offset of `tenant`'s log it
+   * holds but has not made durable, or null when it holds nothing. For such a
+   * sink `delivered` means "taken"; the runner commits no further than this,
+   * checks again while idle, and on `retry` reads again from its committed
+   * offset (the sink dropped what it held). Only runner.ts supports it.
+   */
+  heldFrom?(tenant: string): number | null;
   /** Releases the sink's connections; called once, after every runner feeding it stopped. */
   close?(): Promise<void>;
 }

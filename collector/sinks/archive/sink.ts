@@ -1,0 +1,270 @@
+/**
+ * The archive sink (docs/ARCHIVE.md): events as files that Spark, Hive,
+ * Trino or DuckDB read directly, partitioned by each event's own time
+ * (partition.ts), one open file per (tenant, partition), rolled at
+ * `maxBytes` uncompressed or `maxAgeMs` after it was opened — the age timer
+ * fires with no event arriving.
+ *
+ * Exactly once, without a state file of its own:
+ * - A file is written under a hidden in-progress name, then finished
+ *   (fsync), renamed to `<tenant>-<first>-<last>.<ext>` and its directory
+ *   fsynced (file-target.ts, naming.ts). Only then is it committed.
+ * - The sink holds events (`heldFrom`, types.ts): `delivered` means taken,
+ *   and the runner commits its log offset no further than the first offset
+ *   of the oldest open file. After a crash the runner reads again from there.
+ * - Events already in a committed file are skipped: at open the sink lists
+ *   the target (every committed file's range, range-index.ts) and deletes
+ *   leftover in-progress files; an event whose offset a committed file of its
+ *   partition covers is not written again. Below `taken` (what this process
+ *   already took, in an open or committed file) events are skipped too, so a
+ *   replay (the runner's rewind) duplicates nothing.
+ * - A failure while writing drops every open file of the tenant and answers
+ *   `retry`: the runner reads again from its committed offset. A failure on
+ *   the age timer is held (`failedFrom`) and answered `retry` at the next send.
+ *
+ * Formats: ndjson-file.ts (`.ndjson.zst`) and parquet-file.ts (`.parquet`).
+ * Work per tenant is serialised (sends and timer rolls): `queue`.
+ */
+import { randomBytes } from "node:crypto";
+import { assert } from "../../../shared/errors.ts";
+import type { Logger } from "../../../shared/logger.ts";
+import type { SendContext, SendOutcome, Sink, SinkEvent } from "../types.ts";
+import type { FileTarget } from "./file-target.ts";
+import { committedFileName, IN_PROGRESS_PREFIX, inProgressFileName, parseCommittedFileName } from "./naming.ts";
+import { renderPartition, type PartitionTemplate } from "./partition.ts";
+import { RangeIndex } from "./range-index.ts";
+import type { ArchiveFileWriter, ArchiveFormat } from "./writer.ts";
+
+export interface ArchiveSinkOptions {
+  /** Unique among sinks; "archive" in a collector built from its config. */
+  name: string;
+  target: FileTarget;
+  /** ndjson-file.ts or parquet-file.ts. Only committed files of this format count (another format's are ignored). */
+  format: ArchiveFormat;
+  partition: PartitionTemplate;
+  /** Roll a file once its events take this many bytes uncompressed. */
+  maxBytes: number;
+  /** Roll a file this long after it was opened, whether or not events arrive. */
+  maxAgeMs: number;
+  /** Open files per tenant at most; opening one more rolls the oldest first (late events over many hours). */
+  openFilesMax?: number;
+  logger: Logger;
+}
+
+const OPEN_FILES_MAX_DEFAULT = 32;
+
+interface OpenFile {
+  tenant: string;
+  partition: string;
+  name: string;
+  writer: ArchiveFileWriter;
+  firstOffset: number;
+  lastOffset: number;
+  events: number;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+interface TenantState {
+  /** Open files by partition, in the order they were opened. */
+  open: Map<string, OpenFile>;
+  /** Every offset below this was taken by this process (it is in an open or committed file). */
+  taken: number;
+  /** An age roll failed and dropped the open files from this offset: the next send answers retry. */
+  failedFrom: number | null;
+  queue: Promise<void>;
+}
+
+export class ArchiveSink implements Sink {
+  readonly name: string;
+  private readonly options: ArchiveSinkOptions;
+  private readonly openFilesMax: number;
+  private readonly committed = new RangeIndex();
+  private readonly tenants = new Map<string, TenantState>();
+  private closed = false;
+
+  private constructor(options: ArchiveSinkOptions) {
+    assert(options.maxBytes >= 1 && options.maxAgeMs >= 1, "archive roll limits are positive");
+    this.name = options.name;
+    this.options = options;
+    this.openFilesMax = options.openFilesMax ?? OPEN_FILES_MAX_DEFAULT;
+    assert(this.openFilesMax >= 1, "openFilesMax is at least 1");
+  }
+
+  /** Lists the target: committed ranges are indexed, leftover in-progress files (a crash) deleted. */
+  static async open(options: ArchiveSinkOptions): Promise<ArchiveSink> {
+    const sink = new ArchiveSink(options);
+    let leftovers = 0;
+    let committed = 0;
+    for (const file of await options.target.list()) {
+      if (file.name.startsWith(IN_PROGRESS_PREFIX)) {
+        await options.target.remove(file.directory, file.name);
+        leftovers++;
+        continue;
+      }
+      const parsed = parseCommittedFileName(file.name, options.format.extension);
+      if (parsed === null) continue;
+      sink.committed.add(parsed.tenant, file.directory, parsed.firstOffset, parsed.lastOffset);
+      committed++;
+    }
+    options.logger.info("archive sink opened", { sink: options.name, root: options.target.root, committedFiles: committed, deletedInProgressFiles: leftovers });
+    return sink;
+  }
+
+  heldFrom(tenant: string): number | null {
+    const state = this.tenants.get(tenant);
+    if (state === undefined) return null;
+    if (state.failedFrom !== null) return state.failedFrom;
+    let lowest: number | null = null;
+    for (const file of state.open.values()) lowest = lowest === null ? file.firstOffset : Math.min(lowest, file.firstOffset);
+    return lowest;
+  }
+
+  send(events: SinkEvent[], _signal: AbortSignal, context?: SendContext): Promise<SendOutcome> {
+    assert(context !== undefined && context.offsets.length === events.length, "the archive sink needs each event's log offset (runner.ts passes them)");
+    assert(!this.closed, "no send after close");
+    const first = events[0];
+    if (first === undefined) return Promise.resolve({ kind: "delivered" });
+    const state = this.tenantState(first.tenant);
+    return this.serialise(state, () => this.write(state, events, context.offsets));
+  }
+
+  /** Commits every open file (after the runners stopped): the next start skips what they hold. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const state of this.tenants.values()) {
+      await this.serialise(state, async () => {
+        try {
+          for (const file of [...state.open.values()]) await this.roll(state, file);
+        } catch (error) {
+          await this.dropOpenFiles(state, error, "archive sink could not commit its open files at close; they are read again at the next start");
+        }
+      });
+    }
+  }
+
+  private tenantState(tenant: string): TenantState {
+    let state = this.tenants.get(tenant);
+    if (state === undefined) {
+      state = { open: new Map(), taken: 0, failedFrom: null, queue: Promise.resolve() };
+      this.tenants.set(tenant, state);
+    }
+    return state;
+  }
+
+  private serialise<T>(state: TenantState, work: () => Promise<T>): Promise<T> {
+    const result = state.queue.then(work);
+    state.queue = result.then(
+      () => undefined,
+      () => undefined, // the caller of `work` gets its failure; the queue goes on
+    );
+    return result;
+  }
+
+  private async write(state: TenantState, events: SinkEvent[], offsets: readonly number[]): Promise<SendOutcome> {
+    if (state.failedFrom !== null) {
+      const from = state.failedFrom;
+      state.failedFrom = null;
+      state.taken = Math.min(state.taken, from);
+      return { kind: "retry", reason: `archive: a file from offset ${from} could not be committed; reading again` };
+    }
+    const touched = new Set<OpenFile>();
+    try {
+      for (let index = 0; index < events.length; index++) {
+        const event = events[index];
+        const offset = offsets[index];
+        assert(event !== undefined && offset !== undefined, "one offset per event");
+        if (offset < state.taken) continue;
+        const partition = renderPartition(this.options.partition, event.tenant, eventTimeMs(event));
+        if (this.committed.covers(event.tenant, partition, offset)) {
+          state.taken = offset + 1;
+          continue;
+        }
+        const file = state.open.get(partition) ?? (await this.openFile(state, event.tenant, partition, offset));
+        file.writer.append(event);
+        file.lastOffset = offset;
+        file.events++;
+        touched.add(file);
+        state.taken = offset + 1;
+        if (file.writer.uncompressedBytes >= this.options.maxBytes) {
+          touched.delete(file);
+          await this.roll(state, file);
+        }
+      }
+      for (const file of touched) await file.writer.flush();
+      return { kind: "delivered" };
+    } catch (error) {
+      const message = await this.dropOpenFiles(state, error, "archive write failed; dropped the open files, the runner reads again from its committed offset");
+      return { kind: "retry", reason: `archive: ${message}` };
+    }
+  }
+
+  private async openFile(state: TenantState, tenant: string, partition: string, firstOffset: number): Promise<OpenFile> {
+    if (state.open.size >= this.openFilesMax) {
+      const oldest = state.open.values().next().value;
+      assert(oldest !== undefined, "a full map has a first entry");
+      await this.roll(state, oldest);
+    }
+    await this.options.target.ensureDirectory(partition);
+    const name = inProgressFileName(tenant, firstOffset, randomBytes(4).toString("hex"));
+    const writer = await this.options.format.create(this.options.target.path(partition, name));
+    const timer = setTimeout(() => this.rollOnAge(state, file), this.options.maxAgeMs);
+    timer.unref?.();
+    const file: OpenFile = { tenant, partition, name, writer, firstOffset, lastOffset: firstOffset, events: 0, timer };
+    state.open.set(partition, file);
+    return file;
+  }
+
+  private rollOnAge(state: TenantState, file: OpenFile): void {
+    void this.serialise(state, async () => {
+      if (state.open.get(file.partition) !== file) return; // rolled by size or dropped meanwhile
+      try {
+        await this.roll(state, file);
+      } catch (error) {
+        const lowest = this.heldFrom(file.tenant);
+        await this.dropOpenFiles(state, error, "archive age roll failed; dropped the open files, the next send is answered retry");
+        state.failedFrom = lowest ?? file.firstOffset;
+      }
+    });
+  }
+
+  /** finish (fsync) → rename → fsync the directory; only then is the file committed and its range indexed. */
+  private async roll(state: TenantState, file: OpenFile): Promise<void> {
+    clearTimeout(file.timer);
+    await file.writer.finish();
+    const finalName = committedFileName(file.tenant, file.firstOffset, file.lastOffset, this.options.format.extension);
+    await this.options.target.rename(file.partition, file.name, finalName);
+    // Renamed: from here its events are skipped, even if the directory's fsync fails (then the send answers retry and nothing is committed past it yet).
+    state.open.delete(file.partition);
+    this.committed.add(file.tenant, file.partition, file.firstOffset, file.lastOffset);
+    await this.options.target.syncDirectory(file.partition);
+    this.options.logger.info("archive file committed", { sink: this.name, tenant: file.tenant, partition: file.partition, file: finalName, events: file.events, uncompressedBytes: file.writer.uncompressedBytes });
+  }
+
+  /** Throws away every open file of the tenant (their events are read again): `taken` goes back to the oldest one's first offset. Returns the error's message. */
+  private async dropOpenFiles(state: TenantState, error: unknown, what: string): Promise<string> {
+    const message = error instanceof Error ? error.message : String(error);
+    const files = [...state.open.values()];
+    state.open.clear();
+    for (const file of files) {
+      clearTimeout(file.timer);
+      state.taken = Math.min(state.taken, file.firstOffset);
+      try {
+        await file.writer.abort();
+        await this.options.target.remove(file.partition, file.name);
+      } catch (cleanupError) {
+        // Left behind, it is hidden from readers and deleted at the next start.
+        this.options.logger.warn("archive could not delete a dropped in-progress file", { sink: this.name, file: file.name, error: cleanupError instanceof Error ? cleanupError.message : String(cleanupError) });
+      }
+    }
+    this.options.logger.error(what, { sink: this.name, error: message, droppedFiles: files.length });
+    return message;
+  }
+}
+
+/** The event's own time; its observed time when the time does not parse (the agent always sets both). */
+function eventTimeMs(event: SinkEvent): number {
+  const timeMs = Date.parse(event.time);
+  if (!Number.isNaN(timeMs)) return timeMs;
+  const observedMs = Date.parse(event.observed_time);
+  return Number.isNaN(observedMs) ? 0 : observedMs;
+}
