@@ -25,6 +25,7 @@ import { Spool, type SpoolRecord, type SpoolStats } from "./spool/spool.ts";
 import { Batcher } from "./ship/batcher.ts";
 import { Shipper, type CollectorStatus } from "./ship/shipper.ts";
 import { ConfigError } from "../shared/errors.ts";
+import { AgentMetrics, type ReadTotals } from "./metrics.ts";
 
 export interface AgentStatus {
   host: string;
@@ -49,6 +50,8 @@ export class Agent {
   private readonly options: AgentOptions;
   private readonly logger: Logger;
   readonly spool: Spool;
+  /** Served at GET /metrics (api.ts); docs/METRICS.md. */
+  readonly metrics: AgentMetrics;
   private shipper: Shipper | null = null;
   private tailer: Tailer | null = null;
   private batcher: Batcher | null = null;
@@ -74,6 +77,7 @@ export class Agent {
       cacheBytesMax: 1 << 20,
       logger: options.logger.child({ component: "spool" }),
     });
+    this.metrics = new AgentMetrics({ status: () => this.status(), reads: () => this.readTotals() });
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -106,6 +110,7 @@ export class Agent {
       deadLetterDirectory: join(config.data_dir, "dead-letter"),
       logger: this.logger.child({ component: "shipper" }),
       onDelivered: (record) => this.acknowledge(record),
+      observer: this.metrics,
     });
     this.shipper = shipper;
     for (const record of restored) shipper.enqueue(record);
@@ -119,6 +124,7 @@ export class Agent {
       host,
       spool: this.spool,
       onSpooled: (record, acks) => {
+        this.metrics.batchSpooled(record.events, record.bodyBytes);
         this.blockAcks.set(record.seq, acks);
         shipper.enqueue(record);
       },
@@ -177,6 +183,11 @@ export class Agent {
       }
     }
     this.spool.ack(record.seq).catch((error: unknown) => this.logger.error("cannot reclaim spool space", { error: (error as Error).message }));
+  }
+
+  /** Lines and bytes read from files since start. */
+  readTotals(): ReadTotals {
+    return { lines: this.tailer?.linesRead ?? 0, bytes: this.tailer?.bytesRead ?? 0 };
   }
 
   status(): AgentStatus {

@@ -1,14 +1,17 @@
 /**
  * The agent's local HTTP API (`api.listen`, loopback by default):
  * `GET /status` (JSON: files, spool, collectors), `GET /healthz` (alive),
- * `GET /readyz` (200 when at least one collector is taking batches).
+ * `GET /readyz` (200 when at least one collector is taking batches),
+ * `GET /metrics` (Prometheus text format, docs/METRICS.md; when given a registry).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../shared/logger.ts";
+import type { Registry } from "prom-client";
+import { sendMetrics } from "../shared/metrics.ts";
 import type { AgentStatus } from "./agent.ts";
 
-export async function startAgentApi(listen: string, status: () => AgentStatus, logger: Logger): Promise<{ server: Server; address: string }> {
+export async function startAgentApi(listen: string, status: () => AgentStatus, logger: Logger, metrics?: Registry): Promise<{ server: Server; address: string }> {
   const server = createServer((request, response) => {
     const path = (request.url ?? "/").split("?")[0];
     const send = (code: number, body: unknown): void => {
@@ -18,6 +21,10 @@ export async function startAgentApi(listen: string, status: () => AgentStatus, l
     if (request.method !== "GET") return send(405, { error: "method not allowed", code: "method_not_allowed" });
     if (path === "/status") return send(200, status());
     if (path === "/healthz") return send(200, { ok: true });
+    if (path === "/metrics" && metrics !== undefined) {
+      void sendMetrics(metrics, response);
+      return;
+    }
     if (path === "/readyz") {
       const ready = status().collectors.some((collector) => collector.healthy);
       return send(ready ? 200 : 503, { ready });

@@ -26,7 +26,7 @@ export interface RunAgentOptions {
 export async function runAgent(options: RunAgentOptions): Promise<void> {
   const { config, logger } = options;
   const agent = new Agent({ config, configFile: options.configFile, logger, shutdownDeadlineMs: config.delivery.shutdown_timeout });
-  const api = options.apiListen === undefined ? undefined : await startAgentApi(options.apiListen, () => agent.status(), logger);
+  const api = options.apiListen === undefined ? undefined : await startAgentApi(options.apiListen, () => agent.status(), logger, agent.metrics.registry);
   try {
     options.onRunning?.(agent, api?.address);
     await agent.run(options.signal);

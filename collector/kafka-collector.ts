@@ -37,6 +37,7 @@ import { searchIndexOf } from "./sinks/search/sink.ts";
 import { searchRoutes } from "./search/routes.ts";
 import type { Sink } from "./sinks/types.ts";
 import { runningNode, startNodeServer, type RunningNode } from "./node.ts";
+import { CollectorMetrics } from "./metrics.ts";
 
 export interface KafkaCollectorOptions {
   config: CollectorConfig;
@@ -67,6 +68,8 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
   const meter = new IngestMeter();
   const statusSources: KafkaStatusSources = { version: LOGSHIP_VERSION, startedMs: Date.now(), ready: () => log.writable, meter, topic: kafka.topic, brokers: kafka.brokers, offsets: sinks.offsets, sinks };
   let server: CollectorServer;
+  // Ingest, refusals, search latency and process metrics; the log and sink lag live in Kafka (its consumer-group tooling).
+  const metrics = new CollectorMetrics();
   try {
     server = await startNodeServer({
       config,
@@ -76,6 +79,7 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
       port: options.port,
       shutdownTimeoutMs: options.shutdownTimeoutMs,
       meter,
+      metrics,
       logger,
       // GET /v1/status and POST /v1/sinks/<name>/replay from Kafka's offsets (docs/KAFKA.md), then GET /v1/search and /v1/histogram over the embedded index the search sink fills (docs/SEARCH.md).
       routes: (tokens) =>
@@ -90,6 +94,8 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
     await closeSinks(options.sinks, logger);
     throw error;
   }
+  const running = server;
+  metrics.attach({ meter, server: () => running.stats() });
   sinks.start();
   logger.info("listening", { address: server.url, data_dir: config.data_dir, log: "kafka", brokers: kafka.brokers, topic: kafka.topic, sinks: options.sinks.map((sink) => sink.name) });
   // Stopped runners leave their partitions to the other collectors' groups.

@@ -13,6 +13,7 @@ import { collectorStatus, type StatusSources } from "./admin/status.ts";
 import type { CollectorConfig } from "./config.ts";
 import { DedupeIndex } from "./ingest/dedupe.ts";
 import { IngestMeter } from "./ingest/meter.ts";
+import { CollectorMetrics } from "./metrics.ts";
 import type { CollectorServer } from "./ingest/server.ts";
 import { isValidTenant } from "./log/format.ts";
 import { EmbeddedLog } from "./log/log.ts";
@@ -61,6 +62,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     return startKafkaCollector({ config, logger, host, port, sinks: sinkList, shutdownTimeoutMs });
   }
   const sinks = new SinkFanout({ sinks: sinkList, dataDirectory: config.data_dir, logger });
+  const metrics = new CollectorMetrics();
   const log = await EmbeddedLog.open({
     directory: logDirectory(config),
     segmentBytes: config.log.segment_bytes,
@@ -70,7 +72,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     // Retention keeps what a sink has not confirmed yet (unless max_bytes forces it); with no sinks this is undefined.
     lowestNeededOffset: (tenant) => sinks.lowestNeededOffset(tenant),
     logger,
-    ...(options.sync === undefined ? {} : { sync: options.sync }),
+    sync: metrics.timedSync(options.sync ?? ((file) => file.datasync())),
   });
   let server: CollectorServer;
   let dedupe: DedupeIndex;
@@ -87,6 +89,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       port,
       shutdownTimeoutMs,
       meter,
+      metrics,
       logger,
       // GET /v1/status and POST /v1/sinks/<name>/replay (docs/SINKS.md), then GET /v1/search and /v1/histogram (docs/SEARCH.md).
       routes: (tokens) =>
@@ -100,6 +103,8 @@ export async function startCollector(options: CollectorOptions): Promise<Running
           searchRoutes({ tokens, index: searchIndexOf(sinkList), logger, peers: config.peers, peerTimeoutMs: config.search.peer_timeout }),
         ),
     });
+    const running = server;
+    metrics.attach({ meter, server: () => running.stats(), log, sinks });
   } catch (error) {
     await sinks.destroy();
     await closeSinks(sinkList, logger);

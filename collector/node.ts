@@ -14,6 +14,7 @@ import type { DedupeIndex } from "./ingest/dedupe.ts";
 import type { IngestMeter } from "./ingest/meter.ts";
 import { CollectorServer } from "./ingest/server.ts";
 import { IngestService, type BatchLog } from "./ingest/service.ts";
+import type { CollectorMetrics } from "./metrics.ts";
 import { closeSinks } from "./sinks/build.ts";
 import type { Sink } from "./sinks/types.ts";
 
@@ -27,6 +28,8 @@ export interface NodeServerOptions {
   meter: IngestMeter;
   /** Routes beyond ingest and health, given the token table. */
   routes: (tokens: TokenTable) => RouteHandler;
+  /** Serves GET /metrics and times search requests (collector/metrics.ts). */
+  metrics: CollectorMetrics;
   logger: Logger;
 }
 
@@ -53,7 +56,7 @@ export function startNodeServer(options: NodeServerOptions): Promise<CollectorSe
     shutdownTimeoutMs: options.shutdownTimeoutMs,
     logger,
     meter: options.meter,
-    adminRoutes: options.routes(tokens),
+    adminRoutes: options.metrics.route(options.metrics.timedSearchRoutes(options.routes(tokens))),
   });
 }
 

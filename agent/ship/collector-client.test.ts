@@ -67,7 +67,7 @@ test("sendBatch: 429 and 503 are retried after Retry-After, 500 is retried, othe
   assert.ok(overloaded.kind === "retry" && !overloaded.collectorFault, "429 is not the collector failing");
   const unavailable = await send();
   assert.ok(unavailable.kind === "retry" && unavailable.collectorFault && unavailable.afterMs !== undefined);
-  assert.deepEqual(await send(), { kind: "retry", reason: "500 boom", collectorFault: true });
+  assert.deepEqual(await send(), { kind: "retry", reason: "500 boom", collectorFault: true, status: 500 });
   assert.deepEqual(await send(), { kind: "reject", status: 400, reason: "400 LOGSHIP_BAD_BATCH: CRC mismatch" });
 });
 

@@ -9,7 +9,7 @@ import { retryAfterMs } from "./backoff.ts";
 
 export type SendOutcome =
   | { kind: "delivered"; duplicate: boolean }
-  | { kind: "retry"; reason: string; afterMs?: number; collectorFault: boolean }
+  | { kind: "retry"; reason: string; afterMs?: number; collectorFault: boolean; /** The HTTP status, when the collector answered. */ status?: number; /** The answer was cut off (no status either). */ cutOff?: boolean }
   | { kind: "reject"; status: number; reason: string };
 
 export interface CollectorClientOptions {
@@ -57,7 +57,7 @@ export class CollectorClient {
     try {
       text = await response.body.text();
     } catch (error) {
-      return { kind: "retry", reason: `response cut off: ${networkReason(error)}`, collectorFault: true };
+      return { kind: "retry", reason: `response cut off: ${networkReason(error)}`, collectorFault: true, cutOff: true };
     }
     const status = response.statusCode;
     const reason = reasonOf(text, status);
@@ -65,7 +65,7 @@ export class CollectorClient {
     if (status === 408 || status === 429 || status >= 500) {
       const afterMs = status === 429 || status === 503 ? retryAfterMs(response.headers["retry-after"], Date.now()) : undefined;
       // 429 is the collector protecting itself, not failing: it does not count towards ejection.
-      return { kind: "retry", reason, ...(afterMs === undefined ? {} : { afterMs }), collectorFault: status !== 429 };
+      return { kind: "retry", reason, ...(afterMs === undefined ? {} : { afterMs }), collectorFault: status !== 429, status };
     }
     return { kind: "reject", status, reason };
   }

@@ -30,6 +30,16 @@ export interface ShipperOptions {
   deadLetterDirectory: string;
   logger: Logger;
   onDelivered: (record: SpoolRecord) => void;
+  /** Told of every send and its outcome, once per batch attempt (agent/metrics.ts). */
+  observer?: ShipperObserver;
+}
+
+/** Hears each batch send and its outcome (metrics). Reasons are bounded labels: `network`, `response_cut_off`, `http_<status>`. */
+export interface ShipperObserver {
+  sent(events: number, bytes: number): void;
+  delivered(events: number, bytes: number, latencySeconds: number): void;
+  retried(reason: string): void;
+  rejected(reason: string, events: number): void;
 }
 
 interface Target {
@@ -174,8 +184,12 @@ export class Shipper {
     const record = queued.record;
     try {
       const body = await this.options.spool.batchOf(record);
+      const observer = this.options.observer;
+      observer?.sent(record.events, body.length);
+      const sentMs = performance.now();
       const outcome = await target.client.sendBatch(body, this.options.spool.agentId, record.seq, this.controller.signal);
       if (outcome.kind === "delivered") {
+        observer?.delivered(record.events, body.length, (performance.now() - sentMs) / 1000);
         target.failures = 0;
         target.delivered++;
         this.delivered++;
@@ -185,6 +199,7 @@ export class Shipper {
       }
       if (outcome.kind === "reject") {
         this.rejected++;
+        observer?.rejected(`http_${outcome.status}`, record.events);
         target.lastError = outcome.reason;
         this.logger.error("collector rejected a batch; it is written to the dead-letter folder and not retried", {
           collector: target.client.url,
@@ -197,6 +212,7 @@ export class Shipper {
         return;
       }
       this.retries++;
+      observer?.retried(outcome.status !== undefined ? `http_${outcome.status}` : outcome.cutOff === true ? "response_cut_off" : "network");
       target.lastError = outcome.reason;
       if (outcome.collectorFault) this.failed(target, outcome.reason);
       const delayMs = outcome.afterMs ?? backoffMs(queued.attempt, this.options.retryBaseMs, this.options.retryCapMs);

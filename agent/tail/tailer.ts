@@ -92,6 +92,9 @@ export class Tailer {
   private readonly discovery: Discovery;
   /** Every stream that is not done-and-acknowledged, keyed by device:inode when it has a file. */
   private readonly streams = new Set<FileStream>();
+  /** Bytes and lines read from files since start (metrics). */
+  bytesRead = 0;
+  linesRead = 0;
   private readonly byInode = new Map<string, FileStream>();
   /** Paths reported by discovery, waiting to be looked at. */
   private readonly pending = new Map<string, string>();
@@ -638,6 +641,9 @@ export class Tailer {
     this.ensureKey(stream);
     stream.advanceRead(chunk);
     const run = stream.splitter.pushWithCarry(buffer, lead - carried.length, filled);
+    // Once per read, not per line: the metrics' read totals.
+    this.bytesRead += chunk.length;
+    this.linesRead += run.starts.length;
     const decoded = stream.decoder.decode(run, nowMs);
     // Decoded events hold strings, not the buffer: it can go back now.
     if (decoded.lines === null || decoded.count === 0) release();
@@ -698,6 +704,7 @@ export class Tailer {
   /** End of the road for a stream's bytes: the partial last line and a held multiline event go out. */
   private async flushStream(stream: FileStream, nowMs: number): Promise<void> {
     const tail = stream.splitter.flush();
+    if (tail !== null) this.linesRead += tail.starts.length;
     if (tail !== null) await this.emit(stream, stream.decoder.raw ? rawLines(tail) : stream.decoder.decode(tail, nowMs), tail.consumedOffset, nowMs);
     const held = stream.decoder.flush(nowMs, true);
     if (held !== null) await this.emit(stream, held, stream.splitter.pendingOffset, nowMs);

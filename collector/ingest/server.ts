@@ -56,6 +56,8 @@ const RETRY_AFTER_SECONDS = 1;
 export interface ServerStats {
   /** Ingest answers by status code. */
   responses: Record<string, number>;
+  /** Refused ingest requests by status and error code (metrics). */
+  rejects: { status: number; code: string; count: number }[];
   inFlight: number;
 }
 
@@ -68,6 +70,8 @@ export class CollectorServer {
   private readonly idleWaiters: (() => void)[] = [];
   private shuttingDown = false;
   private readonly responses: Record<string, number> = {};
+  /** Refused ingest requests, keyed "<status> <code>" (codes are a fixed set: errors.ts). */
+  private readonly rejects = new Map<string, { status: number; code: string; count: number }>();
 
   private constructor(server: Server, options: CollectorServerOptions) {
     this.server = server;
@@ -101,7 +105,7 @@ export class CollectorServer {
   }
 
   stats(): ServerStats {
-    return { responses: { ...this.responses }, inFlight: this.inFlight };
+    return { responses: { ...this.responses }, rejects: [...this.rejects.values()].map((reject) => ({ ...reject })), inFlight: this.inFlight };
   }
 
   /** Graceful stop: see the module comment. */
@@ -131,7 +135,7 @@ export class CollectorServer {
     const path = (request.url ?? "/").split("?", 1)[0];
     if (this.shuttingDown) response.setHeader("Connection", "close");
     if (path === "/v1/ingest") {
-      if (request.method !== "POST") return this.refuse(request, response, new IngestError("LOGSHIP_METHOD_NOT_ALLOWED", "use POST"), { Allow: "POST" });
+      if (request.method !== "POST") return this.refuseIngest(request, response, new IngestError("LOGSHIP_METHOD_NOT_ALLOWED", "use POST"), { Allow: "POST" });
       void this.ingest(request, response);
       return;
     }
@@ -149,7 +153,7 @@ export class CollectorServer {
     try {
       tenant = this.admit(request);
     } catch (error) {
-      return this.refuse(request, response, error as IngestError);
+      return this.refuseIngest(request, response, error as IngestError);
     }
     this.inFlight++;
     this.options.logger.debug("ingest admitted", { tenant, in_flight: this.inFlight });
@@ -164,7 +168,7 @@ export class CollectorServer {
       else sendJson(response, 200, outcome.offset === null ? { duplicate: true, events: outcome.events } : { duplicate: true, offset: outcome.offset, events: outcome.events });
     } catch (error) {
       if (this.shuttingDown) response.setHeader("Connection", "close");
-      this.refuse(request, response, this.asIngestError(error, tenant));
+      this.refuseIngest(request, response, this.asIngestError(error, tenant));
     } finally {
       // In processing until the answer is handed to the socket, so shutdown cannot cut it off.
       await responseDone(response);
@@ -199,6 +203,15 @@ export class CollectorServer {
     }
     this.options.logger.error("ingest failed unexpectedly", { tenant, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
     return new IngestError("LOGSHIP_INTERNAL", "internal error; see the collector's log", { cause: error });
+  }
+
+  /** `refuse` for a request to /v1/ingest, counted by status and code. */
+  private refuseIngest(request: IncomingMessage, response: ServerResponse, error: IngestError, headers: Record<string, string> = {}): void {
+    const key = `${error.status} ${error.code}`;
+    const reject = this.rejects.get(key);
+    if (reject === undefined) this.rejects.set(key, { status: error.status, code: error.code, count: 1 });
+    else reject.count++;
+    this.refuse(request, response, error, headers);
   }
 
   /** Answers with the error; a body still unread is discarded afterwards, within limits. */

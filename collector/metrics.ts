@@ -1,0 +1,166 @@
+/**
+ * The collector's Prometheus metrics (docs/METRICS.md), served at
+ * `GET /metrics` on the collector's listen address without a token, like
+ * /healthz (docs/METRICS.md says why). One registry per collector
+ * (shared/metrics.ts), so collectors in one process do not mix.
+ *
+ * Read at scrape time from what the collector keeps anyway: ingest totals
+ * per tenant (IngestMeter), refusals by status and code (CollectorServer),
+ * each tenant's log on disk (segments, bytes: directory entries and index
+ * files, never records), each sink runner's lag and outcomes. Observed as
+ * they happen, once each: an fsync round of the log (`timedSync`), and a
+ * search request (`timedSearchRoutes`). Labels are bounded: tenants and
+ * sinks come from the config, status and code from a fixed set.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { createMetricsRegistry, sendMetrics, setCounterTotals } from "../shared/metrics.ts";
+import type { RouteHandler } from "./admin/routes.ts";
+import type { IngestMeter } from "./ingest/meter.ts";
+import type { ServerStats } from "./ingest/server.ts";
+import type { SyncFunction } from "./log/tenant-log.ts";
+import type { TenantLogUsage } from "./log/usage.ts";
+import type { SinkRunnerStatus } from "./sinks/runner.ts";
+
+export const METRICS_PATH = "/metrics";
+
+/** What the metrics are read from; the log and sinks parts only where the log backend has them (embedded). */
+export interface CollectorMetricsSources {
+  meter: IngestMeter;
+  /** The HTTP server's counts (undefined until it listens). */
+  server: () => ServerStats | undefined;
+  log?: {
+    tenants(): string[];
+    endOffset(tenant: string): number;
+    usage(tenant: string): Promise<TenantLogUsage>;
+  };
+  sinks?: { status(): SinkRunnerStatus[] };
+}
+
+type Labels<Label extends string> = Partial<Record<Label, string>>;
+
+const FSYNC_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const SEARCH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Routes whose latency is observed; /v1/tail is a stream that lasts as long as the client wants, so it is not. */
+const TIMED_ROUTES = new Set(["/v1/search", "/v1/histogram", "/v1/context"]);
+
+export class CollectorMetrics {
+  readonly registry: Registry;
+  private readonly fsyncSeconds: Histogram;
+  private readonly searchSeconds: Histogram<"route">;
+  private sources: CollectorMetricsSources | null = null;
+
+  constructor() {
+    const registry = createMetricsRegistry();
+    this.registry = registry;
+    const registers = [registry];
+    this.fsyncSeconds = new Histogram({ name: "logship_collector_log_fsync_seconds", help: "Duration of each fdatasync of the log (one per group commit round).", buckets: FSYNC_BUCKETS, registers });
+    this.searchSeconds = new Histogram<"route">({
+      name: "logship_collector_search_request_seconds",
+      help: "Search requests from arrival to the end of the answer, by route (search, histogram, context).",
+      labelNames: ["route"],
+      buckets: SEARCH_BUCKETS,
+      registers,
+    });
+    this.registerScrapeTime(registry);
+  }
+
+  /** Where scrape-time values come from; until called they are absent. */
+  attach(sources: CollectorMetricsSources): void {
+    this.sources = sources;
+  }
+
+  /** `sync` with each call's duration observed. */
+  timedSync(sync: SyncFunction): SyncFunction {
+    return async (file) => {
+      const startMs = performance.now();
+      await sync(file);
+      this.fsyncSeconds.observe((performance.now() - startMs) / 1000);
+    };
+  }
+
+  /** `routes` with the latency of search requests observed (until the answer is finished or the connection closes). */
+  timedSearchRoutes(routes: RouteHandler): RouteHandler {
+    return (request: IncomingMessage, response: ServerResponse, path: string) => {
+      if (!TIMED_ROUTES.has(path)) return routes(request, response, path);
+      const startMs = performance.now();
+      const served = routes(request, response, path);
+      if (served) response.once("close", () => this.searchSeconds.observe({ route: path.slice("/v1/".length) }, (performance.now() - startMs) / 1000));
+      return served;
+    };
+  }
+
+  /** `GET /metrics`, unauthenticated; then `routes`. */
+  route(routes: RouteHandler): RouteHandler {
+    return (request, response, path) => {
+      if (path !== METRICS_PATH) return routes(request, response, path);
+      if (request.method !== "GET" && request.method !== "HEAD") {
+        response.writeHead(405, { Allow: "GET", "Content-Type": "text/plain; charset=utf-8" });
+        response.end("use GET\n");
+        return true;
+      }
+      void sendMetrics(this.registry, response);
+      return true;
+    };
+  }
+
+  private registerScrapeTime(registry: Registry): void {
+    const registers = [registry];
+    const metrics = this;
+    const counter = <Label extends string>(name: string, help: string, labelNames: Label[], totals: (sources: CollectorMetricsSources) => Iterable<[Labels<Label>, number]>): void => {
+      new Counter<Label>({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          setCounterTotals(this, metrics.sources === null ? [] : totals(metrics.sources));
+        },
+      });
+    };
+    const gauge = <Label extends string>(name: string, help: string, labelNames: Label[], values: (sources: CollectorMetricsSources) => Iterable<[Labels<Label>, number]> | Promise<Iterable<[Labels<Label>, number]>>): void => {
+      new Gauge<Label>({
+        name,
+        help,
+        labelNames,
+        registers,
+        async collect() {
+          const rows = metrics.sources === null ? [] : await values(metrics.sources);
+          this.reset();
+          for (const [labels, value] of rows) this.set(labels, value);
+        },
+      });
+    };
+    const perTenant = (sources: CollectorMetricsSources, pick: (totals: ReturnType<IngestMeter["snapshot"]>["totals"]) => number): [Labels<"tenant">, number][] =>
+      sources.meter.tenants().map((tenant) => [{ tenant }, pick(sources.meter.snapshot(tenant).totals)]);
+    counter("logship_collector_ingest_batches_total", "Batches stored, by tenant (duplicates apart).", ["tenant"], (sources) => perTenant(sources, (totals) => totals.batches));
+    counter("logship_collector_ingest_events_total", "Events stored, by tenant.", ["tenant"], (sources) => perTenant(sources, (totals) => totals.events));
+    counter("logship_collector_ingest_bytes_total", "Batch bytes stored as received (zstd), by tenant.", ["tenant"], (sources) => perTenant(sources, (totals) => totals.bytes));
+    counter("logship_collector_ingest_duplicate_batches_total", "Batches answered as duplicates (already stored), by tenant.", ["tenant"], (sources) => perTenant(sources, (totals) => totals.duplicateBatches));
+    counter("logship_collector_ingest_rejected_total", "Refused ingest requests, by HTTP status and error code.", ["status", "code"], (sources) =>
+      (sources.server()?.rejects ?? []).map((reject): [Labels<"status" | "code">, number] => [{ status: String(reject.status), code: reject.code }, reject.count]),
+    );
+    gauge("logship_collector_ingest_in_flight_requests", "Ingest requests being processed.", [], (sources) => [[{}, sources.server()?.inFlight ?? 0]]);
+    gauge("logship_collector_log_bytes", "Bytes of the tenant's log segments on disk.", ["tenant"], (sources) => logUsage(sources, (usage) => usage.bytes));
+    gauge("logship_collector_log_segments", "Segments of the tenant's log on disk.", ["tenant"], (sources) => logUsage(sources, (usage) => usage.segments));
+    gauge("logship_collector_log_end_offset", "The tenant's next log offset: events stored since the log began.", ["tenant"], (sources) =>
+      (sources.log?.tenants() ?? []).map((tenant): [Labels<"tenant">, number] => [{ tenant }, sources.log?.endOffset(tenant) ?? 0]),
+    );
+    const perRunner = (sources: CollectorMetricsSources, pick: (runner: SinkRunnerStatus) => number): [Labels<"sink" | "tenant">, number][] =>
+      (sources.sinks?.status() ?? []).map((runner) => [{ sink: runner.sink, tenant: runner.tenant }, pick(runner)]);
+    gauge("logship_collector_sink_lag_events", "Events in the log the sink has not confirmed, by sink and tenant.", ["sink", "tenant"], (sources) => perRunner(sources, (runner) => runner.lagEvents));
+    gauge("logship_collector_sink_lag_seconds", "Age of the oldest event the sink is delivering (0 when caught up).", ["sink", "tenant"], (sources) => perRunner(sources, (runner) => runner.lagAgeMs / 1000));
+    counter("logship_collector_sink_delivered_events_total", "Events the sink confirmed.", ["sink", "tenant"], (sources) => perRunner(sources, (runner) => runner.deliveredEvents));
+    counter("logship_collector_sink_retries_total", "Sink sends that failed and will be retried (errors and retry answers).", ["sink", "tenant"], (sources) => perRunner(sources, (runner) => runner.retries));
+    counter("logship_collector_sink_rejected_events_total", "Events the sink rejected for good (written to the dead-letter directory).", ["sink", "tenant"], (sources) => perRunner(sources, (runner) => runner.rejectedEvents));
+    counter("logship_collector_sink_undecodable_records_total", "Log records the sink runner could not decode (skipped, logged).", ["sink", "tenant"], (sources) => perRunner(sources, (runner) => runner.undecodableRecords));
+  }
+}
+
+async function logUsage(sources: CollectorMetricsSources, pick: (usage: TenantLogUsage) => number): Promise<[Labels<"tenant">, number][]> {
+  const log = sources.log;
+  if (log === undefined) return [];
+  const rows: [Labels<"tenant">, number][] = [];
+  for (const tenant of log.tenants()) rows.push([{ tenant }, pick(await log.usage(tenant))]);
+  return rows;
+}
