@@ -50,7 +50,7 @@ async function indexedEvents(collector: CollectorSetup): Promise<number | undefi
   }
 }
 
-test("logship search --follow prints each match written after it started once, in order, across a collector SIGTERM and SIGKILL; --context 2 prints the lines around each match", async (t) => {
+test("logship search --follow prints each match written after it started once (in order while nothing fails), across a collector SIGTERM and SIGKILL; --context 2 prints the lines around each match", async (t) => {
   const directory = mkdtempSync(join(tmpdir(), "logship-e2e-follow-"));
   t.after(() => rmSync(directory, { recursive: true, force: true }));
   const appLog = join(directory, "app.log");
@@ -83,16 +83,21 @@ test("logship search --follow prints each match written after it started once, i
   assert.ok(firstPrinted >= 20, `the first printed line is a warm-up line: ${printed[0]}`);
   const expectedAfter = (lines: readonly string[]): string[] => lines.slice(firstPrinted).filter((line) => line.startsWith("ERROR"));
   const printedMessages = (): string[] => printed.map((line) => line.split(" ").slice(3).join(" "));
-  const waitPrinted = async (what: string): Promise<void> => {
+  /**
+   * Waits until every match written so far is printed; each exactly once, and in file order when `ordered`. A follow prints
+   * in the order events were indexed: after an outage the agent's spooled batches can arrive after newer ones (docs/SEARCH.md).
+   */
+  const waitPrinted = async (what: string, ordered: boolean): Promise<void> => {
     const expected = expectedAfter(fileLines);
     await until(what, 90_000, async () => (printedMessages().length >= expected.length ? true : undefined)).catch((error: unknown) => {
       throw new Error(`${(error as Error).message}; printed ${JSON.stringify(printedMessages().slice(-5))}; stderr: ${follow.log.slice(-5).join(" | ")}`);
     });
-    assert.deepEqual(printedMessages(), expected, what);
+    if (ordered) assert.deepEqual(printedMessages(), expected, what);
+    else assert.deepEqual([...printedMessages()].sort(), [...expected].sort(), what);
   };
 
   await write(phaseLines("running", 50));
-  await waitPrinted("the matches written while the collector runs");
+  await waitPrinted("the matches written while the collector runs", true);
   // Each printed line is `time host source message`.
   assert.match(printed.at(-1) ?? "", /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z e2e-host e2e ERROR running line 45$/);
 
@@ -102,14 +107,14 @@ test("logship search --follow prints each match written after it started once, i
     await new Promise((resolve) => setTimeout(resolve, 500));
     await collectorConfig.start();
     await write(phaseLines(`${signal} back`, 50));
-    await waitPrinted(`the matches written around a collector ${signal}`);
+    await waitPrinted(`the matches written around a collector ${signal}`, false);
   }
   assert.ok(follow.log.some((line) => /\/v1\/tail: .*; reconnecting from position \d+$/.test(line)), `a notice on stderr when the stream broke: ${follow.log.join(" | ")}`);
 
   // SIGINT or SIGTERM ends a follow with exit 0.
   await follow.kill("SIGTERM");
   assert.deepEqual(await follow.exited, { code: 0, signal: null });
-  assert.deepEqual(printedMessages(), expectedAfter(fileLines), "nothing more was printed");
+  assert.deepEqual([...printedMessages()].sort(), [...expectedAfter(fileLines)].sort(), "nothing more was printed");
 
   // --context 2: the two lines before and after each match in the file, `:` after the source of a match, `-` around it, `--` between groups.
   await until("every line to be indexed", 60_000, async () => ((await indexedEvents(collectorConfig)) === fileLines.length ? true : undefined));
