@@ -1,6 +1,7 @@
 /**
  * Benchmarks and memory tests run logship bundled, as it ships (the single
- * executable of issue 7 embeds the same entry and chunks): loading
+ * executable, packaging/build-sea.ts, bundles the same sources, though into
+ * one CommonJS file: docs/PACKAGING.md): loading
  * TypeScript through Node's type stripping costs ~40 MB of RSS that users
  * never pay.
  *

@@ -18,10 +18,12 @@ function logship(...args: string[]): { status: number | null; stdout: string; st
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-test("version prints the package version and exits 0", () => {
+test("version prints the package version, the checkout's commit and the Node version, and exits 0", () => {
   const result = logship("version");
   assert.equal(result.status, 0, result.stderr);
-  assert.equal(result.stdout, `logship ${PACKAGE_VERSION}\n`);
+  const head = spawnSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" });
+  const commit = head.status === 0 ? head.stdout.trim() : "unknown";
+  assert.equal(result.stdout, `logship ${PACKAGE_VERSION} (commit ${commit}, node ${process.version})\n`);
 });
 
 test("validate accepts good configs of both kinds and exits 0", () => {

@@ -23,7 +23,10 @@
  * Where the worker's code is: beside this module when running from the
  * sources (`decode-worker.ts`); in a bundle, `decode-worker.mjs` is an entry
  * of its own beside the main one (bench/bundle.ts emits it), and this code
- * sits either in that directory or in its `chunks/`.
+ * sits either in that directory or in its `chunks/`; in the single
+ * executable (packaging/build-sea.ts) there are no files at all: the
+ * worker's code is the SEA asset `decode-worker.cjs`, started as source
+ * (`eval`).
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -99,7 +102,7 @@ export class DecodePool {
   }
 
   private start(): DecodeThread {
-    const worker = new Worker(this.options.workerUrl ?? decodeWorkerUrl(), { name: "logship-decode" });
+    const worker = this.options.workerUrl !== undefined ? new Worker(this.options.workerUrl, { name: "logship-decode" }) : startDecodeWorker();
     worker.unref();
     const thread: DecodeThread = { worker, pending: new Map() };
     worker.on("message", (answer: DecodeAnswer) => {
@@ -133,6 +136,16 @@ export class DecodePool {
     for (const pending of thread.pending.values()) pending.reject(error);
     thread.pending.clear();
   }
+}
+
+/** The SEA asset that holds the decode worker's code (one CommonJS file) in the single executable. */
+export const DECODE_WORKER_ASSET = "decode-worker.cjs";
+
+/** A decode worker from wherever this code runs: the single executable's asset, else the file found by decodeWorkerUrl. */
+function startDecodeWorker(): Worker {
+  const sea = process.getBuiltinModule("node:sea");
+  if (sea.isSea()) return new Worker(sea.getAsset(DECODE_WORKER_ASSET, "utf8"), { name: "logship-decode", eval: true });
+  return new Worker(decodeWorkerUrl(), { name: "logship-decode" });
 }
 
 /** decode-worker.ts beside this module (sources), or decode-worker.mjs at the root of a bundle (this code in it or in its chunks/). */
