@@ -10,6 +10,9 @@
  * before the checkpoint caught up (the spool's delivered ends; re-reading
  * those would ship them again under new seqs).
  *
+ * SIGHUP (reload.ts, docs/RELOAD.md): `reload` applies new tail rules to
+ * the running tailer; every other setting keeps its value until a restart.
+ *
  * SIGTERM: stop reading, spool what is in memory, give in-flight sends until
  * the deadline, write the checkpoint and the spool state, exit. What was not
  * delivered stays in the spool for the next start.
@@ -18,7 +21,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../shared/logger.ts";
 import type { AgentConfig } from "./config.ts";
-import { agentHost, buildSources, buildTailOptions } from "./build.ts";
+import { agentHost, buildSource, buildSources, buildTailOptions } from "./build.ts";
+import { diffSources, keysNeedingRestart, type Reloadable, type ReloadResult } from "./reload.ts";
+import type { SourceRuntime } from "./tail/source.ts";
 import { FileCheckpointStore } from "./tail/checkpoint.ts";
 import { Tailer, type StreamStatus } from "./tail/tailer.ts";
 import { Spool, type SpoolRecord, type SpoolStats } from "./spool/spool.ts";
@@ -46,14 +51,21 @@ export interface AgentOptions {
   shutdownDeadlineMs: number;
 }
 
-export class Agent {
+export class Agent implements Reloadable {
   private readonly options: AgentOptions;
+  /** The config in effect: the start's, with `sources` from the last reload. */
+  private config: AgentConfig;
+  /** The tail rules the tailer runs, in config order. */
+  private sourceRuntimes: SourceRuntime[] = [];
   private readonly logger: Logger;
   readonly spool: Spool;
   /** Served at GET /metrics (api.ts); docs/METRICS.md. */
   readonly metrics: AgentMetrics;
   private shipper: Shipper | null = null;
   private tailer: Tailer | null = null;
+  /** Resolves once the tailer exists: a reload asked for while the agent starts waits for it. */
+  private readonly tailerStarted: Promise<Tailer>;
+  private tailerCreated: (tailer: Tailer) => void = () => {};
   private batcher: Batcher | null = null;
   /** Block acknowledgements of batches spooled by this process, by seq. */
   private readonly blockAcks = new Map<number, (() => void)[]>();
@@ -65,6 +77,8 @@ export class Agent {
     const config = options.config;
     if (config.collectors.length === 0) throw new ConfigError(`${options.configFile}: collectors: at least one collector URL is needed to ship (or use --dry-run)`);
     this.options = options;
+    this.config = config;
+    this.tailerStarted = new Promise((resolve) => (this.tailerCreated = resolve));
     this.logger = options.logger;
     const spoolBytesMax = config.spool.max_bytes;
     this.spool = new Spool({
@@ -81,7 +95,7 @@ export class Agent {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    const config = this.options.config;
+    const config = this.config;
     const restored = await this.spool.open();
     const spooledEnds = new Map<string, number>(this.spool.deliveredEnds());
     const deliveredEnds = new Map<string, number>(this.spool.deliveredEnds());
@@ -130,8 +144,9 @@ export class Agent {
       },
     });
     this.batcher = batcher;
+    this.sourceRuntimes = buildSources(config, this.options.configFile);
     const tailer = new Tailer({
-      sources: buildSources(config, this.options.configFile),
+      sources: this.sourceRuntimes,
       tail: buildTailOptions(config),
       host,
       output: batcher,
@@ -145,6 +160,7 @@ export class Agent {
       delivered: deliveredEnds,
     });
     this.tailer = tailer;
+    this.tailerCreated(tailer);
     const shipping = new AbortController();
     const shipperDone = shipper.run(shipping.signal);
     const stateTimer = setInterval(() => {
@@ -166,6 +182,34 @@ export class Agent {
       await tailer.close();
       await this.spool.close();
     }
+  }
+
+  /**
+   * Apply `next`'s tail rules to the running tailer (unchanged rules keep
+   * their compiled parts). Other settings keep their values; the result
+   * names the ones that changed. Throws ConfigError (a parser that does not
+   * compile) before anything changes.
+   */
+  async reload(next: AgentConfig): Promise<ReloadResult> {
+    const tailer = this.tailer ?? (await this.tailerStarted);
+    const current = this.config;
+    const changes = diffSources(current.sources, next.sources);
+    const unchanged = new Set(changes.unchanged);
+    const running = new Map(this.sourceRuntimes.map((runtime) => [runtime.name, runtime]));
+    const runtimes = next.sources.map((source, index) => {
+      const kept = unchanged.has(source.name) ? running.get(source.name) : undefined;
+      return kept ?? buildSource(source, index, this.options.configFile);
+    });
+    await tailer.reload(runtimes);
+    this.sourceRuntimes = runtimes;
+    this.config = { ...current, sources: next.sources };
+    this.metrics.reloaded("applied");
+    return { ...changes, restartKeys: keysNeedingRestart(current, next) };
+  }
+
+  /** A new config was rejected (it did not load): counted. */
+  reloadRejected(): void {
+    this.metrics.reloaded("rejected");
   }
 
   /** A batch is delivered (or rejected for good, or dropped): free it and acknowledge its blocks. */
@@ -193,7 +237,7 @@ export class Agent {
   status(): AgentStatus {
     const shipper = this.shipper;
     return {
-      host: agentHost(this.options.config),
+      host: agentHost(this.config),
       agent_id: this.spool.agentId,
       files: this.tailer?.status() ?? [],
       spool: this.spool.stats(),

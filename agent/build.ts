@@ -6,7 +6,7 @@
 import { hostname } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../shared/errors.ts";
-import type { AgentConfig } from "./config.ts";
+import type { AgentConfig, SourceConfig } from "./config.ts";
 import { buildParser } from "./parsers/index.ts";
 import { sourceRuntime, type SourceRuntime, type TailOptions } from "./tail/source.ts";
 
@@ -14,35 +14,38 @@ import { sourceRuntime, type SourceRuntime, type TailOptions } from "./tail/sour
 export const STAT_INTERVAL_MS = 250;
 
 export function buildSources(config: AgentConfig, configFile: string): SourceRuntime[] {
+  return config.sources.map((source, index) => buildSource(source, index, configFile));
+}
+
+/** One tail rule; `index` is its place in `sources` (error messages name it). */
+export function buildSource(source: SourceConfig, index: number, configFile: string): SourceRuntime {
   const base = dirname(resolve(configFile));
-  return config.sources.map((source, index) => {
-    let parser;
-    try {
-      parser = source.parser.type === "none" ? null : buildParser(source.parser);
-    } catch (error) {
-      throw new ConfigError(`${configFile}: sources[${index}].parser: ${(error as Error).message}`, { cause: error });
-    }
-    const multiline = source.multiline;
-    return sourceRuntime({
-      name: source.name,
-      paths: source.paths.map((pattern) => (isAbsolute(pattern) ? pattern : resolve(base, pattern))),
-      exclude: source.exclude,
-      startAt: source.start_at,
-      fields: source.fields,
-      parser,
-      multiline:
-        multiline === undefined
-          ? null
-          : {
-              start: multiline.start,
-              continue: multiline.continue,
-              negate: multiline.negate,
-              linesMax: multiline.max_lines,
-              bytesMax: multiline.max_bytes,
-              timeoutMs: multiline.timeout,
-            },
-      lineBytesMax: source.max_line_bytes,
-    });
+  let parser;
+  try {
+    parser = source.parser.type === "none" ? null : buildParser(source.parser);
+  } catch (error) {
+    throw new ConfigError(`${configFile}: sources[${index}].parser: ${(error as Error).message}`, { cause: error });
+  }
+  const multiline = source.multiline;
+  return sourceRuntime({
+    name: source.name,
+    paths: source.paths.map((pattern) => (isAbsolute(pattern) ? pattern : resolve(base, pattern))),
+    exclude: source.exclude,
+    startAt: source.start_at,
+    fields: source.fields,
+    parser,
+    multiline:
+      multiline === undefined
+        ? null
+        : {
+            start: multiline.start,
+            continue: multiline.continue,
+            negate: multiline.negate,
+            linesMax: multiline.max_lines,
+            bytesMax: multiline.max_bytes,
+            timeoutMs: multiline.timeout,
+          },
+    lineBytesMax: source.max_line_bytes,
   });
 }
 

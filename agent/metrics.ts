@@ -44,6 +44,7 @@ export class AgentMetrics implements ShipperObserver {
   private readonly batchEvents: Histogram;
   private readonly batchBytes: Histogram;
   private readonly ackLatency: Histogram;
+  private readonly reloads: Counter<"result">;
   /** One status() per scrape, however many metrics read it (cleared once the scrape's collect callbacks have run). */
   private scrapedStatus: AgentStatus | null = null;
 
@@ -63,6 +64,7 @@ export class AgentMetrics implements ShipperObserver {
     this.batchEvents = new Histogram({ name: "logship_agent_batch_events", help: "Events per batch, when the batch is spooled.", buckets: BATCH_EVENTS_BUCKETS, registers });
     this.batchBytes = new Histogram({ name: "logship_agent_batch_bytes", help: "Compressed bytes per batch, when the batch is spooled.", buckets: BATCH_BYTES_BUCKETS, registers });
     this.ackLatency = new Histogram({ name: "logship_agent_batch_ack_latency_seconds", help: "From sending a batch to the collector's acknowledgement (acknowledged attempts only).", buckets: ACK_LATENCY_BUCKETS, registers });
+    this.reloads = counter("logship_agent_config_reloads_total", "Config reloads (SIGHUP), by result: applied, or rejected (the file did not load; the old rules keep running).", ["result"]);
     this.registerScrapeTime(registry, { status: () => this.statusOnce(sources), reads: sources.reads });
   }
 
@@ -78,6 +80,11 @@ export class AgentMetrics implements ShipperObserver {
   batchSpooled(events: number, bytes: number): void {
     this.batchEvents.observe(events);
     this.batchBytes.observe(bytes);
+  }
+
+  /** A SIGHUP reload was applied, or rejected (reload.ts). */
+  reloaded(result: "applied" | "rejected"): void {
+    this.reloads.inc({ result });
   }
 
   sent(events: number, bytes: number): void {

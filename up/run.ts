@@ -11,11 +11,16 @@
  * what it holds, gives in-flight batches `delivery.shutdown_timeout` to be
  * acknowledged by the still-running collector, and writes its checkpoints —
  * then the collector stops (its in-flight batches, sink runners, log).
+ *
+ * Reload (SIGHUP, docs/RELOAD.md): the up config is read and planned again
+ * and its agent part goes to the agent's reload, as for `logship agent`;
+ * the collector keeps the settings it started with.
  */
 import type { Env } from "../shared/config/env.ts";
 import { LogshipError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { localAgentConfig, type UpPlan } from "./config.ts";
+import type { AgentReloadSource } from "../agent/run.ts";
 import { banner } from "./banner.ts";
 import { localTokens } from "./tokens.ts";
 
@@ -29,6 +34,8 @@ export interface RunUpOptions {
   writeOut: (text: string) => void;
   /** How to invoke logship in the printed commands. */
   command: string;
+  /** Reload the agent's tail rules on request: `replan` reads the config and flags again (throws ConfigError). */
+  reload?: { replan: () => UpPlan; subscribe: AgentReloadSource["subscribe"] };
 }
 
 /** Resolves once both are stopped; rejects (after stopping the collector) when either fails. */
@@ -43,7 +50,10 @@ export async function runUp(options: RunUpOptions): Promise<void> {
   try {
     const collectorUrl = loopbackUrl(collector.url);
     const { runAgent } = await import("../agent/run.ts");
+    const reload = options.reload;
+    const agentToken = tokens.agentToken;
     await runAgent({
+      ...(reload === undefined ? {} : { reload: { load: () => localAgentConfig(reload.replan(), collectorUrl, agentToken), subscribe: reload.subscribe } }),
       config: localAgentConfig(plan, collectorUrl, tokens.agentToken),
       configFile: plan.agentConfigFile,
       logger: logger.child({ component: "agent" }),

@@ -69,3 +69,26 @@ test("wire: damaged payloads are rejected with a reason", () => {
   assert.throws(() => validatePayload(Buffer.from("garbage bytes here")), WireError);
   assert.throws(() => validatePayload(payload.subarray(0, 6)), WireError);
 });
+
+test("blocks of one stream whose rule changed within a batch (a reload) keep their own fields", () => {
+  const builder = new BatchBuilder();
+  const block = (fields: Record<string, unknown>, offset: number, message: string): EventBlock => ({
+    stream: { key: "k1", source: "app", path: "/var/log/app.log", host: "h", fields },
+    observedMs: 0,
+    endOffset: offset + message.length + 1,
+    count: 1,
+    lines: null,
+    decoded: { offsets: [offset], messages: [message], fields: [undefined], timesMs: [undefined] },
+    truncated: [],
+    ack: () => {},
+    release: () => {},
+  });
+  const before = { team: "a" };
+  builder.add(block(before, 0, "one"), 0);
+  builder.add(block(before, 4, "two"), 0);
+  builder.add(block({ team: "b" }, 8, "three"), 0);
+  const built = builder.build({ agent: "a1", host: "h", seq: 1, floor: 1, created_ms: 5 });
+  const events = [...payloadEvents(built.payload)];
+  assert.deepEqual(events.map((event) => [event.message, event.fields.team]), [["one", "a"], ["two", "a"], ["three", "b"]]);
+  assert.deepEqual(built.ranges, [{ key: "k1", endOffset: 14 }]);
+});

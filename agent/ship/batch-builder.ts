@@ -40,7 +40,8 @@ export class BatchBuilder {
   add(block: EventBlock, nowMs: number): void {
     if (this.empty) this.firstAddedMs = nowMs;
     let index = this.streamIndex.get(block.stream.key);
-    if (index === undefined) {
+    if (index === undefined || !sameMetadata(this.streams[index] as WireStream, block.stream)) {
+      // A new stream, or one whose rule changed (a config reload: new fields) within this batch: its own table entry.
       index = this.streams.length;
       this.streams.push({ key: block.stream.key, source: block.stream.source, path: block.stream.path, fields: block.stream.fields });
       this.streamIndex.set(block.stream.key, index);
@@ -100,4 +101,10 @@ function blockSegment(block: EventBlock, stream: number): SegmentParts | null {
     });
   }
   return eventsSegment(stream, block.observedMs, events);
+}
+
+/** Blocks of one stream share its entry while its rule's metadata stays the same. */
+function sameMetadata(entry: WireStream, stream: EventBlock["stream"]): boolean {
+  if (entry.source !== stream.source || entry.path !== stream.path) return false;
+  return entry.fields === stream.fields || JSON.stringify(entry.fields) === JSON.stringify(stream.fields);
 }

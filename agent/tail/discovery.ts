@@ -52,6 +52,13 @@ export class Discovery {
     return null;
   }
 
+  /** Does rule `source` match (and not exclude) `path`, whatever the rules before it? */
+  matches(source: string, path: string): boolean {
+    if (COMPRESSED.test(path)) return false;
+    const rule = this.rules.find((candidate) => candidate.source === source);
+    return rule !== undefined && rule.paths.some((pattern) => matchesGlob(path, pattern)) && !excluded(path, rule.exclude);
+  }
+
   /** Walk every glob once; reports each matching file. Watches roots that appeared since the last scan. */
   async scan(): Promise<void> {
     await this.watcher?.ensureRoots();

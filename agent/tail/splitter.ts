@@ -58,6 +58,18 @@ export class LineSplitter {
   }
 
   /**
+   * The same position — carried partial line, a long line's rest being
+   * skipped — under another line limit (a config reload changed the rule):
+   * no byte is split twice or lost.
+   */
+  withLineBytesMax(lineBytesMax: number): LineSplitter {
+    const next = new LineSplitter({ lineBytesMax, startOffset: this.nextOffset });
+    next.carry = this.carry;
+    next.skipping = this.skipping;
+    return next;
+  }
+
+  /**
    * Split `chunk`, read from file offset `chunkOffset` (which must follow the
    * previous chunk exactly).
    */

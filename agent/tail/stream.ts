@@ -29,7 +29,8 @@ export type StreamState =
 export const MARKER_BYTES = 16;
 
 export class FileStream {
-  readonly source: SourceRuntime;
+  /** The rule the stream follows; a config reload may change it (`retarget`). */
+  source: SourceRuntime;
   key: string | null;
   readonly generation: number;
   /** The path the file had when first tailed (the event `path`). */
@@ -49,8 +50,8 @@ export class FileStream {
   /** The MARKER_BYTES bytes before `readOffset`: detects truncation on the next read. */
   lastBytes: Buffer;
   readOffset: number;
-  readonly splitter: LineSplitter;
-  readonly decoder: EventDecoder;
+  splitter: LineSplitter;
+  decoder: EventDecoder;
   readonly acks: AckTracker;
   /** A read may find new bytes (file grew, a change event, or the last read filled its budget). */
   mayHaveData = true;
@@ -100,6 +101,19 @@ export class FileStream {
   setState(state: StreamState, nowMs: number): void {
     this.state = state;
     this.stateSinceMs = nowMs;
+  }
+
+  /**
+   * Follow the file under another rule (config reload), from where reading
+   * is: the carried partial line goes on under the new rule's line limit,
+   * parser and multiline joining. The caller emitted the event the old
+   * joiner held first.
+   */
+  retarget(source: SourceRuntime): void {
+    if (this.decoder.heldOffset !== null) throw new Error("assertion failed: no multiline event held when a stream changes rule");
+    this.source = source;
+    this.splitter = this.splitter.withLineBytesMax(source.lineBytesMax);
+    this.decoder = new EventDecoder(source.parser, source.createJoiner());
   }
 
   /** Remember the bytes just before the new read offset. */

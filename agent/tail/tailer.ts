@@ -21,10 +21,18 @@
  *   open, unread, until it has a head: it may be a copy being made.
  * - deletion: an open file whose link count drops to 0 is drained, then
  *   closed (freeing its disk space).
+ *
+ * Reload (`reload`, docs/RELOAD.md): new rules are applied between passes.
+ * A stream keeps its identity and offsets whatever rule it follows; a
+ * stream of a changed rule goes on under the new rule from where reading
+ * is, one of a removed rule is handed to another rule that matches its file
+ * or else stopped (its held multiline event goes out, it closes, and it is
+ * forgotten once acknowledged).
  */
 import { open, stat, type FileHandle } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import { streamKey } from "../../shared/event.ts";
+import { LogshipError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { BlockOutput, EventBlock, StreamInfo } from "../events.ts";
 import type { CheckpointEntry, CheckpointStore } from "./checkpoint.ts";
@@ -88,8 +96,10 @@ function noRelease(): void {}
 export class Tailer {
   private readonly options: TailerOptions;
   private readonly logger: Logger;
-  private readonly sources = new Map<string, SourceRuntime>();
-  private readonly discovery: Discovery;
+  private sources = new Map<string, SourceRuntime>();
+  private discovery: Discovery;
+  /** New rules waiting to be applied between passes (`reload`); the last request wins. */
+  private reloadRequest: { sources: SourceRuntime[]; settle: (error?: Error) => void } | null = null;
   /** Every stream that is not done-and-acknowledged, keyed by device:inode when it has a file. */
   private readonly streams = new Set<FileStream>();
   /** Bytes and lines read from files since start (metrics). */
@@ -136,10 +146,14 @@ export class Tailer {
     this.logger = options.logger;
     for (const source of options.sources) this.sources.set(source.name, source);
     this.readBuffers = new BufferPool(options.tail.readBytesPerPass + READ_CARRY_BYTES, READ_BUFFERS_MAX);
-    this.discovery = new Discovery(
-      options.sources.map((source) => ({ source: source.name, paths: source.paths, exclude: source.exclude })),
+    this.discovery = this.createDiscovery(options.sources);
+  }
+
+  private createDiscovery(sources: SourceRuntime[]): Discovery {
+    return new Discovery(
+      sources.map((source) => ({ source: source.name, paths: source.paths, exclude: source.exclude })),
       (path, source, cause) => this.discovered(path, source, cause),
-      options.logger,
+      this.logger,
     );
   }
 
@@ -162,6 +176,8 @@ export class Tailer {
       if (this.options.once) await this.flushAll();
     } finally {
       signal.removeEventListener("abort", onAbort);
+      this.reloadRequest?.settle(new LogshipError("LOGSHIP_RELOAD_STOPPED", "the agent is stopping; the reload was not applied"));
+      this.reloadRequest = null;
       await this.discovery.close();
       await this.saveCheckpoint();
     }
@@ -213,6 +229,7 @@ export class Tailer {
     let lastScanMs = Date.now();
     let lastCheckpointMs = Date.now();
     while (!this.stopped) {
+      if (this.reloadRequest !== null) await this.applyReload();
       await this.attachPending(false);
       let bytesRead = 0;
       for (const stream of [...this.streams]) {
@@ -279,18 +296,126 @@ export class Tailer {
     };
   }
 
+  // ---- reload ----------------------------------------------------------
+
+  /**
+   * Follow these rules from the next pass on. A rule passed as the same
+   * object as before is unchanged; a new object with a known name is a
+   * changed rule. Resolves once applied; rejects if the tailer stops first.
+   */
+  reload(sources: SourceRuntime[]): Promise<void> {
+    const names = new Set(sources.map((source) => source.name));
+    if (names.size !== sources.length) throw new Error("assertion failed: source names are unique");
+    return new Promise<void>((resolve, reject) => {
+      this.reloadRequest?.settle(new LogshipError("LOGSHIP_RELOAD_REPLACED", "a later reload replaced this one before it was applied"));
+      this.reloadRequest = { sources, settle: (error) => (error === undefined ? resolve() : reject(error)) };
+      this.wake();
+    });
+  }
+
+  private async applyReload(): Promise<void> {
+    const request = this.reloadRequest as NonNullable<Tailer["reloadRequest"]>;
+    this.reloadRequest = null;
+    try {
+      const before = this.discovery;
+      await before.close();
+      this.sources = new Map(request.sources.map((source) => [source.name, source]));
+      this.discovery = this.createDiscovery(request.sources);
+      const nowMs = Date.now();
+      for (const stream of [...this.streams]) {
+        if (stream.state === "done" || this.sources.get(stream.source.name) === stream.source) continue;
+        const owner = this.ownerAfterReload(stream);
+        if (owner === null) await this.stopFollowing(stream, nowMs);
+        else await this.retarget(stream, owner, nowMs);
+      }
+      await this.reassignWaiting();
+      await this.discovery.scan();
+      // A file the old rules did not match is seen for the first time: start_at applies, as at startup.
+      const fresh = new Set([...this.pending.keys()].filter((path) => before.ruleFor(path) === null));
+      await this.attachPending(false, fresh);
+      if (this.options.watch) {
+        this.discovery.watch().catch((error: unknown) => this.logger.warn("starting the file watch failed; relying on rescans", { error: String(error) }));
+      }
+      request.settle();
+    } catch (error) {
+      request.settle(error as Error);
+      throw error;
+    }
+  }
+
+  /** The rule a stream of a changed or removed rule follows after the reload; null: none. */
+  private ownerAfterReload(stream: FileStream): SourceRuntime | null {
+    const sameName = this.sources.get(stream.source.name);
+    // A rotated-away file (draining, detached) is read to its end under its own rule, whatever its name now.
+    const rotatedAway = stream.state === "draining" || stream.state === "detached";
+    if (sameName !== undefined && (rotatedAway || this.discovery.matches(sameName.name, stream.currentPath))) return sameName;
+    const other = this.discovery.ruleFor(stream.currentPath);
+    return other === null ? null : (this.sources.get(other) ?? null);
+  }
+
+  /** Go on under another rule from where reading is: the old rule's held multiline event goes out first. */
+  private async retarget(stream: FileStream, source: SourceRuntime, nowMs: number): Promise<void> {
+    const held = stream.decoder.flush(nowMs, true);
+    if (held !== null) await this.emit(stream, held, stream.splitter.pendingOffset, nowMs);
+    const from = stream.source.name;
+    stream.retarget(source);
+    this.infos.delete(stream);
+    this.checkpointDirty = true;
+    this.logger.info("file follows the reloaded rule", { path: stream.currentPath, source: source.name, ...(from === source.name ? {} : { previous_source: from }), offset: stream.readOffset });
+  }
+
+  /**
+   * No rule matches the file any more: the held multiline event goes out, the
+   * file closes, and the stream is forgotten once what was sent is
+   * acknowledged. A partial last line (no newline yet) is not sent: it may be
+   * half a line still being written.
+   */
+  private async stopFollowing(stream: FileStream, nowMs: number): Promise<void> {
+    const held = stream.decoder.flush(nowMs, true);
+    if (held !== null) await this.emit(stream, held, stream.splitter.pendingOffset, nowMs);
+    await this.closeHandle(stream);
+    stream.setState("done", nowMs);
+    if (this.byInode.get(stream.inodeKey) === stream) this.byInode.delete(stream.inodeKey);
+    this.checkpointDirty = true;
+    this.logger.info("stopped following file: its rule was removed", { path: stream.currentPath, source: stream.source.name, offset: stream.acks.trackedOffset });
+  }
+
+  /** Files found but not followed yet go to the rule that now matches them, or are let go. */
+  private async reassignWaiting(): Promise<void> {
+    for (const files of [this.pending, this.waiting]) {
+      for (const path of [...files.keys()]) {
+        const owner = this.discovery.ruleFor(path);
+        if (owner === null) files.delete(path);
+        else files.set(path, owner);
+      }
+    }
+    for (const [inodeKey, empty] of [...this.empties]) {
+      const owner = this.discovery.ruleFor(empty.path);
+      if (owner !== null) {
+        empty.source = owner;
+        continue;
+      }
+      this.empties.delete(inodeKey);
+      this.openFiles--;
+      await empty.handle.close();
+    }
+  }
+
   // ---- discovery and attaching ------------------------------------------
 
   private discovered(path: string, source: string, cause: "scan" | "add" | "change"): void {
+    // An event still on its way from the watch a reload replaced may name a rule that is gone.
+    if (!this.sources.has(source)) return;
     this.pending.set(path, source);
     if (cause !== "scan") this.wake();
   }
 
-  private async attachPending(startup: boolean): Promise<void> {
+  /** `startAt`: paths seen for the first time that start where start_at says, as at startup. */
+  private async attachPending(startup: boolean, startAt: ReadonlySet<string> = new Set()): Promise<void> {
     if (this.pending.size === 0) return;
     const batch = [...this.pending];
     this.pending.clear();
-    for (const [path, source] of batch) await this.attach(path, source, startup);
+    for (const [path, source] of batch) await this.attach(path, source, startup || startAt.has(path));
   }
 
   /** Look at one matching path: a known file, a copy of one, or a new file. */
@@ -334,7 +459,11 @@ export class Tailer {
     }
     this.waiting.delete(path);
     const source = this.sources.get(sourceName);
-    if (source === undefined) throw new Error(`assertion failed: source ${sourceName} exists`);
+    if (source === undefined) {
+      // Queued under a rule a reload removed since, or a held-back copy that no rule matches any more: not ours to read.
+      this.logger.debug("no tail rule matches the file any more; not tailed", { path, rule: sourceName });
+      return;
+    }
     let handle: FileHandle;
     try {
       handle = await open(path, "r");
@@ -778,7 +907,9 @@ export class Tailer {
           this.ignoredCopies.set(inodeKey, copySignature(stats));
           this.logger.info("file is a copy of one being read; not tailed", { path: shadow.path });
         } else {
-          this.pending.set(shadow.path, this.discovery.ruleFor(shadow.path) ?? "");
+          const rule = this.discovery.ruleFor(shadow.path);
+          if (rule !== null) this.pending.set(shadow.path, rule);
+          else this.logger.debug("held-back file matches no tail rule any more; not tailed", { path: shadow.path });
         }
       }
     }

@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { ConfigError } from "../../errors.ts";
 import { createLogger, type LogLevel } from "../../logger.ts";
 import type { CliContext } from "../context.ts";
+import { onSignal } from "../signals.ts";
 
 interface AgentOptions {
   config: string;
@@ -41,7 +42,15 @@ export function agentCommand(context: CliContext): Command {
           return;
         }
         const { runAgent } = await import("../../../agent/run.ts");
-        await runAgent({ config, configFile: options.config, logger, signal: controller.signal, apiListen: config.api.listen });
+        await runAgent({
+          config,
+          configFile: options.config,
+          logger,
+          signal: controller.signal,
+          apiListen: config.api.listen,
+          // SIGHUP re-reads the file and applies its tail rules (docs/RELOAD.md).
+          reload: { load: () => loadAgentConfig(options.config, context.env), subscribe: onSignal("SIGHUP") },
+        });
       } finally {
         process.off("SIGTERM", stop);
         process.off("SIGINT", stop);

@@ -4,12 +4,15 @@
  * embedded search index, HTTP API) on 127.0.0.1:7170 and an agent tailing
  * files into it (up/, docs/UP.md). Config problems exit 2 before anything
  * listens; SIGTERM/SIGINT stop the agent first (it flushes and
- * checkpoints), then the collector, and exit 0.
+ * checkpoints), then the collector, and exit 0. SIGHUP re-reads --config
+ * and applies the agent's tail rules (docs/RELOAD.md); the collector
+ * section is read only at start.
  */
 import { basename, relative } from "node:path";
 import { Command, Option } from "commander";
 import { createLogger, type LogLevel } from "../../logger.ts";
 import type { CliContext } from "../context.ts";
+import { onSignal } from "../signals.ts";
 
 interface UpOptions {
   config?: string;
@@ -37,6 +40,7 @@ export function upCommand(context: CliContext): Command {
         "Data: log, index, checkpoints and the token file (./logship-data/token) under --data-dir.",
         "Tokens: $LOGSHIP_TOKEN, else the token file (made at the first start), unless collector.tokens is set.",
         "SIGTERM/SIGINT: the agent flushes and checkpoints, then the collector stops.",
+        "SIGHUP: re-read --config and apply agent.sources (docs/RELOAD.md); other settings need a restart.",
         "",
         "Examples:",
         "  logship up --path '/var/log/myapp/*.log'",
@@ -47,8 +51,9 @@ export function upCommand(context: CliContext): Command {
     .action(async (options: UpOptions) => {
       // Imported here: every command module is loaded by every process, the agent's too.
       const { defaultUpConfig, loadUpConfig, planUp } = await import("../../../up/config.ts");
-      const config = options.config === undefined ? defaultUpConfig() : loadUpConfig(options.config, context.env);
-      const plan = planUp(config, { configFile: options.config, paths: options.path ?? [], dataDir: options.dataDir, listen: options.listen, cwd: process.cwd() });
+      const flags = { configFile: options.config, paths: options.path ?? [], dataDir: options.dataDir, listen: options.listen, cwd: process.cwd() };
+      const readPlan = () => planUp(options.config === undefined ? defaultUpConfig() : loadUpConfig(options.config, context.env), flags);
+      const plan = readPlan();
       const logger = createLogger({
         level: options.logLevel,
         format: options.logFormat ?? (process.stderr.isTTY ? "text" : "json"),
@@ -68,7 +73,15 @@ export function upCommand(context: CliContext): Command {
       process.once("SIGINT", onSigint);
       try {
         const { runUp } = await import("../../../up/run.ts");
-        await runUp({ plan, env: context.env, logger, signal: controller.signal, writeOut: context.writeOut, command: invocation() });
+        await runUp({
+          plan,
+          env: context.env,
+          logger,
+          signal: controller.signal,
+          writeOut: context.writeOut,
+          command: invocation(),
+          reload: { replan: readPlan, subscribe: onSignal("SIGHUP") },
+        });
       } finally {
         process.off("SIGTERM", onSigterm);
         process.off("SIGINT", onSigint);
