@@ -41,6 +41,17 @@ export interface AgentStatus {
   batches: { delivered: number; duplicates: number; retries: number; rejected: number; backlog: number };
   compression: { uncompressed_bytes: number; compressed_bytes: number };
   memory: { rss_bytes: number; heap_total_bytes: number; heap_used_bytes: number; external_bytes: number; array_buffers_bytes: number };
+  /** What each source's transform steps did since the rule was (re)built (docs/TRANSFORMS.md). */
+  transforms: TransformStatus[];
+}
+
+export interface TransformStatus {
+  source: string;
+  /** `<index>_<kind>`, e.g. `0_drop`. */
+  step: string;
+  dropped_events: number;
+  redactions: number;
+  redacted_events: number;
 }
 
 export interface AgentOptions {
@@ -251,8 +262,21 @@ export class Agent implements Reloadable {
       },
       compression: { uncompressed_bytes: this.batcher?.uncompressedBytes ?? 0, compressed_bytes: this.batcher?.compressedBytes ?? 0 },
       memory: memoryStatus(),
+      transforms: transformStatus(this.sourceRuntimes),
     };
   }
+}
+
+function transformStatus(runtimes: readonly SourceRuntime[]): TransformStatus[] {
+  return runtimes.flatMap((runtime) =>
+    (runtime.transforms?.counts ?? []).map((counts) => ({
+      source: runtime.name,
+      step: counts.step,
+      dropped_events: counts.dropped,
+      redactions: counts.redactions,
+      redacted_events: counts.redactedEvents,
+    })),
+  );
 }
 
 function memoryStatus(): AgentStatus["memory"] {

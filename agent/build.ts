@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../shared/errors.ts";
 import type { AgentConfig, SourceConfig } from "./config.ts";
 import { buildParser } from "./parsers/index.ts";
+import { compileTransforms } from "./transforms/chain.ts";
 import { sourceRuntime, type SourceRuntime, type TailOptions } from "./tail/source.ts";
 
 /** How often open files are stat'ed for growth, truncation and deletion. */
@@ -46,6 +47,8 @@ export function buildSource(source: SourceConfig, index: number, configFile: str
             timeoutMs: multiline.timeout,
           },
     lineBytesMax: source.max_line_bytes,
+    // Checked by the schema; compiled here, once per rule.
+    transforms: compileTransforms(source.transforms ?? []),
   });
 }
 

@@ -14,6 +14,7 @@ import { formatIssue, loadConfigFile } from "../shared/config/load.ts";
 import { httpUrlSchema, identifierSchema, listenAddressSchema, regexSchema } from "../shared/config/fields.ts";
 import { boundedSize, durationSchema, sizeSchema } from "../shared/config/units.ts";
 import type { ParserConfig } from "./parsers/types.ts";
+import { transformsSchema } from "./transforms/schema.ts";
 
 /** A glob that asks for compressed files by name (see docs/TAILING.md, Discovery). */
 const COMPRESSED_GLOB = /\.(gz|bz2|xz|zst|zip|lz4)\}?$/;
@@ -81,6 +82,7 @@ export const sourceConfigSchema = z.strictObject({
   parser: parserConfigSchema.prefault({ type: "none" }),
   multiline: z.exactOptional(multilineConfigSchema),
   max_line_bytes: boundedSize({ min: 64 }).prefault("1MiB").describe("Longer lines are cut and marked truncated."),
+  transforms: z.exactOptional(transformsSchema),
 });
 
 export const tailConfigSchema = z.strictObject({

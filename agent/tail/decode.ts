@@ -1,7 +1,7 @@
 /**
  * Turns a file's split lines into an EventBlock's contents: raw lines when
- * the source has no parser and no multiline rule (the fast path: nothing per
- * line), otherwise decoded events, joined and parsed.
+ * the source has no parser, no multiline rule and no transforms (the fast
+ * path: nothing per line), otherwise decoded events, joined and parsed.
  */
 import type { DecodedEvents } from "../events.ts";
 import type { LineParser } from "../parsers/types.ts";
@@ -23,15 +23,18 @@ export function rawLines(run: LineRun): Decoded {
 export class EventDecoder {
   private readonly parser: LineParser | null;
   private readonly joiner: MultilineJoiner | null;
+  /** Transforms read events, so lines are decoded even without a parser. */
+  private readonly decodeAlways: boolean;
 
-  constructor(parser: LineParser | null, joiner: MultilineJoiner | null) {
+  constructor(parser: LineParser | null, joiner: MultilineJoiner | null, decodeAlways = false) {
     this.parser = parser;
     this.joiner = joiner;
+    this.decodeAlways = decodeAlways;
   }
 
   /** True when blocks can carry the raw lines untouched. */
   get raw(): boolean {
-    return this.parser === null && this.joiner === null;
+    return this.parser === null && this.joiner === null && !this.decodeAlways;
   }
 
   /** The first byte the joiner still holds (its pending event), or null. */

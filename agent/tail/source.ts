@@ -2,6 +2,7 @@
  * A tail rule ready to run: validated config turned into compiled parts.
  */
 import type { LineParser } from "../parsers/types.ts";
+import type { TransformChain } from "../transforms/chain.ts";
 import { MultilineJoiner, type MultilineOptions } from "./multiline.ts";
 
 export interface SourceRuntime {
@@ -15,12 +16,14 @@ export interface SourceRuntime {
   parser: LineParser | null;
   multiline: MultilineOptions | null;
   lineBytesMax: number;
+  /** null: no `transforms:`. Its step counts live as long as the rule. */
+  transforms: TransformChain | null;
   createJoiner(): MultilineJoiner | null;
 }
 
-export function sourceRuntime(init: Omit<SourceRuntime, "createJoiner">): SourceRuntime {
+export function sourceRuntime(init: Omit<SourceRuntime, "createJoiner" | "transforms"> & { transforms?: TransformChain | null }): SourceRuntime {
   const multiline = init.multiline;
-  return { ...init, createJoiner: () => (multiline === null ? null : new MultilineJoiner(multiline)) };
+  return { ...init, transforms: init.transforms ?? null, createJoiner: () => (multiline === null ? null : new MultilineJoiner(multiline)) };
 }
 
 export interface TailOptions {

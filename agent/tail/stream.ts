@@ -88,7 +88,7 @@ export class FileStream {
     this.readOffset = init.offset;
     this.lastBytes = init.lastBytes;
     this.splitter = new LineSplitter({ lineBytesMax: init.source.lineBytesMax, startOffset: init.offset });
-    this.decoder = new EventDecoder(init.source.parser, init.source.createJoiner());
+    this.decoder = new EventDecoder(init.source.parser, init.source.createJoiner(), init.source.transforms !== null);
     this.acks = new AckTracker(init.ackedOffset ?? init.offset);
     this.lastGrowthMs = init.nowMs;
     this.stateSinceMs = init.nowMs;
@@ -113,7 +113,7 @@ export class FileStream {
     if (this.decoder.heldOffset !== null) throw new Error("assertion failed: no multiline event held when a stream changes rule");
     this.source = source;
     this.splitter = this.splitter.withLineBytesMax(source.lineBytesMax);
-    this.decoder = new EventDecoder(source.parser, source.createJoiner());
+    this.decoder = new EventDecoder(source.parser, source.createJoiner(), source.transforms !== null);
   }
 
   /** Remember the bytes just before the new read offset. */

@@ -38,6 +38,7 @@ import type { BlockOutput, EventBlock, StreamInfo } from "../events.ts";
 import type { CheckpointEntry, CheckpointStore } from "./checkpoint.ts";
 import type { Decoded } from "./decode.ts";
 import { rawLines } from "./decode.ts";
+import { applyTransforms, type TransformContext } from "../transforms/block.ts";
 import { Discovery } from "./discovery.ts";
 import { BufferPool } from "../../shared/buffer-pool.ts";
 import { WakeableSleep } from "../../shared/wakeable-sleep.ts";
@@ -92,6 +93,8 @@ const SMALL_READ_BYTES = 16 * 1024;
 const READ_BUFFERS_MAX = 4;
 
 function noRelease(): void {}
+
+const NO_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({});
 
 export class Tailer {
   private readonly options: TailerOptions;
@@ -781,11 +784,13 @@ export class Tailer {
   }
 
   /** Hand decoded events to the output; `consumedOffset` is how far the file is accounted for. */
-  private async emit(stream: FileStream, decoded: Decoded, consumedOffset: number, nowMs: number, release: () => void = noRelease): Promise<void> {
+  private async emit(stream: FileStream, input: Decoded, consumedOffset: number, nowMs: number, release: () => void = noRelease): Promise<void> {
+    const transforms = stream.source.transforms;
+    const decoded = transforms === null ? input : applyTransforms(input, transforms, this.transformContext(stream), nowMs);
     const held = stream.decoder.heldOffset;
     const endOffset = held === null ? consumedOffset : Math.min(held, consumedOffset);
     if (decoded.count === 0) {
-      // Bytes accounted for without an event (joined into a held event, or a cut line's skipped rest).
+      // Bytes accounted for without an event (joined into a held event, a cut line's skipped rest, or dropped by a transform).
       if (endOffset > stream.acks.trackedOffset) stream.acks.track(endOffset)();
       this.checkpointDirty = true;
       return;
@@ -815,10 +820,16 @@ export class Tailer {
   private streamInfo(stream: FileStream): StreamInfo {
     let info = this.infos.get(stream);
     if (info === undefined) {
-      info = { key: stream.key as string, source: stream.source.name, path: stream.pathLabel, host: this.options.host, fields: stream.source.fields };
+      // With transforms, each event carries its whole fields (static ones merged before the steps ran).
+      const fields = stream.source.transforms === null ? stream.source.fields : NO_FIELDS;
+      info = { key: stream.key as string, source: stream.source.name, path: stream.pathLabel, host: this.options.host, fields };
       this.infos.set(stream, info);
     }
     return info;
+  }
+
+  private transformContext(stream: FileStream): TransformContext {
+    return { host: this.options.host, source: stream.source.name, path: stream.pathLabel, staticFields: stream.source.fields };
   }
 
   private async flushTimedOut(nowMs: number): Promise<void> {

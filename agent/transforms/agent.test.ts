@@ -1,0 +1,89 @@
+/**
+ * Transforms in a running agent shipping to a real collector in this
+ * process: the collector holds only the events that pass, changed as the
+ * steps changed them (static fields included: a source with transforms
+ * ships each event's whole fields), and /status and /metrics count what the
+ * steps dropped and redacted, labelled by source and step.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { agentConfigSchema } from "../config.ts";
+import { runAgent } from "../run.ts";
+import type { TransformStatus } from "../agent.ts";
+import { INGEST_TOKEN, SEARCH_TOKEN, startTestCollector, until } from "../../collector/testing/collector.ts";
+import type { Event } from "../../shared/event.ts";
+import { silentLogger } from "../../shared/logger.ts";
+import { scrapeUntil, sampleValue } from "../../shared/testing/exposition.ts";
+
+test("an agent with drop, redact, set and remove ships only the kept events, transformed, and counts the rest", async (t) => {
+  const directory = mkdtempSync(join(tmpdir(), "logship-agent-transforms-"));
+  const collector = await startTestCollector({ dataDir: join(directory, "collector") });
+  const file = join(directory, "app.log");
+  const lines = [
+    "GET /healthz 200",
+    "login by alice@example.com",
+    "debug: cache warm",
+    "GET /healthz 200",
+    "paid 4111 1111 1111 1111 by bob@example.com",
+  ];
+  writeFileSync(file, lines.map((line) => `${line}\n`).join(""));
+  const config = agentConfigSchema.parse({
+    data_dir: join(directory, "agent"),
+    host: "web-7",
+    collectors: [collector.url],
+    token: INGEST_TOKEN,
+    sources: [
+      {
+        name: "app",
+        paths: [file],
+        start_at: "beginning",
+        fields: { service: "shop", team: "payments" },
+        transforms: [{ drop: "healthz OR debug" }, { redact: { patterns: ["email", "credit_card"] } }, { set: { "fields.origin": "{fields.service}@{host}" } }, { remove: ["fields.team"] }],
+      },
+    ],
+    batch: { linger: "20ms" },
+    api: { listen: "127.0.0.1:0" },
+    delivery: { shutdown_timeout: "1s" },
+  });
+  const stop = new AbortController();
+  let apiUrl: string | undefined;
+  const running = runAgent({ config, configFile: join(directory, "agent.yaml"), logger: silentLogger, signal: stop.signal, apiListen: config.api.listen, onRunning: (_agent, address) => (apiUrl = address) });
+  t.after(async () => {
+    stop.abort();
+    await running;
+    await collector.stop();
+    rmSync(directory, { recursive: true, force: true });
+  });
+  await until(() => apiUrl !== undefined, "the agent API to listen");
+
+  const metrics = await scrapeUntil(apiUrl as string, "the kept events acknowledged", (exposition) => sampleValue(exposition, "logship_agent_acked_events_total") === 2);
+  assert.equal(sampleValue(metrics, 'logship_agent_transform_dropped_events_total{source="app",step="0_drop"}'), 3);
+  assert.equal(sampleValue(metrics, 'logship_agent_transform_redactions_total{source="app",step="1_redact"}'), 3);
+  assert.equal(sampleValue(metrics, 'logship_agent_transform_redacted_events_total{source="app",step="1_redact"}'), 2);
+  assert.equal(sampleValue(metrics, "logship_agent_lines_read_total"), 5);
+  const status = (await (await fetch(`${apiUrl as string}/status`)).json()) as { transforms: TransformStatus[] };
+  assert.deepEqual(status.transforms, [
+    { source: "app", step: "0_drop", dropped_events: 3, redactions: 0, redacted_events: 0 },
+    { source: "app", step: "1_redact", dropped_events: 0, redactions: 3, redacted_events: 2 },
+    { source: "app", step: "2_set", dropped_events: 0, redactions: 0, redacted_events: 0 },
+    { source: "app", step: "3_remove", dropped_events: 0, redactions: 0, redacted_events: 0 },
+  ]);
+
+  let events: Event[] = [];
+  const searchDeadline = Date.now() + 10_000;
+  while (events.length < 2 && Date.now() < searchDeadline) {
+    const response = await fetch(`${collector.url}/v1/search?limit=100&order=asc`, { headers: { authorization: `Bearer ${SEARCH_TOKEN}` } });
+    events = ((await response.json()) as { events: Event[] }).events;
+    if (events.length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.deepEqual(
+    events.sort((a, b) => a.offset - b.offset).map((event) => [event.offset, event.message, event.fields]),
+    [
+      [17, "login by [REDACTED:email]", { service: "shop", origin: "shop@web-7" }],
+      [79, "paid [REDACTED:credit_card] by [REDACTED:email]", { service: "shop", origin: "shop@web-7" }],
+    ],
+  );
+});

@@ -1,0 +1,213 @@
+/**
+ * A source's transform steps compiled into one function over an event
+ * (docs/TRANSFORMS.md). Compiled once when the rule is built: queries,
+ * regexes, paths and templates are parsed there, so per event each step is
+ * a few property reads and calls. Each step counts what it did (dropped
+ * events; redactions), for the agent's status and metrics.
+ */
+import { compileQuery, parseQuery, type EventPredicate } from "../../shared/query/index.ts";
+import { checkedFieldPath, type FieldPath, getPath, removePath, setPath, type TransformEvent, valueText } from "./paths.ts";
+import { redactPatterns, redactText } from "./redact.ts";
+import { TRANSFORM_KINDS, type TransformKind, type TransformStepConfig, type TransformsConfig } from "./schema.ts";
+import { compileTemplate, isConstant, renderTemplate } from "./template.ts";
+
+/** What one step did since the rule was built. */
+export interface TransformStepCounts {
+  /** `<index>_<kind>`, e.g. `0_drop`: a bounded metric label, unique within the source. */
+  step: string;
+  kind: TransformKind;
+  /** Events the step dropped (drop, keep, sample, throttle). */
+  dropped: number;
+  /** Matches the step masked (redact). */
+  redactions: number;
+  /** Events in which it masked at least one match (redact). */
+  redactedEvents: number;
+}
+
+/** Runs one step; false drops the event. */
+type StepFunction = (event: TransformEvent, nowMs: number) => boolean;
+
+export class TransformChain {
+  readonly counts: readonly TransformStepCounts[];
+  private readonly steps: readonly StepFunction[];
+
+  constructor(config: TransformsConfig) {
+    const counts: TransformStepCounts[] = [];
+    const steps: StepFunction[] = [];
+    for (const [index, stepConfig] of config.entries()) {
+      const kind = stepKind(stepConfig);
+      const stepCounts: TransformStepCounts = { step: `${index}_${kind}`, kind, dropped: 0, redactions: 0, redactedEvents: 0 };
+      counts.push(stepCounts);
+      steps.push(compileStep(stepConfig, kind, stepCounts));
+    }
+    this.counts = counts;
+    this.steps = steps;
+  }
+
+  /** Applies every step in order to `event` (changing it); false: a step dropped it. */
+  apply(event: TransformEvent, nowMs: number): boolean {
+    for (const step of this.steps) if (!step(event, nowMs)) return false;
+    return true;
+  }
+}
+
+/** The chain of a source's `transforms:`, or null when it has none. */
+export function compileTransforms(config: TransformsConfig): TransformChain | null {
+  return config.length === 0 ? null : new TransformChain(config);
+}
+
+function stepKind(step: TransformStepConfig): TransformKind {
+  const kind = TRANSFORM_KINDS.find((candidate) => step[candidate] !== undefined);
+  if (kind === undefined) throw new Error("assertion failed: the schema lets only steps with one kind through");
+  return kind;
+}
+
+function condition(text: string): EventPredicate {
+  return compileQuery(parseQuery(text));
+}
+
+function compileStep(step: TransformStepConfig, kind: TransformKind, counts: TransformStepCounts): StepFunction {
+  switch (kind) {
+    case "drop":
+    case "keep": {
+      const predicate = condition(step[kind] as string);
+      const keepWhen = kind === "keep";
+      return (event) => {
+        if (predicate(event) === keepWhen) return true;
+        counts.dropped++;
+        return false;
+      };
+    }
+    case "set":
+      return compileSet(step.set as Record<string, string | number | boolean | null>);
+    case "rename":
+      return compileRename(step.rename as Record<string, string>);
+    case "remove": {
+      const paths = (step.remove as string[]).map((text) => checkedFieldPath(text, "write"));
+      return (event) => {
+        for (const path of paths) removePath(event, path);
+        return true;
+      };
+    }
+    case "redact":
+      return compileRedact(step.redact as NonNullable<TransformStepConfig["redact"]>, counts);
+    case "sample":
+      return compileSample(step.sample as NonNullable<TransformStepConfig["sample"]>, counts);
+    case "throttle":
+      return compileThrottle(step.throttle as NonNullable<TransformStepConfig["throttle"]>, counts);
+  }
+}
+
+function compileSet(assignments: Record<string, string | number | boolean | null>): StepFunction {
+  const compiled = Object.entries(assignments).map(([target, value]) => {
+    const path = checkedFieldPath(target, "write");
+    if (typeof value !== "string") return { path, value: () => value };
+    const template = compileTemplate(value);
+    if (isConstant(template)) {
+      const text = value.replaceAll("{{", "{").replaceAll("}}", "}");
+      return { path, value: () => text };
+    }
+    return { path, value: (event: TransformEvent) => renderTemplate(template, event) };
+  });
+  return (event) => {
+    // Every value is read before any is written: assignments see the event as the step found it.
+    const values = compiled.map((assignment) => assignment.value(event));
+    for (const [index, assignment] of compiled.entries()) setPath(event, assignment.path, values[index]);
+    return true;
+  };
+}
+
+function compileRename(renames: Record<string, string>): StepFunction {
+  const compiled = Object.entries(renames).map(([from, to]) => ({ from: checkedFieldPath(from, "read"), to: checkedFieldPath(to, "write") }));
+  return (event) => {
+    for (const { from, to } of compiled) {
+      const value = getPath(event, from);
+      if (value === undefined) continue;
+      if (from.kind === "field") removePath(event, from);
+      setPath(event, to, value);
+    }
+    return true;
+  };
+}
+
+function compileRedact(config: NonNullable<TransformStepConfig["redact"]>, counts: TransformStepCounts): StepFunction {
+  const patterns = redactPatterns(config.patterns);
+  const paths = config.fields.map((text) => checkedFieldPath(text, "write"));
+  return (event) => {
+    let redactions = 0;
+    for (const path of paths) {
+      const value = getPath(event, path);
+      if (typeof value !== "string") continue;
+      const result = redactText(value, patterns);
+      if (result.redactions === 0) continue;
+      redactions += result.redactions;
+      setPath(event, path, result.text);
+    }
+    if (redactions > 0) {
+      counts.redactions += redactions;
+      counts.redactedEvents++;
+    }
+    return true;
+  };
+}
+
+/**
+ * Keeps an event when the 32-bit FNV-1a hash of its key value is 0 mod
+ * rate: the same value is kept or dropped on every host and every run, so
+ * the events of one trace stay together. Without a key (or a value), every
+ * rate-th such event is kept.
+ */
+function compileSample(config: NonNullable<TransformStepConfig["sample"]>, counts: TransformStepCounts): StepFunction {
+  const rate = config.rate;
+  const key: FieldPath | null = config.key === undefined ? null : checkedFieldPath(config.key, "read");
+  const exempt = config.exempt === undefined ? null : condition(config.exempt);
+  let unkeyed = 0;
+  return (event) => {
+    if (rate === 1 || (exempt !== null && exempt(event))) return true;
+    const value = key === null ? undefined : getPath(event, key);
+    let kept: boolean;
+    if (value === undefined || value === null) kept = unkeyed++ % rate === 0;
+    else kept = fnv1a(valueText(value)) % rate === 0;
+    if (!kept) counts.dropped++;
+    return kept;
+  };
+}
+
+/** 32-bit FNV-1a over UTF-16 code units: stable, cheap, spreads short keys well. */
+export function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) {
+    hash ^= text.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/**
+ * At most per_second events per key value in each one-second window of read
+ * time (fixed windows: the counts start over each second). Key values seen
+ * in a window are bounded by max_keys; beyond it further values share one
+ * budget, so memory does not grow with the key's cardinality.
+ */
+function compileThrottle(config: NonNullable<TransformStepConfig["throttle"]>, counts: TransformStepCounts): StepFunction {
+  const limit = config.per_second;
+  const keysMax = config.max_keys;
+  const key: FieldPath | null = config.key === undefined ? null : checkedFieldPath(config.key, "read");
+  const OVERFLOW = "\u0000overflow";
+  let windowSecond = Number.NaN;
+  const seen = new Map<string, number>();
+  return (event, nowMs) => {
+    const second = Math.floor(nowMs / 1000);
+    if (second !== windowSecond) {
+      windowSecond = second;
+      seen.clear();
+    }
+    let value = key === null ? "" : valueText(getPath(event, key));
+    if (!seen.has(value) && seen.size >= keysMax) value = OVERFLOW;
+    const count = (seen.get(value) ?? 0) + 1;
+    seen.set(value, count);
+    if (count <= limit) return true;
+    counts.dropped++;
+    return false;
+  };
+}

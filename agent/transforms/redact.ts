@@ -1,0 +1,92 @@
+/**
+ * The `redact` step's patterns: built-ins for e-mail addresses, IPv4 and
+ * IPv6 addresses, payment card numbers and bearer tokens, and custom
+ * regexes. A match is replaced by `[REDACTED:<name>]`.
+ *
+ * Each built-in is a regex that finds candidates plus, where a regex alone
+ * would be too eager, a check of the candidate: a card number must pass the
+ * Luhn check and have 13–19 digits, an IPv6 candidate must be an address to
+ * node:net. Boundaries keep look-alikes out: version strings (1.2.3.4.5),
+ * times (12:30:45), long ids (digits inside a longer run of word characters).
+ */
+import { isIPv6 } from "node:net";
+
+/** Also the order they run in, whatever order a config names them: the more specific first (an IPv4-mapped IPv6 address is one IPv6 match). */
+export const BUILTIN_PATTERNS = ["bearer_token", "email", "credit_card", "ipv6", "ipv4"] as const;
+export type BuiltinPattern = (typeof BUILTIN_PATTERNS)[number];
+
+export interface RedactPattern {
+  /** In the replacement: `[REDACTED:<name>]`. */
+  name: string;
+  /** Global (`g`) regex finding candidates. */
+  regex: RegExp;
+  /** Whether a candidate is really one (default: every candidate is). */
+  accept?: (match: string) => boolean;
+}
+
+const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+
+const BUILTIN_DEFINITIONS: Record<BuiltinPattern, Omit<RedactPattern, "name">> = {
+  email: { regex: /(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![\w-])/g },
+  ipv4: { regex: new RegExp(`(?<![\\w.])${OCTET}(?:\\.${OCTET}){3}(?![\\w]|\\.\\d)`, "g") },
+  ipv6: {
+    regex: /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|\d{1,3}(?:\.\d{1,3}){3})(?![\w:.])/g,
+    accept: (candidate) => /[0-9A-Fa-f]/.test(candidate) && isIPv6(candidate),
+  },
+  credit_card: { regex: /(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])/g, accept: (candidate) => luhnValid(candidate.replace(/[ -]/g, "")) },
+  // The token only: "Authorization: Bearer [REDACTED:bearer_token]" still says what it was.
+  // At least 16 token characters with a digit or punctuation in them: "the bearer of bad news" is prose.
+  bearer_token: { regex: /(?<=\b[Bb]earer\s+)[A-Za-z0-9\-._~+/]{16,}=*/g, accept: (candidate) => /[\d\-._~+/]/.test(candidate) },
+};
+
+export function builtinPattern(name: BuiltinPattern): RedactPattern {
+  const definition = BUILTIN_DEFINITIONS[name];
+  // A copy per step: a global regex carries lastIndex.
+  const pattern: RedactPattern = { name, regex: new RegExp(definition.regex.source, "g") };
+  if (definition.accept !== undefined) pattern.accept = definition.accept;
+  return pattern;
+}
+
+/** The patterns of one redact step, in the order they run: built-ins by precedence (BUILTIN_PATTERNS), then custom ones as written. */
+export function redactPatterns(configured: readonly (BuiltinPattern | { regex: string; name: string })[]): RedactPattern[] {
+  const builtins = BUILTIN_PATTERNS.filter((name) => configured.includes(name)).map(builtinPattern);
+  const customs = configured.flatMap((pattern) => (typeof pattern === "string" ? [] : [customPattern(pattern.regex, pattern.name)]));
+  return [...builtins, ...customs];
+}
+
+/** A custom pattern (its source checked by the schema). */
+export function customPattern(source: string, name: string): RedactPattern {
+  return { name, regex: new RegExp(source, "g") };
+}
+
+/** Luhn check over a string of 13–19 digits. */
+export function luhnValid(digits: string): boolean {
+  if (!/^\d{13,19}$/.test(digits)) return false;
+  let sum = 0;
+  for (let index = 0; index < digits.length; index++) {
+    let digit = digits.charCodeAt(digits.length - 1 - index) - 48;
+    if (index % 2 === 1) {
+      digit *= 2;
+      if (digit > 9) digit -= 9;
+    }
+    sum += digit;
+  }
+  return sum % 10 === 0;
+}
+
+/** `text` with every accepted match replaced, and how many were. */
+export function redactText(text: string, patterns: readonly RedactPattern[]): { text: string; redactions: number } {
+  let redactions = 0;
+  for (const pattern of patterns) {
+    pattern.regex.lastIndex = 0;
+    if (!pattern.regex.test(text)) continue;
+    const replacement = `[REDACTED:${pattern.name}]`;
+    const accept = pattern.accept;
+    text = text.replace(pattern.regex, (match) => {
+      if (accept !== undefined && !accept(match)) return match;
+      redactions++;
+      return replacement;
+    });
+  }
+  return { text, redactions };
+}
