@@ -52,6 +52,7 @@ export interface TransformStatus {
   dropped_events: number;
   redactions: number;
   redacted_events: number;
+  parse_failures: number;
 }
 
 export interface AgentOptions {
@@ -275,6 +276,7 @@ function transformStatus(runtimes: readonly SourceRuntime[]): TransformStatus[] 
       dropped_events: counts.dropped,
       redactions: counts.redactions,
       redacted_events: counts.redactedEvents,
+      parse_failures: counts.parseFailures,
     })),
   );
 }

@@ -142,11 +142,12 @@ export class AgentMetrics implements ShipperObserver {
     scraped("logship_agent_spool_dropped_events_total", "Events in batches dropped from a full spool.", () => [[{}, sources.status().spool.droppedEvents]]);
     scraped("logship_agent_uncompressed_bytes_total", "Batch payload bytes before zstd.", () => [[{}, sources.status().compression.uncompressed_bytes]]);
     scraped("logship_agent_compressed_bytes_total", "Batch bytes after zstd.", () => [[{}, sources.status().compression.compressed_bytes]]);
-    const transformTotals = (count: "dropped_events" | "redactions" | "redacted_events") => (): [Partial<Record<"source" | "step", string>>, number][] =>
+    const transformTotals = (count: "dropped_events" | "redactions" | "redacted_events" | "parse_failures") => (): [Partial<Record<"source" | "step", string>>, number][] =>
       sources.status().transforms.map((step) => [{ source: step.source, step: step.step }, step[count]]);
     scraped("logship_agent_transform_dropped_events_total", "Events a transform step dropped (drop, keep, sample, throttle), by source and step (<index>_<kind>).", transformTotals("dropped_events"), ["source", "step"]);
     scraped("logship_agent_transform_redactions_total", "Matches a redact step masked, by source and step.", transformTotals("redactions"), ["source", "step"]);
     scraped("logship_agent_transform_redacted_events_total", "Events in which a redact step masked at least one match, by source and step.", transformTotals("redacted_events"), ["source", "step"]);
+    scraped("logship_agent_transform_parse_failures_total", "Events whose field a parse step could not parse (left unchanged), by source and step.", transformTotals("parse_failures"), ["source", "step"]);
     gauge("logship_agent_spool_bytes", "Bytes the spool holds on disk (batches not yet acknowledged).", () => [[{}, sources.status().spool.bytes]]);
     gauge("logship_agent_spool_limit_bytes", "spool.max_bytes.", () => [[{}, sources.status().spool.bytesMax]]);
     gauge("logship_agent_spool_batches", "Batches in the spool not yet acknowledged.", () => [[{}, sources.status().spool.records]]);

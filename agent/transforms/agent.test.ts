@@ -66,10 +66,10 @@ test("an agent with drop, redact, set and remove ships only the kept events, tra
   assert.equal(sampleValue(metrics, "logship_agent_lines_read_total"), 5);
   const status = (await (await fetch(`${apiUrl as string}/status`)).json()) as { transforms: TransformStatus[] };
   assert.deepEqual(status.transforms, [
-    { source: "app", step: "0_drop", dropped_events: 3, redactions: 0, redacted_events: 0 },
-    { source: "app", step: "1_redact", dropped_events: 0, redactions: 3, redacted_events: 2 },
-    { source: "app", step: "2_set", dropped_events: 0, redactions: 0, redacted_events: 0 },
-    { source: "app", step: "3_remove", dropped_events: 0, redactions: 0, redacted_events: 0 },
+    { source: "app", step: "0_drop", dropped_events: 3, redactions: 0, redacted_events: 0, parse_failures: 0 },
+    { source: "app", step: "1_redact", dropped_events: 0, redactions: 3, redacted_events: 2, parse_failures: 0 },
+    { source: "app", step: "2_set", dropped_events: 0, redactions: 0, redacted_events: 0, parse_failures: 0 },
+    { source: "app", step: "3_remove", dropped_events: 0, redactions: 0, redacted_events: 0, parse_failures: 0 },
   ]);
 
   let events: Event[] = [];

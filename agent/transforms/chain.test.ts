@@ -106,3 +106,14 @@ test("steps run in order: a dropped event reaches no later step", () => {
 test("no steps: no chain", () => {
   assert.equal(compileTransforms([]), null);
 });
+
+test("parse applies a parser to a field: fields merged (or set at into), json's message replaces the message, a failure leaves the event and is counted", () => {
+  const chain = chainOf(`[{ parse: { parser: { type: json } } }, { parse: { field: fields.kv, parser: { type: logfmt }, into: fields.parsed } }]`);
+  const [json, notJson] = run(chain, [event('{"message":"user login","user":"ann","status":200}', { kv: "a=1 b=two" }), event("plain text line")]);
+  assert.deepEqual([json?.message, json?.fields], ["user login", { kv: "a=1 b=two", user: "ann", status: 200, parsed: { a: "1", b: "two" } }]);
+  assert.deepEqual([notJson?.message, notJson?.fields], ["plain text line", {}]);
+  assert.deepEqual(
+    chain.counts.map((counts) => [counts.step, counts.parseFailures]),
+    [["0_parse", 1], ["1_parse", 0]],
+  );
+});

@@ -6,6 +6,7 @@
  * events; redactions), for the agent's status and metrics.
  */
 import { compileQuery, parseQuery, type EventPredicate } from "../../shared/query/index.ts";
+import { buildParser } from "../parsers/index.ts";
 import { checkedFieldPath, type FieldPath, getPath, removePath, setPath, type TransformEvent, valueText } from "./paths.ts";
 import { redactPatterns, redactText } from "./redact.ts";
 import { TRANSFORM_KINDS, type TransformKind, type TransformStepConfig, type TransformsConfig } from "./schema.ts";
@@ -22,6 +23,8 @@ export interface TransformStepCounts {
   redactions: number;
   /** Events in which it masked at least one match (redact). */
   redactedEvents: number;
+  /** Events whose field did not parse (parse; the event goes on unchanged). */
+  parseFailures: number;
 }
 
 /** Runs one step; false drops the event. */
@@ -36,7 +39,7 @@ export class TransformChain {
     const steps: StepFunction[] = [];
     for (const [index, stepConfig] of config.entries()) {
       const kind = stepKind(stepConfig);
-      const stepCounts: TransformStepCounts = { step: `${index}_${kind}`, kind, dropped: 0, redactions: 0, redactedEvents: 0 };
+      const stepCounts: TransformStepCounts = { step: `${index}_${kind}`, kind, dropped: 0, redactions: 0, redactedEvents: 0, parseFailures: 0 };
       counts.push(stepCounts);
       steps.push(compileStep(stepConfig, kind, stepCounts));
     }
@@ -95,7 +98,37 @@ function compileStep(step: TransformStepConfig, kind: TransformKind, counts: Tra
       return compileSample(step.sample as NonNullable<TransformStepConfig["sample"]>, counts);
     case "throttle":
       return compileThrottle(step.throttle as NonNullable<TransformStepConfig["throttle"]>, counts);
+    case "parse":
+      return compileParse(step.parse as NonNullable<TransformStepConfig["parse"]>, counts);
   }
+}
+
+/**
+ * A parser over one field's string: the parsed fields are merged into
+ * `fields` (or set as one object at `into`); a message the format names
+ * (json's message key) replaces the message when the field parsed was the
+ * message. The parsed time is not applied: the event's time was settled
+ * when it was read. A value that does not parse leaves the event as it was
+ * and is counted.
+ */
+function compileParse(config: NonNullable<TransformStepConfig["parse"]>, counts: TransformStepCounts): StepFunction {
+  const field = checkedFieldPath(config.field, "read");
+  const into = config.into === undefined ? undefined : checkedFieldPath(config.into, "write");
+  const parser = buildParser(config.parser);
+  const fromMessage = field.kind === "top" && field.name === "message";
+  return (event, nowMs) => {
+    const value = getPath(event, field);
+    if (typeof value !== "string") return true;
+    const parsed = parser.parse(value, nowMs);
+    if (!parsed.ok) {
+      counts.parseFailures++;
+      return true;
+    }
+    if (into === undefined) Object.assign(event.fields, parsed.fields);
+    else setPath(event, into, parsed.fields);
+    if (fromMessage && parsed.message !== undefined) event.message = parsed.message;
+    return true;
+  };
 }
 
 function compileSet(assignments: Record<string, string | number | boolean | null>): StepFunction {

@@ -53,7 +53,7 @@ test("every bad value is reported, each at its own place", () => {
   assert.match(issues[0] as string, /invalid query at column/);
   assert.match(issues[3] as string, /matches the empty string/);
   assert.match(issues[4] as string, /unclosed "\{"/);
-  assert.match(issues[10] as string, /exactly one of drop, keep, set, rename, remove, redact, sample, throttle; found drop and keep/);
+  assert.match(issues[10] as string, /exactly one of drop, keep, set, rename, remove, redact, sample, throttle, parse; found drop and keep/);
   assert.match(issues.at(-2) as string, /unknown key "filter"/);
 });
 
@@ -65,5 +65,13 @@ test("a valid list loads as written", () => {
     { drop: "level:debug" },
     { redact: { patterns: ["ipv4"], fields: ["message"] } },
     { throttle: { per_second: 10, max_keys: 10_000 } },
+  ]);
+});
+
+test("a parse step needs a real parser and writes into a field, not the message", () => {
+  assert.deepEqual(issuesOf("      - parse: { parser: { type: none } }\n      - parse: { parser: { type: json }, into: message }\n      - parse: { parser: { type: regex } }\n"), [
+    "agent.yaml:5:34: sources[0].transforms[0].parse.parser.type: a parse step needs a parser other than none",
+    'agent.yaml:6:48: sources[0].transforms[1].parse.into: into names a field ("fields.<name>"), not message',
+    'agent.yaml:7:26: sources[0].transforms[2].parse.parser.pattern: parser type "regex" needs a pattern with named groups',
   ]);
 });

@@ -8,11 +8,12 @@
 import { z } from "zod";
 import { compileRegex } from "../../shared/config/fields.ts";
 import { parseQuery, QueryError } from "../../shared/query/index.ts";
+import { parserConfigSchema } from "../parsers/schema.ts";
 import { parseFieldPath } from "./paths.ts";
 import { BUILTIN_PATTERNS } from "./redact.ts";
 import { templateError } from "./template.ts";
 
-export const TRANSFORM_KINDS = ["drop", "keep", "set", "rename", "remove", "redact", "sample", "throttle"] as const;
+export const TRANSFORM_KINDS = ["drop", "keep", "set", "rename", "remove", "redact", "sample", "throttle", "parse"] as const;
 export type TransformKind = (typeof TRANSFORM_KINDS)[number];
 
 /** Distinct throttle keys tracked per second, at most; events of further keys share one overflow budget. */
@@ -90,6 +91,17 @@ const throttleSchema = z.strictObject({
   max_keys: z.int().min(1).default(THROTTLE_KEYS_MAX_DEFAULT).describe("Key values tracked per second; beyond it the rest share one budget."),
 });
 
+const parseSchema = z
+  .strictObject({
+    field: fieldPathSchema("read").default("message").describe("The string to parse: message or fields.<name>."),
+    parser: parserConfigSchema.describe("Any source parser but none (json, logfmt, regex, nginx, apache, syslog); its time is not applied."),
+    into: z.exactOptional(fieldPathSchema("write")).describe("fields.<name> to hold the parsed fields as one object (default: merged into fields)."),
+  })
+  .superRefine((step, ctx) => {
+    if (step.parser.type === "none") ctx.addIssue({ code: "custom", path: ["parser", "type"], message: "a parse step needs a parser other than none", input: step.parser });
+    if (step.into === "message") ctx.addIssue({ code: "custom", path: ["into"], message: 'into names a field ("fields.<name>"), not message', input: step.into });
+  });
+
 export const transformStepSchema = z
   .strictObject({
     drop: z.exactOptional(conditionSchema).describe("Drop events matching this condition."),
@@ -100,6 +112,7 @@ export const transformStepSchema = z
     redact: z.exactOptional(redactSchema).describe("Mask values matching patterns."),
     sample: z.exactOptional(sampleSchema).describe("Keep 1 in rate events, by a hash of key."),
     throttle: z.exactOptional(throttleSchema).describe("At most per_second events per second per key value."),
+    parse: z.exactOptional(parseSchema).describe("Apply a parser to a field (structured data inside the message)."),
   })
   .superRefine((step, ctx) => {
     const kinds = TRANSFORM_KINDS.filter((kind) => step[kind] !== undefined);
