@@ -217,10 +217,13 @@ export function messageGlob(query: ValueQuery): Glob {
  * without any token characters matches no event.
  */
 function fullTextNode(glob: Glob): Node {
-  const tests = tokenizeGlob(glob).map(tokenTest);
+  const globs = tokenizeGlob(glob);
+  const tests = globs.map(tokenTest);
   const count = tests.length;
   if (count === 0) return () => false;
+  const mayContain = substringHint(globs);
   return (evaluation) => {
+    if (mayContain !== null && !mayContain(evaluation)) return false;
     const tokens = messageTokens(evaluation);
     for (let start = 0; start + count <= tokens.length; start++) {
       let matched = 0;
@@ -228,6 +231,30 @@ function fullTextNode(glob: Glob): Node {
       if (matched === count) return true;
     }
     return false;
+  };
+}
+
+/**
+ * A necessary condition cheaper than tokenizing the message: a message
+ * whose tokens include an ASCII literal token contains it as a substring
+ * under Unicode case folding (the only characters whose toLowerCase is
+ * ASCII letters are A–Z and the Kelvin sign, which /iu folds too). The
+ * longest such token is tested; null when the pattern has none (wildcards
+ * only, or non-ASCII tokens). A message already tokenized skips it.
+ */
+function substringHint(globs: readonly Glob[]): ((evaluation: Evaluation) => boolean) | null {
+  let longest = "";
+  for (const glob of globs) {
+    if (glob.some((code) => code === ANY_RUN || code === ANY_ONE)) continue;
+    const text = globText(glob);
+    if (/^[a-z0-9]+$/.test(text) && text.length > longest.length) longest = text;
+  }
+  if (longest.length < 3) return null;
+  const regex = new RegExp(longest, "iu");
+  return (evaluation) => {
+    if (evaluation.tokens !== undefined) return true;
+    const message = evaluation.event.message;
+    return typeof message === "string" && regex.test(message);
   };
 }
 
