@@ -122,16 +122,24 @@ function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
+/**
+ * The ship case's source transforms: none, or issue 11's chain (a drop, a
+ * redact of e-mail and IPv4 addresses, a set with a template), whose
+ * throughput must be at least 60 % of the plain pipeline's.
+ */
+const TRANSFORMS_CHAIN = `    transforms:\n      - drop: '"GET /healthz" OR /DEBUG/'\n      - redact: { patterns: [email, ipv4] }\n      - set: { fields.env: prod, fields.origin: '{host}/{source}' }\n`;
+let transforms: "none" | "drop+redact+set" = "none";
+
 async function ship(): Promise<Record<string, unknown>> {
   const files = benchFiles(join(root, "tail"), parseSize(values.bytes), 4, "mixed");
   const sizes = new Map(files.map((path) => [path, statSync(path).size]));
   const totalBytes = [...sizes.values()].reduce((sum, size) => sum + size, 0);
   const totalLines = files.reduce((sum, path) => sum + countLines(path), 0);
   // Fresh directories per case: an agent that finds its checkpoints would ship nothing.
-  const name = `${compression.strategy}-${agentNodeOptions.name}`;
+  const name = `${compression.strategy}-${agentNodeOptions.name}-${transforms === "none" ? "plain" : "transforms"}`;
   const target = await collector(`collector-${name}`);
   const started = Date.now();
-  const shipper = await agent(`agent-${name}`, target.url, files);
+  const shipper = await agent(`agent-${name}`, target.url, files, transforms === "none" ? "" : TRANSFORMS_CHAIN);
   const pid = shipper.child.pid as number;
   let agentPeakMb = 0;
   let collectorPeakMb = 0;
@@ -165,6 +173,7 @@ async function ship(): Promise<Record<string, unknown>> {
     zstd_level: compression.level,
     zstd_strategy: compression.strategy,
     agent_node_options: agentNodeOptions.name,
+    transforms,
   };
 }
 
@@ -207,6 +216,10 @@ if (cases.has("ship")) {
   agentNodeOptions = { name: "node_defaults", argv: [], env: {} };
   console.log(JSON.stringify(await ship()));
   agentNodeOptions = { name: "shipped", argv: AGENT_NODE_OPTIONS, env: AGENT_ENV };
+  // The default compression once more, through issue 11's transform chain.
+  transforms = "drop+redact+set";
+  console.log(JSON.stringify(await ship()));
+  transforms = "none";
 }
 compression = compressionFor();
 if (cases.has("idle_files")) console.log(JSON.stringify(await idleFiles()));
