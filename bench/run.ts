@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: runs every bench/*.bench.ts, collects the JSON objects
  * each prints (one per line), and rewrites docs/BENCHMARKS.md with the
- * machine, the date and the results, beside the targets of the issues.
+ * machine, the date and the results, beside the targets of the issues, and
+ * docs/benchmarks.svg, a chart of every case's throughput and peak memory
+ * (bench/chart.ts), which the page shows.
  *
  *   npm run bench [-- --only tail]
  */
@@ -10,6 +12,7 @@ import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { renderChart } from "./chart.ts";
 
 /** 1-minute load average before and after: other work on the machine skews the numbers, so the page says how busy it was. */
 const loadAtStart = loadavg()[0] ?? 0;
@@ -63,6 +66,8 @@ Written by \`npm run bench\` (bench/run.ts); do not edit by hand.
 - load average (1 min) at start and end: ${loadAtStart.toFixed(2)}, ${(loadavg()[0] ?? 0).toFixed(2)} (2 cores: above ~0.5 something else was running)
 
 Each benchmark prints one JSON object per case; the tables below are those objects.
+
+![Throughput and peak memory of every case below](benchmarks.svg)
 `;
 const page = join(benchDirectory, "..", "docs", "BENCHMARKS.md");
 const section = (file: string, rows: Record<string, unknown>[], note = ""): string => `\n## ${file}\n\n${TARGETS[file] ?? ""}\n\n${note}${table(rows)}`;
@@ -72,6 +77,8 @@ if (values.only === undefined) {
 } else {
   // --only: replace just those sections of the page, each saying when it was run and how busy the machine was.
   let current = readFileSync(page, "utf8");
+  const chartLine = "\n![Throughput and peak memory of every case below](benchmarks.svg)\n";
+  if (!current.includes("(benchmarks.svg)")) current = current.replace("the tables below are those objects.\n", `the tables below are those objects.\n${chartLine}`);
   const note = `Run on its own (\`npm run bench -- --only\`): ${new Date().toISOString()}, load average ${loadAtStart.toFixed(2)} → ${(loadavg()[0] ?? 0).toFixed(2)}.\n\n`;
   for (const [file, rows] of results) {
     const start = current.indexOf(`\n## ${file}\n`);
@@ -81,3 +88,5 @@ if (values.only === undefined) {
   }
   writeFileSync(page, current);
 }
+// The chart from the page as it now reads (both modes).
+writeFileSync(join(benchDirectory, "..", "docs", "benchmarks.svg"), renderChart(readFileSync(page, "utf8")));
