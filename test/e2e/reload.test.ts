@@ -37,19 +37,24 @@ interface Rig {
 /** A collector and an agent whose only rule is `a` tailing `<dir>/a/*.log` from the beginning. */
 async function rig(t: TestContext): Promise<Rig> {
   const directory = await mkdtemp(join(tmpdir(), "logship-reload-"));
-  t.after(() => rm(directory, { recursive: true, force: true }));
+  // One cleanup, last started first: the processes stop before their directory goes (removing it under a running
+  // agent failed with ENOTEMPTY, which skipped the kills after it and left the test file hanging on its children).
+  const cleanups: (() => Promise<unknown>)[] = [() => rm(directory, { recursive: true, force: true, maxRetries: 5 })];
+  t.after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
   await mkdir(join(directory, "a"));
   await mkdir(join(directory, "b"));
   const collector = await collectorSetup(join(directory, "collector"));
   const collectorProcess = await collector.start();
-  t.after(() => collectorProcess.kill());
+  cleanups.push(async () => collectorProcess.kill());
   const agent = await agentSetup(join(directory, "agent"), [collector.url], [join(directory, "a", "*.log")]);
   const text = await readFile(agent.configPath, "utf8");
   const head = text.slice(0, text.indexOf("sources:\n"));
   const built: Rig = { directory, collector, agent, head };
   await writeSources(built, [rule("a", join(directory, "a", "*.log"))]);
   const agentProcess = await agent.start();
-  t.after(() => agentProcess.kill());
+  cleanups.push(async () => agentProcess.kill());
   return built;
 }
 
@@ -146,8 +151,12 @@ test("SIGHUP changes a rule on a file being written: every line exactly once, la
     return seq + 500;
   })();
   await writeSources(setup, [rule("a", join(setup.directory, "a", "*.log"), "    fields: { team: payments }\n")]);
-  const reloaded = await reload(setup, /config reloaded/);
-  reloadDone = true;
+  let reloaded: string;
+  try {
+    reloaded = await reload(setup, /config reloaded/);
+  } finally {
+    reloadDone = true;
+  }
   const lines = await writer;
   assert.deepEqual(JSON.parse(reloaded).changed, ["a"]);
   await waitDelivered(setup.agent, [fileA], DELIVERY_TIMEOUT_MS);
