@@ -14,7 +14,7 @@
  * route's answer), never merged.
  */
 import type { Event } from "../event.ts";
-import type { PageFetcher } from "./commands/search.ts";
+import { searchMatches, type PageFetcher } from "./search-pages.ts";
 import { collectorRequest, refusal, type CollectorTarget } from "./collector-api.ts";
 import type { CliContext } from "./context.ts";
 
@@ -43,7 +43,7 @@ interface ContextAnswer {
 
 /** Prints every match with its context; returns the number of matches. */
 export async function printWithContext(options: ContextOptions): Promise<number> {
-  const matches = await searchMatches(options);
+  const matches = await searchMatches(options.fetchPage, options.pageEventsMax, options.limit);
   const matchIds = new Set(matches.map((event) => event.id));
   let groups: Event[][] = [];
   for (const match of matches) {
@@ -69,18 +69,6 @@ function addGroup(groups: readonly Event[][], lines: readonly Event[]): Event[][
   }
   if (merged === undefined) result.push([...lines]);
   return result;
-}
-
-/** Up to --limit matches, in the search's order. */
-async function searchMatches(options: ContextOptions): Promise<Event[]> {
-  const events: Event[] = [];
-  let cursor: string | null = null;
-  do {
-    const page = await options.fetchPage(Math.min(options.pageEventsMax, options.limit - events.length), cursor);
-    events.push(...page.events);
-    cursor = page.cursor;
-  } while (cursor !== null && events.length < options.limit);
-  return events;
 }
 
 async function fetchContext(options: ContextOptions, match: Event): Promise<ContextAnswer> {

@@ -13,7 +13,7 @@
  * tail, never in neither; one in both is printed once (by id).
  */
 import type { Event } from "../event.ts";
-import type { PageFetcher } from "./commands/search.ts";
+import { searchMatches, type PageFetcher } from "./search-pages.ts";
 import type { CollectorTarget } from "./collector-api.ts";
 import type { CliContext } from "./context.ts";
 import { followTail, type TailItem } from "./tail-client.ts";
@@ -66,12 +66,6 @@ function printItem(item: TailItem, printedFirst: ReadonlySet<string>, print: (ev
 
 /** The search's matches (up to --limit), oldest first. */
 async function searchBacklog(options: FollowSearchOptions): Promise<Event[]> {
-  const events: Event[] = [];
-  let cursor: string | null = null;
-  do {
-    const page = await options.fetchPage(Math.min(options.pageEventsMax, options.limit - events.length), cursor);
-    events.push(...page.events);
-    cursor = page.cursor;
-  } while (cursor !== null && events.length < options.limit);
+  const events = await searchMatches(options.fetchPage, options.pageEventsMax, options.limit);
   return events.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

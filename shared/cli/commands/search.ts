@@ -21,6 +21,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import type { Event } from "../../event.ts";
 import { ConfigError } from "../../errors.ts";
 import { EXIT_OK, EXIT_RUNTIME_FAILURE, type CliContext } from "../context.ts";
+import type { PageFetcher, SearchPage } from "../search-pages.ts";
 
 interface SearchOptions {
   since?: string;
@@ -36,14 +37,6 @@ interface SearchOptions {
   /** Every `--server`, in order. */
   server?: string[];
   token?: string;
-}
-
-export interface SearchPage {
-  events: Event[];
-  cursor: string | null;
-  partial: boolean;
-  /** With partial: the peers the answer is missing (docs/SEARCH.md, "Cluster search"). */
-  peers_failed?: { peer: string; code: string; reason: string }[];
 }
 
 const SERVER_DEFAULT = "http://127.0.0.1:7170";
@@ -123,8 +116,6 @@ export function searchCommand(context: CliContext): Command {
       context.exitCode = found > 0 ? EXIT_OK : EXIT_NO_MATCH;
     });
 }
-
-export type PageFetcher = (limit: number, cursor: string | null) => Promise<SearchPage>;
 
 /** --follow and --context print events (text or ndjson), a stream or groups; what they cannot be combined with is a usage error. */
 function checkCombinations(options: SearchOptions): void {
