@@ -14,7 +14,7 @@ import { agentConfigSchema } from "./config.ts";
 import { runAgent } from "./run.ts";
 import { INGEST_TOKEN, startTestCollector, until } from "../collector/testing/collector.ts";
 import { silentLogger } from "../shared/logger.ts";
-import { scrape, scrapeUntil, sampleValue } from "../shared/testing/exposition.ts";
+import { scrapeUntil, sampleValue } from "../shared/testing/exposition.ts";
 
 interface Shipping {
   apiUrl: string;

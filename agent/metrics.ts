@@ -10,8 +10,8 @@
  * fixed number of series. Reasons are bounded labels (`network`,
  * `response_cut_off`, `http_<status>`), never free text.
  */
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { createMetricsRegistry, setCounterTotals } from "../shared/metrics.ts";
+import { Counter, Histogram, type Registry } from "prom-client";
+import { createMetricsRegistry, scrapedCounter, scrapedGauge, type ScrapedValues } from "../shared/metrics.ts";
 import type { AgentStatus } from "./agent.ts";
 import type { ShipperObserver } from "./ship/shipper.ts";
 
@@ -110,30 +110,10 @@ export class AgentMetrics implements ShipperObserver {
 
   /** Totals and gauges the agent keeps anyway, read when scraped. */
   private registerScrapeTime(registry: Registry, sources: AgentMetricsSources): void {
-    const registers = [registry];
-    const scraped = <Label extends string = string>(name: string, help: string, totals: () => Iterable<[Partial<Record<Label, string>>, number]>, labelNames: Label[] = []): void => {
-      new Counter<Label>({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          setCounterTotals(this, totals());
-        },
-      });
-    };
-    const gauge = <Label extends string = string>(name: string, help: string, values: () => Iterable<[Partial<Record<Label, string>>, number]>, labelNames: Label[] = []): void => {
-      new Gauge<Label>({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          this.reset();
-          for (const [labels, value] of values()) this.set(labels, value);
-        },
-      });
-    };
+    const scraped = <Label extends string = string>(name: string, help: string, totals: () => ScrapedValues<Label>, labelNames: Label[] = []): void =>
+      scrapedCounter(registry, name, help, labelNames, totals);
+    const gauge = <Label extends string = string>(name: string, help: string, values: () => ScrapedValues<Label>, labelNames: Label[] = []): void =>
+      scrapedGauge(registry, name, help, labelNames, values);
     scraped("logship_agent_lines_read_total", "Lines read from tailed files (before multiline joining and filters).", () => [[{}, sources.reads().lines]]);
     scraped("logship_agent_read_bytes_total", "Bytes read from tailed files.", () => [[{}, sources.reads().bytes]]);
     scraped("logship_agent_acked_batches_total", "Batches a collector acknowledged (200, duplicates included).", () => [[{}, sources.status().batches.delivered]]);

@@ -13,8 +13,8 @@
  * sinks come from the config, status and code from a fixed set.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { createMetricsRegistry, sendMetrics, setCounterTotals } from "../shared/metrics.ts";
+import { Histogram, type Registry } from "prom-client";
+import { createMetricsRegistry, scrapedCounter, scrapedGauge, sendMetrics, type ScrapedValues } from "../shared/metrics.ts";
 import type { RouteHandler } from "./admin/routes.ts";
 import type { IngestMeter } from "./ingest/meter.ts";
 import type { ServerStats } from "./ingest/server.ts";
@@ -105,32 +105,11 @@ export class CollectorMetrics {
   }
 
   private registerScrapeTime(registry: Registry): void {
-    const registers = [registry];
     const metrics = this;
-    const counter = <Label extends string>(name: string, help: string, labelNames: Label[], totals: (sources: CollectorMetricsSources) => Iterable<[Labels<Label>, number]>): void => {
-      new Counter<Label>({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          setCounterTotals(this, metrics.sources === null ? [] : totals(metrics.sources));
-        },
-      });
-    };
-    const gauge = <Label extends string>(name: string, help: string, labelNames: Label[], values: (sources: CollectorMetricsSources) => Iterable<[Labels<Label>, number]> | Promise<Iterable<[Labels<Label>, number]>>): void => {
-      new Gauge<Label>({
-        name,
-        help,
-        labelNames,
-        registers,
-        async collect() {
-          const rows = metrics.sources === null ? [] : await values(metrics.sources);
-          this.reset();
-          for (const [labels, value] of rows) this.set(labels, value);
-        },
-      });
-    };
+    const counter = <Label extends string>(name: string, help: string, labelNames: Label[], totals: (sources: CollectorMetricsSources) => ScrapedValues<Label>): void =>
+      scrapedCounter(registry, name, help, labelNames, () => (metrics.sources === null ? [] : totals(metrics.sources)));
+    const gauge = <Label extends string>(name: string, help: string, labelNames: Label[], values: (sources: CollectorMetricsSources) => ScrapedValues<Label> | Promise<ScrapedValues<Label>>): void =>
+      scrapedGauge(registry, name, help, labelNames, () => (metrics.sources === null ? [] : values(metrics.sources)));
     const perTenant = (sources: CollectorMetricsSources, pick: (totals: ReturnType<IngestMeter["snapshot"]>["totals"]) => number): [Labels<"tenant">, number][] =>
       sources.meter.tenants().map((tenant) => [{ tenant }, pick(sources.meter.snapshot(tenant).totals)]);
     counter("logship_collector_ingest_batches_total", "Batches stored, by tenant (duplicates apart).", ["tenant"], (sources) => perTenant(sources, (totals) => totals.batches));

@@ -23,7 +23,7 @@
  * in one process (or many collectors in a test) do not each start monitors.
  */
 import type { ServerResponse } from "node:http";
-import { collectDefaultMetrics, Counter, Registry, type Metric } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from "prom-client";
 
 /** Resolution of the event-loop delay monitor of the default metrics (prom-client's default is 10 ms). */
 const EVENT_LOOP_PRECISION_MS = 20;
@@ -51,6 +51,37 @@ export function createMetricsRegistry(): Registry {
 export function setCounterTotals<Label extends string>(counter: Counter<Label>, totals: Iterable<[Partial<Record<Label, string>>, number]>): void {
   counter.reset();
   for (const [labels, total] of totals) counter.inc(labels, total);
+}
+
+/** Series and values of a metric read at scrape time. */
+export type ScrapedValues<Label extends string> = Iterable<[Partial<Record<Label, string>>, number]>;
+
+/** A counter whose totals another component keeps, read at each scrape (setCounterTotals). */
+export function scrapedCounter<Label extends string>(registry: Registry, name: string, help: string, labelNames: Label[], totals: () => ScrapedValues<Label>): void {
+  new Counter<Label>({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      setCounterTotals(this, totals());
+    },
+  });
+}
+
+/** A gauge whose values are read at each scrape (every series replaced). */
+export function scrapedGauge<Label extends string>(registry: Registry, name: string, help: string, labelNames: Label[], values: () => ScrapedValues<Label> | Promise<ScrapedValues<Label>>): void {
+  new Gauge<Label>({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    async collect() {
+      const rows = await values();
+      this.reset();
+      for (const [labels, value] of rows) this.set(labels, value);
+    },
+  });
 }
 
 /** Answers a scrape in the Prometheus text format. */
