@@ -32,9 +32,8 @@ export async function bundle(entry: string, outfile: string): Promise<string> {
  * demand (esbuild's code splitting: every dynamic import is a chunk). A
  * process parses and keeps only the code of the command it runs: the agent
  * never holds the collector, the search index, Kafka or the config schemas
- * of the other roles. One file for everything cost the agent ~5 MB of heap
- * more (the whole source text and its pre-parse data), though it runs none
- * of it. Returns the entry's path.
+ * of the other roles (one file for everything made every process hold the
+ * whole source text and its pre-parse data, though it runs none of it). Returns the entry's path.
  */
 export async function bundleLogship(directory: string): Promise<string> {
   const { build } = await import("esbuild");

@@ -1,12 +1,11 @@
 /**
  * Decoding ingest bodies on worker threads. Each batch is decompressed into
  * a fresh ~1 MiB buffer that lives for a few milliseconds; on the main
- * thread those buffers drove V8 into a full mark-compact of the collector's
- * whole heap every ~11 MiB ingested (~90 per GiB, a quarter of the main
- * thread's time in a profile of bench/ingest.bench.ts), and the CRC and
- * structure checks ran there too. A worker's heap holds almost nothing, so
- * its collections are cheap, and the main thread keeps HTTP, idempotence
- * and the log.
+ * thread those buffers drove V8 into frequent full collections of the
+ * collector's whole heap (a CPU profile of bench/ingest.bench.ts), and the
+ * CRC and structure checks ran there too. A worker's heap holds almost
+ * nothing, so its collections are cheap, and the main thread keeps HTTP,
+ * idempotence and the log. bench/ingest.bench.ts prints what it gives.
  *
  * - `threads` workers (config `ingest.decode_threads`), started on the first
  *   batch that finds every running one busy; each decodes one body at a

@@ -9,8 +9,8 @@
  * it the
  * thread allocates almost no JavaScript, so no scavenge comes, and dead
  * ~1 MiB payloads piled up until V8's external-memory limit forced a full
- * collection: the collector's peak RSS went from ~220 to ~480 MB in
- * bench/ingest.bench.ts. `gc` is reached through a fresh context with
+ * collection, and the collector's peak RSS in bench/ingest.bench.ts
+ * (collector_peak_rss_mb) roughly doubled. `gc` is reached through a fresh context with
  * --expose-gc set at run time, which leaves every other context as it was.
  */
 import { setFlagsFromString } from "node:v8";
