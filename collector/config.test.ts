@@ -156,3 +156,13 @@ test("the kafka sink may not write into the log topic of the same brokers", () =
   assert.deepEqual(load(clash.replace("brokers: [k:2]", "brokers: [other:9092]")).issues, [], "another cluster's topic of the same name is another topic");
   assert.deepEqual(load(clash.replace("backend: kafka", "backend: embedded")).issues, [], "with the embedded log the log.kafka topic is not in use");
 });
+
+test("ingest.decode_threads: 1 to 64", () => {
+  assert.equal(load("ingest: { decode_threads: 1 }\n").config?.ingest.decode_threads, 1);
+  assert.equal(load("ingest: { decode_threads: 64 }\n").config?.ingest.decode_threads, 64);
+  for (const threads of [0, 65]) {
+    const issues = load(`ingest: { decode_threads: ${threads} }\n`).issues;
+    assert.equal(issues.length, 1, `decode_threads ${threads}`);
+    assert.match(issues[0] ?? "", /ingest\.decode_threads: /);
+  }
+});

@@ -15,6 +15,7 @@ test("decode workers: a summary per batch, refusals as IngestError with their co
     summaries.map((summary) => [summary.header.seq, summary.events]),
     Array.from({ length: 8 }, (_, seq) => [seq, seq + 1]),
   );
+  assert.equal(pool.workers, 2, "eight bodies at once start no more than `threads` workers");
   const garbage = await pool.decode(Buffer.from("not zstd at all"), LIMITS).catch((error: unknown) => error);
   assert.ok(garbage instanceof IngestError && garbage.code === "LOGSHIP_INGEST_ZSTD" && garbage.status === 400, String(garbage));
   const tooMany = await pool.decode(makeBatch({ seq: 9, lines: numberedLines("line", 0, 5) }).body, { ...LIMITS, eventsMax: 4 }).catch((error: unknown) => error);

@@ -74,6 +74,11 @@ export class DecodePool {
     this.options = options;
   }
 
+  /** Worker threads running now (at most `threads`). */
+  get workers(): number {
+    return this.threads.length;
+  }
+
   /** The body's summary; rejects with IngestError (400, 413) for a body it refuses, Error for a worker failure. */
   decode(body: Buffer, limits: DecodeLimits): Promise<BatchSummary> {
     if (this.closed) return Promise.reject(new IngestError("LOGSHIP_SHUTTING_DOWN", "the collector is shutting down; retry", { retryAfterSeconds: 1 }));
