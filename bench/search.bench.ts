@@ -42,7 +42,7 @@ import { parseArgs } from "node:util";
 import { zstdCompressSync } from "node:zlib";
 import { Pool } from "undici";
 import { silentLogger } from "../shared/logger.ts";
-import { encodePayload, eventsSegment, type WireEvent, type WireStream } from "../shared/wire/batch.ts";
+import { encodePayload, eventsSegment, type WireStream } from "../shared/wire/batch.ts";
 import { PARTITION_FORMAT_VERSION } from "../collector/search/partition.ts";
 import { SearchIndex } from "../collector/search/search-index.ts";
 import { SINK_RUNNER_LIMITS_DEFAULT } from "../collector/sinks/runner.ts";
@@ -334,18 +334,21 @@ async function queryLatencies(logship: string, dataDirectory: string): Promise<R
 /** A batch of one agent: its events as one EVENTS segment per stream, compressed as agents send them. */
 function agentBatch(agent: string, host: string, seq: number, floor: number, events: readonly GeneratedEvent[]): Buffer {
   const streams: WireStream[] = [];
-  const byStream = new Map<string, WireEvent[]>();
+  const byStream = new Map<string, { offsets: number[]; messages: string[]; timesMs: number[]; fields: Record<string, unknown>[] }>();
   for (const { event, streamKey } of events) {
-    let list = byStream.get(streamKey);
-    if (list === undefined) {
-      list = [];
-      byStream.set(streamKey, list);
+    let columns = byStream.get(streamKey);
+    if (columns === undefined) {
+      columns = { offsets: [], messages: [], timesMs: [], fields: [] };
+      byStream.set(streamKey, columns);
       streams.push({ key: streamKey, source: event.source, path: event.path, fields: {} });
     }
-    list.push({ offset: event.offset, message: event.message, truncated: false, timeMs: Date.parse(event.time), fields: event.fields });
+    columns.offsets.push(event.offset);
+    columns.messages.push(event.message);
+    columns.timesMs.push(Date.parse(event.time));
+    columns.fields.push(event.fields);
   }
   const nowMs = Date.now();
-  const segments = [...byStream.values()].map((list, index) => eventsSegment(index, nowMs, list));
+  const segments = [...byStream.values()].map((columns, index) => eventsSegment(index, nowMs, columns));
   return zstdCompressSync(encodePayload({ agent, host, seq, floor, created_ms: nowMs, streams }, segments));
 }
 

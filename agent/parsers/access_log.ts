@@ -19,7 +19,7 @@
  * stay escaped, so nothing is lost.
  */
 import { compileTimeFormat } from "./time.ts";
-import { parsedOk, setField } from "./result.ts";
+import { parsedOk } from "./result.ts";
 import { compileTimeField } from "./time_field.ts";
 import type { LineParser, ParsedLine, ParserConfig } from "./types.ts";
 

@@ -3,9 +3,9 @@
  * metadata goes once into the header's stream table; raw line runs go in as
  * the file's bytes (one copy, when the payload is joined).
  */
-import type { EventBlock } from "../events.ts";
+import type { DecodedEvents, EventBlock } from "../events.ts";
 import { eventMessage, eventOffset } from "../events.ts";
-import { encodePayload, eventsSegment, rawSegment, type BatchHeader, type SegmentParts, type WireEvent, type WireStream } from "../../shared/wire/batch.ts";
+import { encodePayload, eventsSegment, rawSegment, type BatchHeader, type SegmentParts, type WireStream } from "../../shared/wire/batch.ts";
 
 /** A stream's byte range covered by a batch: what the agent must not read again once the batch is spooled. */
 export interface StreamRange {
@@ -89,18 +89,17 @@ function blockSegment(block: EventBlock, stream: number): SegmentParts | null {
     const unterminated = run.buffer[end - 1] !== 0x0a;
     return rawSegment(stream, block.observedMs, run.bufferOffset + first, block.count, run.buffer.subarray(first, end), unterminated);
   }
-  const events: WireEvent[] = [];
-  const truncated = new Set(block.truncated);
-  for (let index = 0; index < block.count; index++) {
-    events.push({
-      offset: eventOffset(block, index),
-      message: eventMessage(block, index),
-      truncated: truncated.has(index),
-      timeMs: block.decoded?.timesMs[index],
-      fields: block.decoded?.fields[index],
-    });
+  if (run !== null) {
+    // Raw lines with a cut one: the EVENTS form, which can mark it.
+    const offsets: number[] = [];
+    const messages: string[] = [];
+    for (let index = 0; index < block.count; index++) {
+      offsets.push(eventOffset(block, index));
+      messages.push(eventMessage(block, index));
+    }
+    return eventsSegment(stream, block.observedMs, { offsets, messages, timesMs: [], fields: [] }, block.truncated);
   }
-  return eventsSegment(stream, block.observedMs, events);
+  return eventsSegment(stream, block.observedMs, block.decoded as DecodedEvents, block.truncated);
 }
 
 /** Blocks of one stream share its entry while its rule's metadata stays the same. */

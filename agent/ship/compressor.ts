@@ -20,6 +20,12 @@
 import { constants, ZstdCompress } from "node:zlib";
 
 const ZSTD_MAGIC = 0xfd2fb528;
+/**
+ * zstd output per round trip to the thread pool. With node:zlib's default
+ * (16 KiB) a batch took a dozen round trips, and their callbacks stood
+ * high in a profile of the agent's main thread.
+ */
+const CHUNK_BYTES = 128 * 1024;
 
 /** zstd's match-finding strategies, fastest first; `auto` keeps the one the level implies. */
 export const ZSTD_STRATEGIES = {
@@ -80,7 +86,9 @@ export class BatchCompressor {
           setImmediate(() => {
             const chunks = context.chunks;
             context.chunks = [];
-            resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+            // Always a copy: zstd's output chunks are slices of one CHUNK_BYTES buffer that
+            // the next batches write on, which a cached spool record would otherwise pin.
+            resolve(Buffer.concat(chunks));
           });
         });
       });
@@ -113,7 +121,7 @@ export class BatchCompressor {
 
   private create(): Context {
     this.contexts++;
-    const stream = new ZstdCompress({ flush: constants.ZSTD_e_end, params: this.params });
+    const stream = new ZstdCompress({ flush: constants.ZSTD_e_end, params: this.params, chunkSize: CHUNK_BYTES });
     const context: Context = { stream, chunks: [] };
     stream.on("data", (chunk: Buffer) => context.chunks.push(chunk));
     // Errors reach the write callback; without a listener the 'error' event would also be thrown.

@@ -44,6 +44,16 @@ test("set takes constants and templates, read before any is written", () => {
   assert.equal(out?.message, "[app] hello");
 });
 
+test("a template of host, source and path alone follows each event's stream", () => {
+  const chain = chainOf(`[{ set: { fields.origin: '{host}/{source}:{path}' } }]`);
+  const other = (message: string): TransformEvent => ({ ...event(message), host: "web-2", path: "/var/log/other.log" });
+  const out = run(chain, [event("a"), event("b"), other("c"), event("d")]);
+  assert.deepEqual(
+    out.map((each) => each.fields.origin),
+    ["web-1/app:/var/log/app.log", "web-1/app:/var/log/app.log", "web-2/app:/var/log/other.log", "web-1/app:/var/log/app.log"],
+  );
+});
+
 test("rename moves a value (into message too) and leaves absent fields alone; remove deletes flat and nested fields", () => {
   const chain = chainOf(`[{ rename: { fields.msg: message, fields.a: fields.b, fields.nope: fields.c } }, { remove: [fields.secret, fields.http.headers] }]`);
   const [out] = run(chain, [event("raw line", { msg: "the message", a: 1, secret: "s", http: { status: 200, headers: { cookie: "x" } } })]);

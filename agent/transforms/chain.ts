@@ -10,7 +10,7 @@ import { buildParser } from "../parsers/index.ts";
 import { checkedFieldPath, type FieldPath, getPath, removePath, setPath, type TransformEvent, valueText } from "./paths.ts";
 import { redactPatterns, redactText } from "./redact.ts";
 import { TRANSFORM_KINDS, type TransformKind, type TransformStepConfig, type TransformsConfig } from "./schema.ts";
-import { compileTemplate, isConstant, renderTemplate } from "./template.ts";
+import { compileTemplate, isConstant, templateRenderer } from "./template.ts";
 
 /** What one step did since the rule was built. */
 export interface TransformStepCounts {
@@ -140,12 +140,14 @@ function compileSet(assignments: Record<string, string | number | boolean | null
       const text = value.replaceAll("{{", "{").replaceAll("}}", "}");
       return { path, value: () => text };
     }
-    return { path, value: (event: TransformEvent) => renderTemplate(template, event) };
+    return { path, value: templateRenderer(template) };
   });
+  // Reused by every event (steps run one event at a time): no array per event.
+  const values: unknown[] = new Array<unknown>(compiled.length);
   return (event) => {
     // Every value is read before any is written: assignments see the event as the step found it.
-    const values = compiled.map((assignment) => assignment.value(event));
-    for (const [index, assignment] of compiled.entries()) setPath(event, assignment.path, values[index]);
+    for (let index = 0; index < compiled.length; index++) values[index] = (compiled[index] as (typeof compiled)[number]).value(event);
+    for (let index = 0; index < compiled.length; index++) setPath(event, (compiled[index] as (typeof compiled)[number]).path, values[index]);
     return true;
   };
 }

@@ -27,6 +27,34 @@ export function isConstant(template: Template): boolean {
   return template.every((part) => part.kind === "text");
 }
 
+/** Top-level names that are the same for every event of a file stream. */
+const STREAM_CONSTANT = new Set(["host", "source", "path"]);
+
+/**
+ * How a `set` renders a template per event. A template that reads only
+ * host, source and path (`'{host}/{source}'`) has one value per file
+ * stream: it is rendered again only when the stream changes, not for every
+ * event.
+ */
+export function templateRenderer(template: Template): (event: TransformEvent) => string {
+  if (!template.every((part) => part.kind === "text" || (part.path.kind === "top" && STREAM_CONSTANT.has(part.path.name)))) {
+    return (event) => renderTemplate(template, event);
+  }
+  let host: string | null = null;
+  let source: string | null = null;
+  let path: string | null = null;
+  let rendered = "";
+  return (event) => {
+    if (event.host !== host || event.source !== source || event.path !== path) {
+      host = event.host;
+      source = event.source;
+      path = event.path;
+      rendered = renderTemplate(template, event);
+    }
+    return rendered;
+  };
+}
+
 export function renderTemplate(template: Template, event: TransformEvent): string {
   let text = "";
   for (const part of template) text += part.kind === "text" ? part.text : valueText(getPath(event, part.path));

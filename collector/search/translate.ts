@@ -16,7 +16,7 @@
  */
 import type { SQLInputValue } from "node:sqlite";
 import { ANY_ONE, ANY_RUN, FIELDS_PREFIX, MESSAGE_FIELD, compileQuery, globMatches, messageGlob, tokenizeGlob } from "../../shared/query/index.ts";
-import type { Glob, Query, RangeBound, RangeQuery, ValueQuery } from "../../shared/query/index.ts";
+import type { Glob, Query, RangeBound, RangeQuery } from "../../shared/query/index.ts";
 import { formatTime } from "../../shared/event.ts";
 import { parseNumber, parseTime } from "../../shared/query/values.ts";
 import { ftsSeesToken } from "./fts-probe.ts";

@@ -29,7 +29,7 @@
  */
 import { crc32 } from "node:zlib";
 import { type Event, eventId, formatTime } from "../event.ts";
-import { LogshipError } from "../errors.ts";
+import { assert, LogshipError } from "../errors.ts";
 
 export const WIRE_MAGIC = Buffer.from("LSW1", "latin1");
 export const WIRE_VERSION = 1;
@@ -84,38 +84,61 @@ export function rawSegment(stream: number, observedMs: number, baseOffset: numbe
   return { parts: [head, lines], bytes: head.length + lines.length, count };
 }
 
-export interface WireEvent {
-  offset: number;
-  message: string;
-  truncated: boolean;
-  timeMs: number | undefined;
-  fields: Record<string, unknown> | undefined;
+/**
+ * A segment's events as columns, index by index (agent/events.ts
+ * DecodedEvents has this shape): no object per event on the way to the wire.
+ */
+export interface WireEventColumns {
+  offsets: readonly number[];
+  messages: readonly string[];
+  /** Parsed event time in ms (undefined: the reader uses the observed time). */
+  timesMs: readonly (number | undefined)[];
+  fields: readonly (Readonly<Record<string, unknown>> | undefined)[];
 }
 
-export function eventsSegment(stream: number, observedMs: number, events: WireEvent[]): SegmentParts {
-  const records: Buffer[] = [];
+/** Offset, flags and message length: the bytes every EVENTS record has. */
+const EVENT_FIXED_BYTES = 8 + 1 + 4;
+
+/**
+ * An EVENTS segment in one buffer: sized first (each fields object is made
+ * JSON once), then written in place, so a batch holds one buffer per
+ * segment, not several per event until it is joined. `truncated`: indexes
+ * of events marked truncated.
+ */
+export function eventsSegment(stream: number, observedMs: number, events: WireEventColumns, truncated: readonly number[] = []): SegmentParts {
+  const count = events.offsets.length;
+  const fieldsJson: (string | undefined)[] = new Array<string | undefined>(count);
   let bodyBytes = 0;
-  for (const event of events) {
-    const message = Buffer.from(event.message, "utf8");
-    const fields = event.fields === undefined ? null : Buffer.from(JSON.stringify(event.fields), "utf8");
-    const hasTime = event.timeMs !== undefined;
-    const fixed = Buffer.allocUnsafe(8 + 1 + (hasTime ? 8 : 0) + 4);
-    let position = fixed.writeDoubleLE(event.offset, 0);
-    position = fixed.writeUInt8((event.truncated ? EVENT_TRUNCATED : 0) | (hasTime ? EVENT_HAS_TIME : 0) | (fields === null ? 0 : EVENT_HAS_FIELDS), position);
-    if (hasTime) position = fixed.writeDoubleLE(event.timeMs as number, position);
-    fixed.writeUInt32LE(message.length, position);
-    records.push(fixed, message);
-    bodyBytes += fixed.length + message.length;
-    if (fields !== null) {
-      const length = Buffer.allocUnsafe(4);
-      length.writeUInt32LE(fields.length, 0);
-      records.push(length, fields);
-      bodyBytes += 4 + fields.length;
-    }
+  for (let index = 0; index < count; index++) {
+    const fields = events.fields[index];
+    const json = fields === undefined ? undefined : JSON.stringify(fields);
+    fieldsJson[index] = json;
+    bodyBytes += EVENT_FIXED_BYTES + Buffer.byteLength(events.messages[index] as string, "utf8");
+    if (events.timesMs[index] !== undefined) bodyBytes += 8;
+    if (json !== undefined) bodyBytes += 4 + Buffer.byteLength(json, "utf8");
   }
-  const head = Buffer.allocUnsafe(SEGMENT_HEADER_BYTES);
-  writeSegmentHeader(head, SEGMENT_EVENTS, stream, observedMs, events.length, bodyBytes);
-  return { parts: [head, ...records], bytes: head.length + bodyBytes, count: events.length };
+  const segment = Buffer.allocUnsafe(SEGMENT_HEADER_BYTES + bodyBytes);
+  let position = writeSegmentHeader(segment, SEGMENT_EVENTS, stream, observedMs, count, bodyBytes);
+  const truncatedSet = truncated.length === 0 ? null : new Set(truncated);
+  for (let index = 0; index < count; index++) {
+    const timeMs = events.timesMs[index];
+    const json = fieldsJson[index];
+    const flags = (truncatedSet?.has(index) === true ? EVENT_TRUNCATED : 0) | (timeMs === undefined ? 0 : EVENT_HAS_TIME) | (json === undefined ? 0 : EVENT_HAS_FIELDS);
+    position = segment.writeDoubleLE(events.offsets[index] as number, position);
+    position = segment.writeUInt8(flags, position);
+    if (timeMs !== undefined) position = segment.writeDoubleLE(timeMs, position);
+    position = writeString(segment, events.messages[index] as string, position);
+    if (json !== undefined) position = writeString(segment, json, position);
+  }
+  assert(position === segment.length, "an EVENTS segment fills the bytes it was sized for");
+  return { parts: [segment], bytes: segment.length, count };
+}
+
+/** u32 length + UTF-8 bytes of `text` at `position`; returns the position after it. */
+function writeString(buffer: Buffer, text: string, position: number): number {
+  const bytes = buffer.write(text, position + 4, "utf8");
+  buffer.writeUInt32LE(bytes, position);
+  return position + 4 + bytes;
 }
 
 function writeSegmentHeader(buffer: Buffer, kind: number, stream: number, observedMs: number, count: number, bodyBytes: number): number {

@@ -20,7 +20,7 @@ import { appendFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FaultProxy } from "../helpers/fault-proxy.ts";
-import { agentSetup, agentStatus, collectorSetup, dumpLog, exactlyOnce, waitDelivered, type AgentSetup, type LogshipProcess } from "../helpers/processes.ts";
+import { agentSetup, collectorSetup, dumpLog, exactlyOnce, waitDelivered, type LogshipProcess } from "../helpers/processes.ts";
 
 const SEED = process.env.LOGSHIP_E2E_SEED === undefined ? randomInt(2 ** 31) : Number(process.env.LOGSHIP_E2E_SEED);
 const KEEP = process.env.LOGSHIP_E2E_KEEP === "1";
