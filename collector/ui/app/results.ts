@@ -41,8 +41,9 @@ export class ResultsView {
     this.list.addEventListener("keydown", (event) => moveFocus(this.list, event));
   }
 
-  /** Replaces the list with a first page; `load` fetches the pages after it. */
+  /** Replaces the list with a first page, scrolled to the top; `load` fetches the pages after it. */
   show(page: SearchPage, load: PageLoader, highlight: Highlighter): void {
+    window.scrollTo({ top: 0 });
     this.loading?.abort();
     this.loading = undefined;
     this.loader = load;

@@ -78,7 +78,7 @@ export class LiveTail {
 
   setPaused(paused: boolean): void {
     this.paused = paused;
-    if (!paused) this.schedule();
+    this.schedule();
     this.showStatus();
   }
 
@@ -129,17 +129,18 @@ export class LiveTail {
     this.schedule();
   }
 
+  /** One update per animation frame: the waiting events onto the page, or while paused only the status line. */
   private schedule(): void {
-    if (this.paused || this.frame !== undefined) return;
+    if (this.frame !== undefined) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = undefined;
-      this.flush();
+      if (this.paused) this.showStatus();
+      else this.flush();
     });
   }
 
   /** The waiting events onto the top of the list, newest first; the oldest rows off the bottom. */
   private flush(): void {
-    if (this.paused) return;
     const { list } = this.options;
     const fragment = document.createDocumentFragment();
     for (let index = this.waiting.length - 1; index >= 0; index--) fragment.append(eventRow(this.waiting[index] as Event, this.highlight, this.options.actions));
