@@ -5,11 +5,13 @@
  * them, newest first.
  *
  * Bounded at any rate: events are parsed as they arrive but put on the page
- * once per animation frame, at most TAIL_ROWS_MAX rows are kept (older
- * ones are removed from the bottom), and while paused at most
- * TAIL_ROWS_MAX events wait (older waiting ones are dropped and counted).
- * So the page's work per frame and its memory do not grow with the rate
- * (2,000 lines/s is ~35 rows a frame).
+ * in animation frames, at most TAIL_ROWS_PER_FRAME_MAX rows a frame (a
+ * collector sends a batch's events at once: spreading them keeps every
+ * frame short), at most TAIL_ROWS_MAX rows are kept (older ones are removed
+ * from the bottom), and at most TAIL_ROWS_MAX events wait, paused or not
+ * (older waiting ones are dropped and counted). So the page's work per
+ * frame and its memory do not grow with the rate (2,000 lines/s is ~35
+ * rows a frame).
  *
  * A stream that breaks is reopened after a backoff (250 ms doubling to
  * TAIL_RECONNECT_MS_MAX) with the last position as Last-Event-ID: nothing
@@ -19,10 +21,13 @@ import type { Event } from "../../../shared/event.ts";
 import { SseParser } from "../../../shared/http/sse.ts";
 import { ApiError, type Api } from "./api.ts";
 import type { Highlighter } from "./highlight.ts";
+import { moveFocus } from "./results.ts";
 import { eventRow, type RowActions } from "./rows.ts";
 
 /** Rows shown, and events waiting while paused, at most. */
 export const TAIL_ROWS_MAX = 500;
+/** Rows put on the page per animation frame at most (2,000 lines/s is ~35 a frame, a batch of the agent's can be a few hundred); the rest wait for the next frames. */
+export const TAIL_ROWS_PER_FRAME_MAX = 200;
 export const TAIL_RECONNECT_MS_FIRST = 250;
 export const TAIL_RECONNECT_MS_MAX = 5000;
 /** An event-stream line longer than this is refused (events are at most max_line_bytes plus their fields). */
@@ -49,6 +54,7 @@ export class LiveTail {
 
   constructor(options: LiveTailOptions) {
     this.options = options;
+    options.list.addEventListener("keydown", (event) => moveFocus(options.list, event));
   }
 
   get running(): boolean {
@@ -139,15 +145,16 @@ export class LiveTail {
     });
   }
 
-  /** The waiting events onto the top of the list, newest first; the oldest rows off the bottom. */
+  /** The oldest waiting events (up to a frame's worth) onto the top of the list, newest first; the oldest rows off the bottom. */
   private flush(): void {
     const { list } = this.options;
+    const batch = this.waiting.splice(0, TAIL_ROWS_PER_FRAME_MAX);
     const fragment = document.createDocumentFragment();
-    for (let index = this.waiting.length - 1; index >= 0; index--) fragment.append(eventRow(this.waiting[index] as Event, this.highlight, this.options.actions));
-    this.waiting = [];
+    for (let index = batch.length - 1; index >= 0; index--) fragment.append(eventRow(batch[index] as Event, this.highlight, this.options.actions));
     list.prepend(fragment);
     while (list.childElementCount > TAIL_ROWS_MAX) list.lastElementChild?.remove();
     this.showStatus();
+    if (this.waiting.length > 0) this.schedule();
   }
 
   private showStatus(): void {
@@ -155,7 +162,7 @@ export class LiveTail {
     const text = this.paused
       ? `Paused · ${this.waiting.length.toLocaleString("en")} new waiting${this.dropped > 0 ? ` (${this.dropped.toLocaleString("en")} older dropped)` : ""} · ${received}`
       : this.state === "live"
-        ? `Live · ${received} · newest ${TAIL_ROWS_MAX} shown`
+        ? `Live · ${received}${this.dropped > 0 ? ` (${this.dropped.toLocaleString("en")} too fast to show)` : ""} · newest ${TAIL_ROWS_MAX} shown`
         : this.state === "reconnecting"
           ? `Reconnecting… · ${received}`
           : "Connecting…";
