@@ -10,6 +10,7 @@
  * source is a smaller heap in every process, the agent's included.
  */
 import { dirname, join } from "node:path";
+import { writeUiAssets } from "../collector/ui/build.ts";
 
 /** The collector's decode worker thread: an entry of its own, beside the main one (collector/ingest/decode-pool.ts finds it there). */
 const DECODE_WORKER = join(import.meta.dirname, "..", "collector", "ingest", "decode-worker.ts");
@@ -17,12 +18,13 @@ const DECODE_WORKER = join(import.meta.dirname, "..", "collector", "ingest", "de
 /** CommonJS dependencies inside an ES module bundle call require(); this gives them Node's. */
 const REQUIRE_BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
-/** `entry` bundled into one file, `outfile`, with the decode worker beside it (for a bundle that runs a collector). */
+/** `entry` bundled into one file, `outfile`, with the decode worker and the web UI's `ui/` beside it (for a bundle that runs a collector). */
 export async function bundle(entry: string, outfile: string): Promise<string> {
   const { build } = await import("esbuild");
   const options = { bundle: true, platform: "node", format: "esm", target: "node22", logLevel: "warning", minifyWhitespace: true, minifySyntax: true, banner: { js: REQUIRE_BANNER } } as const;
   await build({ ...options, entryPoints: [entry], outfile });
   await build({ ...options, entryPoints: [DECODE_WORKER], outfile: join(dirname(outfile), "decode-worker.mjs") });
+  await writeUiAssets(join(dirname(outfile), "ui"));
   return outfile;
 }
 
@@ -33,7 +35,9 @@ export async function bundle(entry: string, outfile: string): Promise<string> {
  * process parses and keeps only the code of the command it runs: the agent
  * never holds the collector, the search index, Kafka or the config schemas
  * of the other roles (one file for everything made every process hold the
- * whole source text and its pre-parse data, though it runs none of it). Returns the entry's path.
+ * whole source text and its pre-parse data, though it runs none of it). The
+ * web UI's files go into `ui/` beside the entry (collector/ui/assets.ts
+ * finds them there). Returns the entry's path.
  */
 export async function bundleLogship(directory: string): Promise<string> {
   const { build } = await import("esbuild");
@@ -53,5 +57,6 @@ export async function bundleLogship(directory: string): Promise<string> {
     minifySyntax: true,
     banner: { js: REQUIRE_BANNER },
   });
+  await writeUiAssets(join(outdir, "ui"));
   return join(outdir, "logship.mjs");
 }

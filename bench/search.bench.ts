@@ -28,29 +28,23 @@
  * The dataset is deterministic (seeded): `--events` events of 20 hosts over
  * the 48 hours before DATA_END (three day partitions), ~150 bytes of raw line
  * each (bench/data.ts SearchEventGenerator), NEEDLE_COUNT of them carrying a
- * token found nowhere else. The index is built once into
+ * token found nowhere else (bench/search-data.ts, shared with
+ * bench/ui.bench.ts). The index is built once into
  * .bench-data/search/index-v<format>-<events>/ and reused: with a warm cache
  * the index case builds the first --rate-events events into a scratch index
  * and reports that rate (`build: "subset"`), with the full build's rate from
  * when the cache was made beside it.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { zstdCompressSync } from "node:zlib";
 import { Pool } from "undici";
-import { silentLogger } from "../shared/logger.ts";
 import { encodePayload, eventsSegment, type WireStream } from "../shared/wire/batch.ts";
-import { PARTITION_FORMAT_VERSION } from "../collector/search/partition.ts";
-import { SearchIndex } from "../collector/search/search-index.ts";
-import { SINK_RUNNER_LIMITS_DEFAULT } from "../collector/sinks/runner.ts";
-import { SearchSink } from "../collector/sinks/search/sink.ts";
-import type { SinkEvent } from "../collector/sinks/types.ts";
+import { startCollector, stopCollector } from "./bench-collector.ts";
 import { bundleLogship } from "./bundle.ts";
 import { SearchEventGenerator, type GeneratedEvent } from "./data.ts";
-import { COLLECTOR_NODE_OPTIONS } from "./node-options.ts";
+import { buildIndex, cachedIndex, DATA_END_MS, HOUR_MS, NEEDLE, NEEDLE_COUNT, SEARCH_BENCH_ROOT, SEED, SEND_EVENTS, TOKENS } from "./search-data.ts";
 
 const { values } = parseArgs({
   options: {
@@ -67,23 +61,6 @@ const totalEvents = Number(values.events);
 const rateEvents = Math.min(totalEvents, Number(values["rate-events"]));
 const runs = Number(values.runs);
 
-/** Bump when the generated data changes: the cached index is keyed by it (and by the partition format). */
-const DATA_VERSION = 1;
-const SEED = 5;
-const HOUR_MS = 3_600_000;
-/** The dataset ends here and spans DATA_SPAN_MS before it: 12 h of 2026-11-26, all of the 27th, 12 h of the 28th. */
-const DATA_END_MS = Date.parse("2026-11-28T12:00:00.000Z");
-const DATA_SPAN_MS = 48 * HOUR_MS;
-/** A token no generated message has (messages have no "zq" run), planted in NEEDLE_COUNT events spread over the range. */
-const NEEDLE = "zq7needle4x";
-const NEEDLE_COUNT = 5;
-const SEND_EVENTS = SINK_RUNNER_LIMITS_DEFAULT.eventsPerSendMax;
-const TENANT = "default";
-const TOKENS = { ingest: "bench-ingest", search: "bench-search", admin: "bench-admin" };
-
-const root = join(process.env["LOGSHIP_BENCH_DATA"] ?? join(import.meta.dirname, "..", ".bench-data"), "search");
-mkdirSync(root, { recursive: true });
-
 function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
@@ -95,92 +72,15 @@ function percentile(sorted: readonly number[], fraction: number): number {
 
 // ——— the index ———
 
-/** Event n of `total`: evenly spaced over the range, in time order (as a fleet's logs arrive). */
-function eventTimeMs(n: number, total: number): number {
-  return DATA_END_MS - DATA_SPAN_MS + Math.floor(((n + 0.5) * DATA_SPAN_MS) / total);
-}
-
-function needleAt(total: number): Set<number> {
-  return new Set(Array.from({ length: NEEDLE_COUNT }, (_, k) => Math.floor(((k + 0.5) * total) / NEEDLE_COUNT)));
-}
-
-interface BuildStats {
-  events: number;
-  raw_mb: number;
-  sends: number;
-  send_seconds: number;
-  cpu_seconds: number;
-  events_per_s: number;
-  index_mb: number;
-  built_at: string;
-}
-
-/** Indexes the first `count` events of the dataset of `total` into `dataDirectory/index` through SearchSink.send. */
-async function buildIndex(dataDirectory: string, count: number, total: number): Promise<BuildStats> {
-  const index = new SearchIndex({ directory: join(dataDirectory, "index") });
-  const sink = new SearchSink(index, { logger: silentLogger });
-  const generator = new SearchEventGenerator(SEED);
-  const needles = needleAt(total);
-  const signal = new AbortController().signal;
-  let rawBytes = 0;
-  let sendMs = 0;
-  let cpuMicros = 0;
-  let sends = 0;
-  for (let start = 0; start < count; start += SEND_EVENTS) {
-    const batch: SinkEvent[] = [];
-    for (let n = start; n < Math.min(count, start + SEND_EVENTS); n++) {
-      const generated = generator.event(eventTimeMs(n, total), needles.has(n) ? NEEDLE : undefined);
-      rawBytes += generated.rawBytes;
-      batch.push(Object.assign(generated.event, { tenant: TENANT }));
-    }
-    const cpuBefore = process.cpuUsage();
-    const started = performance.now();
-    const outcome = await sink.send(batch, signal);
-    sendMs += performance.now() - started;
-    const cpu = process.cpuUsage(cpuBefore);
-    cpuMicros += cpu.user + cpu.system;
-    sends++;
-    if (outcome.kind !== "delivered") throw new Error(`send ${sends}: ${JSON.stringify(outcome)}`);
-    if (sends % 200 === 0) process.stderr.write(`search bench: indexed ${start + batch.length} of ${count} events, ${Math.round((start + batch.length) / (sendMs / 1000))} events/s\n`);
-  }
-  await sink.close();
-  return {
-    events: count,
-    raw_mb: round(rawBytes / 1e6),
-    sends,
-    send_seconds: round(sendMs / 1000),
-    cpu_seconds: round(cpuMicros / 1e6),
-    events_per_s: Math.round(count / (sendMs / 1000)),
-    index_mb: round(directoryBytes(join(dataDirectory, "index")) / 1e6),
-    built_at: new Date().toISOString(),
-  };
-}
-
-function directoryBytes(directory: string): number {
-  let bytes = 0;
-  for (const entry of readdirSync(directory, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) bytes += statSync(join(entry.parentPath, entry.name)).size;
-  }
-  return bytes;
-}
-
-/** The cached index of `total` events (built now if absent), and what the index case reports. */
-async function cachedIndex(total: number): Promise<{ dataDirectory: string; row: Record<string, unknown> }> {
-  const dataDirectory = join(root, `index-v${DATA_VERSION}.${PARTITION_FORMAT_VERSION}-${total}`);
-  const marker = join(dataDirectory, "built.json");
+/** The cached index of `total` events (built now if absent: search-data.ts), and what the index case reports. */
+async function indexCase(total: number): Promise<{ dataDirectory: string; row: Record<string, unknown> }> {
+  const { dataDirectory, full, builtNow } = await cachedIndex(total);
   const path = `SearchSink.send in-process, ${SEND_EVENTS}-event sends, WAL + synchronous=FULL`;
   const target = { target: "≥ 150,000 events/s" };
-  if (!existsSync(marker)) {
-    rmSync(dataDirectory, { recursive: true, force: true });
-    const stats = await buildIndex(dataDirectory, total, total);
-    writeFileSync(`${marker}.tmp`, JSON.stringify(stats));
-    renameSync(`${marker}.tmp`, marker);
-    return { dataDirectory, row: { bench: "search", case: "index", build: "full", path, ...stats, ...target, meets_target: stats.events_per_s >= 150_000 } };
-  }
-  const full = JSON.parse(readFileSync(marker, "utf8")) as BuildStats;
+  if (builtNow) return { dataDirectory, row: { bench: "search", case: "index", build: "full", path, ...full, ...target, meets_target: full.events_per_s >= 150_000 } };
   if (!cases.has("index")) return { dataDirectory, row: {} };
   // Warm cache: measure a build of the first rateEvents events into a scratch index.
-  const scratch = join(root, "rate-scratch");
+  const scratch = join(SEARCH_BENCH_ROOT, "rate-scratch");
   rmSync(scratch, { recursive: true, force: true });
   const stats = await buildIndex(scratch, rateEvents, total);
   rmSync(scratch, { recursive: true, force: true });
@@ -200,49 +100,6 @@ async function cachedIndex(total: number): Promise<{ dataDirectory: string; row:
       index_mb: full.index_mb,
     },
   };
-}
-
-// ——— collector processes ———
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-interface Collector {
-  child: ChildProcess;
-  url: string;
-}
-
-async function startCollector(logship: string, dataDirectory: string): Promise<Collector> {
-  const port = await freePort();
-  const config = join(root, `collector-${port}.yaml`);
-  const tokens = Object.entries(TOKENS).map(([role, token]) => `{ token: ${token}, tenant: ${TENANT}, role: ${role} }`);
-  writeFileSync(config, `listen: 127.0.0.1:${port}\ndata_dir: ${dataDirectory}\ntokens: [${tokens.join(", ")}]\n`);
-  const child = spawn(process.execPath, [...COLLECTOR_NODE_OPTIONS, logship, "collector", "--config", config, "--log-format", "json", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"] });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) break;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) throw new Error(`collector at ${url} not ready within 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  rmSync(config);
-  return { child, url };
-}
-
-async function stopCollector(collector: Collector): Promise<void> {
-  if (collector.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => collector.child.once("exit", resolve));
-  collector.child.kill("SIGTERM");
-  await exited;
 }
 
 /** utime+stime of a process in seconds, from /proc. */
@@ -387,7 +244,7 @@ const PROBE_STREAM_KEY = "freshness-probe-stream";
 async function freshness(logship: string): Promise<Record<string, unknown>> {
   const seconds = Number(values["freshness-seconds"]);
   const rate = Number(values["freshness-rate"]);
-  const dataDirectory = join(root, "freshness");
+  const dataDirectory = join(SEARCH_BENCH_ROOT, "freshness");
   rmSync(dataDirectory, { recursive: true, force: true });
   const collector = await startCollector(logship, dataDirectory);
   const pool = new Pool(collector.url, { connections: 16, keepAliveTimeout: 60_000 });
@@ -528,10 +385,10 @@ async function freshness(logship: string): Promise<Record<string, unknown>> {
 
 // ——— main ———
 
-const logship = await bundleLogship(root);
+const logship = await bundleLogship(SEARCH_BENCH_ROOT);
 let dataDirectory: string | undefined;
 if (cases.has("index") || cases.has("queries")) {
-  const cached = await cachedIndex(totalEvents);
+  const cached = await indexCase(totalEvents);
   dataDirectory = cached.dataDirectory;
   if (cases.has("index")) console.log(JSON.stringify(cached.row));
 }

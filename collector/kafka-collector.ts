@@ -35,6 +35,7 @@ import type { ReplayRequest } from "./sinks/fanout.ts";
 import { KafkaLogFanout } from "./sinks/kafka-log-fanout.ts";
 import { searchIndexOf } from "./sinks/search/sink.ts";
 import { searchRoutes } from "./search/routes.ts";
+import { uiRoutes } from "./ui/routes.ts";
 import type { Sink } from "./sinks/types.ts";
 import { runningNode, startNodeServer, type RunningNode } from "./node.ts";
 import { CollectorMetrics } from "./metrics.ts";
@@ -81,11 +82,12 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
       meter,
       metrics,
       logger,
-      // GET /v1/status and POST /v1/sinks/<name>/replay from Kafka's offsets (docs/KAFKA.md), then GET /v1/search and /v1/histogram over the embedded index the search sink fills (docs/SEARCH.md).
+      // GET /v1/status and POST /v1/sinks/<name>/replay from Kafka's offsets (docs/KAFKA.md), then the search API over the embedded index the search sink fills (docs/SEARCH.md), then the web UI at / (docs/UI.md).
       routes: (tokens) =>
         eitherRoute(
           adminRoutes({ tokens, status: (principal) => kafkaCollectorStatus(statusSources, principal), replay: (request) => replayAnswer(sinks, request), logger }),
           searchRoutes({ tokens, index: searchIndexOf(options.sinks), logger, peers: config.peers, peerTimeoutMs: config.search.peer_timeout }),
+          uiRoutes({ logger }),
         ),
     });
   } catch (error) {

@@ -24,6 +24,7 @@ import type { SyncFunction } from "./log/tenant-log.ts";
 import { SinkFanout } from "./sinks/fanout.ts";
 import { searchIndexOf } from "./sinks/search/sink.ts";
 import { searchRoutes } from "./search/routes.ts";
+import { uiRoutes } from "./ui/routes.ts";
 import type { Sink } from "./sinks/types.ts";
 import { runningNode, startNodeServer, type RunningNode } from "./node.ts";
 
@@ -91,7 +92,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       meter,
       metrics,
       logger,
-      // GET /v1/status and POST /v1/sinks/<name>/replay (docs/SINKS.md), then GET /v1/search and /v1/histogram (docs/SEARCH.md).
+      // GET /v1/status and POST /v1/sinks/<name>/replay (docs/SINKS.md), then the search API (docs/SEARCH.md), then the web UI at / (docs/UI.md).
       routes: (tokens) =>
         eitherRoute(
           adminRoutes({
@@ -101,6 +102,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
             logger,
           }),
           searchRoutes({ tokens, index: searchIndexOf(sinkList), logger, peers: config.peers, peerTimeoutMs: config.search.peer_timeout }),
+          uiRoutes({ logger }),
         ),
     });
     const running = server;

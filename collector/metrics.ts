@@ -42,7 +42,7 @@ type Labels<Label extends string> = Partial<Record<Label, string>>;
 const FSYNC_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 const SEARCH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** Routes whose latency is observed; /v1/tail is a stream that lasts as long as the client wants, so it is not. */
-const TIMED_ROUTES = new Set(["/v1/search", "/v1/histogram", "/v1/context"]);
+const TIMED_ROUTES = new Set(["/v1/search", "/v1/histogram", "/v1/facets", "/v1/context"]);
 
 export class CollectorMetrics {
   readonly registry: Registry;
@@ -57,7 +57,7 @@ export class CollectorMetrics {
     this.fsyncSeconds = new Histogram({ name: "logship_collector_log_fsync_seconds", help: "Duration of each fdatasync of the log (one per group commit round).", buckets: FSYNC_BUCKETS, registers });
     this.searchSeconds = new Histogram<"route">({
       name: "logship_collector_search_request_seconds",
-      help: "Search requests from arrival to the end of the answer, by route (search, histogram, context).",
+      help: "Search requests from arrival to the end of the answer, by route (search, histogram, facets, context).",
       labelNames: ["route"],
       buckets: SEARCH_BUCKETS,
       registers,

@@ -9,8 +9,9 @@
  *    worker into another; the git commit goes in as LOGSHIP_BUILD_COMMIT.
  * 2. `node --experimental-sea-config` writes the blob: the main script and
  *    the assets, which the program reads with `node:sea` getAsset: the
- *    decode worker's code (collector/ingest/decode-pool.ts) and the Kafka
- *    client's WebAssembly (below).
+ *    decode worker's code (collector/ingest/decode-pool.ts), the Kafka
+ *    client's WebAssembly (below) and the web UI's files
+ *    (collector/ui/build.ts, served by collector/ui/routes.ts).
  * 3. A copy of the node binary gets the blob injected by postject, which
  *    flips the SEA fuse.
  *
@@ -25,6 +26,8 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { DECODE_WORKER_ASSET } from "../collector/ingest/decode-pool.ts";
+import { UI_SEA_PREFIX } from "../collector/ui/assets.ts";
+import { UI_ASSET_NAMES, writeUiAssets } from "../collector/ui/build.ts";
 import { gitHead } from "../shared/cli/commands/version.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -54,9 +57,11 @@ export async function buildSea(outDirectory: string): Promise<BuiltBinary> {
   const worker = join(work, DECODE_WORKER_ASSET);
   await bundleCommonJs(join(ROOT, "packaging", "sea-main.ts"), main, commit);
   await bundleCommonJs(join(ROOT, "collector", "ingest", "decode-worker.ts"), worker, commit);
+  const ui = await writeUiAssets(join(work, "ui"));
+  const uiAssets = Object.fromEntries(UI_ASSET_NAMES.map((name) => [UI_SEA_PREFIX + name, join(ui, name)]));
 
   const blob = join(work, "logship.blob");
-  const config = { main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets: { [DECODE_WORKER_ASSET]: worker, [KAFKA_WASM_ASSET]: kafkaWasmPath() } };
+  const config = { main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets: { [DECODE_WORKER_ASSET]: worker, [KAFKA_WASM_ASSET]: kafkaWasmPath(), ...uiAssets } };
   const configPath = join(work, "sea-config.json");
   await writeFile(configPath, JSON.stringify(config, null, 2) + "\n");
   execFileSync(process.execPath, ["--experimental-sea-config", configPath], { stdio: "pipe" });

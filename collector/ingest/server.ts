@@ -1,8 +1,9 @@
 /**
  * The collector's HTTP server (node:http): `POST /v1/ingest`, `/healthz`,
  * `/readyz`, and the operator and search routes (`/v1/status`, replay,
- * `/v1/search`, `/v1/histogram`) handed to `adminRoutes` (collector/admin/,
- * collector/search/routes.ts). docs/INGEST.md is the contract.
+ * `/v1/search`, `/v1/histogram`, …) and the web UI (`/`) handed to
+ * `adminRoutes` (collector/admin/, collector/search/routes.ts,
+ * collector/ui/routes.ts). docs/INGEST.md is the contract.
  *
  * An ingest request is admitted, or refused without reading its body, in
  * this order: shutting down (503), token (401/403), Content-Encoding (415),

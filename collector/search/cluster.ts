@@ -1,7 +1,7 @@
 /**
  * The cluster search (docs/SEARCH.md, "Cluster search"): a collector with
- * `peers` answers `GET /v1/search` and `GET /v1/histogram` for the whole
- * cluster. It sends the request to every peer at once (peers.ts: one hop,
+ * `peers` answers `GET /v1/search`, `GET /v1/histogram` and `GET /v1/facets`
+ * for the whole cluster. It sends the request to every peer at once (peers.ts: one hop,
  * `Logship-Scope: local`, the caller's token, `search.peer_timeout`),
  * answers its own part from its index meanwhile, and combines the parts
  * (merge.ts). A peer that does not answer in time, cannot be reached,
@@ -18,6 +18,7 @@ import { formatTime, type Event } from "../../shared/event.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { parseTime, TIME_MAX_MS, TIME_MIN_MS } from "../../shared/query/values.ts";
 import { SearchRequestError } from "./errors.ts";
+import { mergeFacets, type Facet, type FacetsResult } from "./facets.ts";
 import type { HistogramResult } from "./histogram.ts";
 import { mergeHistograms, mergePages, type Order, type PositionedEvent, type SourcePage } from "./merge.ts";
 import type { PeerAnswer, PeerClient, PeerFailure } from "./peers.ts";
@@ -86,6 +87,31 @@ export async function clusterHistogram(cluster: ClusterRequest, params: ClusterH
   const histograms: HistogramResult[] = [own];
   const failures = collect(cluster, answers, (json) => histograms.push(peerHistogram(json, own)));
   return { result: mergeHistograms(histograms), partial: failures.length > 0, peersFailed: failures };
+}
+
+export interface ClusterFacetsParams {
+  queryText: string;
+  sinceMs?: number;
+  untilMs?: number;
+  tenant?: string;
+}
+
+export interface ClusterFacets {
+  result: FacetsResult;
+  partial: boolean;
+  peersFailed: PeerFailure[];
+}
+
+/** The cluster's facets (each node's sample, summed: facets.ts `mergeFacets`); `local` counts this collector's. */
+export async function clusterFacets(cluster: ClusterRequest, params: ClusterFacetsParams, local: () => FacetsResult): Promise<ClusterFacets> {
+  const parameters = new URLSearchParams({ q: params.queryText });
+  if (params.sinceMs !== undefined) parameters.set("since", absoluteTime("since", params.sinceMs));
+  if (params.untilMs !== undefined) parameters.set("until", absoluteTime("until", params.untilMs));
+  if (params.tenant !== undefined) parameters.set("tenant", params.tenant);
+  const { own, answers } = await alongsidePeers(cluster, `/v1/facets?${parameters}`, local);
+  const results: FacetsResult[] = [own];
+  const failures = collect(cluster, answers, (json) => results.push(peerFacets(json)));
+  return { result: mergeFacets(results), partial: failures.length > 0, peersFailed: failures };
 }
 
 /** The peers' answers to `path`, and this collector's own part, computed while the requests are out. */
@@ -173,6 +199,17 @@ function peerHistogram(json: unknown, own: HistogramResult): HistogramResult {
     result.countedSinceMs = countedSinceMs;
   }
   return result;
+}
+
+function peerFacets(json: unknown): FacetsResult {
+  const { events, complete, facets } = (isObject(json) ? json : {}) as Record<string, unknown>;
+  if (typeof events !== "number" || typeof complete !== "boolean" || !Array.isArray(facets)) throw new PeerAnswerError("answered something that is not facets ({events, complete, facets})");
+  for (const facet of facets as unknown[]) {
+    const { field, events: having, values, other } = (isObject(facet) ? facet : {}) as Record<string, unknown>;
+    const valuesOk = Array.isArray(values) && values.every((value: unknown) => isObject(value) && typeof value["value"] === "string" && Number.isSafeInteger(value["count"]));
+    if (typeof field !== "string" || !Number.isSafeInteger(having) || !Number.isSafeInteger(other) || !valuesOk) throw new PeerAnswerError("answered a facet without field, events, values and other");
+  }
+  return { events, complete, facets: facets as Facet[] };
 }
 
 /** RFC 3339 of a bound; refused (400) outside the years every node can read back. */

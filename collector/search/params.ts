@@ -1,6 +1,7 @@
 /**
- * The query-string parameters of `GET /v1/search` and `GET /v1/histogram`
- * (and at the end of the file `GET /v1/tail` and `GET /v1/context`)
+ * The query-string parameters of `GET /v1/search`, `GET /v1/histogram` and
+ * `GET /v1/facets` (and at the end of the file `GET /v1/tail` and
+ * `GET /v1/context`)
  * (docs/SEARCH.md, "HTTP API"), checked purely before any index is read.
  * Every refusal names the parameter: an unknown or repeated parameter, a
  * limit out of range, an order or a time that is not one. A query that does
@@ -43,6 +44,7 @@ export interface HistogramParams {
 
 const SEARCH_NAMES = ["q", "since", "until", "limit", "order", "cursor", "tenant"];
 const HISTOGRAM_NAMES = ["q", "since", "until", "tenant"];
+const FACETS_NAMES = ["q", "since", "until", "tenant"];
 
 export function searchParams(parameters: URLSearchParams, nowMs: number): SearchParams {
   const get = reader(parameters, SEARCH_NAMES);
@@ -68,6 +70,27 @@ export function histogramParams(parameters: URLSearchParams, nowMs: number): His
   const sinceMs = since === undefined ? untilMs - HISTOGRAM_RANGE_DEFAULT_MS : parseTimeParameter("since", since, nowMs);
   if (sinceMs >= untilMs) throw new SearchRequestError("LOGSHIP_SEARCH_REQUEST", "a histogram needs since before until");
   const params: HistogramParams = { query, sinceMs, untilMs };
+  const tenant = get("tenant");
+  if (tenant !== undefined) params.tenant = tenant;
+  return params;
+}
+
+/** The parameters of `GET /v1/facets` (facets.ts): a query and an optional range, as for a search. */
+export interface FacetsParams {
+  query: Query;
+  sinceMs?: number;
+  untilMs?: number;
+  tenant?: string;
+}
+
+export function facetsParams(parameters: URLSearchParams, nowMs: number): FacetsParams {
+  const get = reader(parameters, FACETS_NAMES);
+  const params: FacetsParams = { query: parseQuery(get("q") ?? "") };
+  const since = get("since");
+  const until = get("until");
+  if (since !== undefined) params.sinceMs = parseTimeParameter("since", since, nowMs);
+  if (until !== undefined) params.untilMs = parseTimeParameter("until", until, nowMs);
+  if (params.sinceMs !== undefined && params.untilMs !== undefined && params.sinceMs > params.untilMs) throw new SearchRequestError("LOGSHIP_SEARCH_REQUEST", "since is after until");
   const tenant = get("tenant");
   if (tenant !== undefined) params.tenant = tenant;
   return params;

@@ -8,6 +8,9 @@
  *                        (cursor and partial in the Logship-Cursor and
  *                        Logship-Partial headers)
  *   GET /v1/histogram  q since until [tenant] → {"bucket_ms", "buckets", "complete", "partial"}
+ *   GET /v1/facets     q since until [tenant] → {"events", "complete", "facets", "partial"}:
+ *                      top values of host, source, path and common fields
+ *                      among the newest matches (facets.ts)
  *   GET /v1/tail       q [tenant] [last_event_id | Last-Event-ID header] → Server-Sent
  *                      Events of matching events as they are indexed (tail.ts)
  *   GET /v1/context    id [before] [after] [tenant] → {"event", "before", "after"}:
@@ -37,7 +40,8 @@ import { IngestError } from "../ingest/errors.ts";
 import { sendJson } from "../ingest/server.ts";
 import { IndexError, SearchRequestError } from "./errors.ts";
 import type { ClusterRequest } from "./cluster.ts";
-import { contextParams, histogramParams, searchParams, tailParams } from "./params.ts";
+import type { FacetsResult } from "./facets.ts";
+import { contextParams, facetsParams, histogramParams, searchParams, tailParams } from "./params.ts";
 import type { PeerClient, PeerFailure } from "./peers.ts";
 import type { HistogramResult } from "./histogram.ts";
 import type { SearchIndex } from "./search-index.ts";
@@ -79,8 +83,9 @@ export function searchRoutes(options: SearchRoutesOptions): RouteHandler {
       void (path === "/v1/tail" ? tail(request, response, options, streamsOf) : context(request, response, options)).catch((error: unknown) => sendSearchError(response, options.logger, error));
       return true;
     }
-    if (path !== "/v1/search" && path !== "/v1/histogram") return false;
-    void (path === "/v1/search" ? search(request, response, state) : histogram(request, response, state)).catch((error: unknown) => sendSearchError(response, options.logger, error));
+    const route = path === "/v1/search" ? search : path === "/v1/histogram" ? histogram : path === "/v1/facets" ? facets : undefined;
+    if (route === undefined) return false;
+    void route(request, response, state).catch((error: unknown) => sendSearchError(response, options.logger, error));
     return true;
   };
 }
@@ -142,6 +147,22 @@ async function histogram(request: IncomingMessage, response: ServerResponse, sta
     },
     { "Logship-Node": state.nodeId },
   );
+}
+
+async function facets(request: IncomingMessage, response: ServerResponse, state: RouteState): Promise<void> {
+  const { index, principal, parameters } = admit(request, state.options);
+  const params = facetsParams(parameters, Date.now());
+  const tenant = tenantFor(principal, params.tenant);
+  const { facetsIndex } = await import("./facets.ts");
+  const { sinceMs, untilMs } = params;
+  const local = () => facetsIndex(index, { tenant, query: params.query, ...defined({ sinceMs, untilMs }) });
+  const cluster = await clusterRequest(request, state);
+  const answer: { result: FacetsResult; partial: boolean; peersFailed: PeerFailure[] } =
+    cluster === undefined
+      ? { result: local(), partial: false, peersFailed: [] }
+      : await (await import("./cluster.ts")).clusterFacets(cluster, { queryText: parameters.get("q") ?? "", ...defined({ sinceMs, untilMs, tenant: params.tenant }) }, local);
+  const failed = answer.partial ? { peers_failed: answer.peersFailed } : {};
+  sendJson(response, 200, { ...answer.result, partial: answer.partial, ...failed }, { "Logship-Node": state.nodeId });
 }
 
 /**

@@ -5,8 +5,10 @@
  * `version`, then an agent and a collector from it ship a file's lines and
  * `search --count` from it finds them all. The collector decodes every batch
  * on its decode worker, whose code comes from the executable's assets; the
- * agent runs with its role's options (packaging/role-start.ts); a collector
- * with a Kafka sink starts (the client's WebAssembly is an asset too).
+ * agent runs with its role's options (packaging/role-start.ts); the
+ * collector serves the web UI from the executable's assets, the same bytes
+ * collector/ui/build.ts makes; a collector with a Kafka sink starts (the
+ * client's WebAssembly is an asset too).
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -15,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { buildSea, BINARY_NAME } from "../../packaging/build-sea.ts";
+import { buildUiAssets } from "../../collector/ui/build.ts";
 import { gitHead } from "../../shared/cli/commands/version.ts";
 import { agentSetup, collectorSetup, REPO, until } from "../helpers/processes.ts";
 
@@ -57,6 +60,14 @@ test("the single executable, alone in a directory and with no node on PATH: vers
     throw new Error(`${String(error)}; last search: ${JSON.stringify(last)}; collector exit ${collectorProcess.exitCode}`);
   });
   assert.equal(last.status, 0, last.stderr);
+
+  // The web UI from the executable's assets: the page, its script and its style, byte for byte what the build makes.
+  const uiAssets = await buildUiAssets();
+  for (const [path, name] of [["/", "index.html"], ["/ui/app.js", "app.js"], ["/ui/app.css", "app.css"]] as const) {
+    const response = await fetch(`${collector.url}${path}`, { headers: { "accept-encoding": "identity" } });
+    assert.equal(response.status, 200, path);
+    assert.deepEqual(Buffer.from(await response.arrayBuffer()), Buffer.from(uiAssets.get(name) as Uint8Array), path);
+  }
 
   // The Kafka client compiles its WebAssembly when imported (with sinks.kafka configured): from the executable's asset, no broker needed to start.
   const kafkaCollector = await collectorSetup(join(directory, "kafka-collector"), `sinks:\n  kafka: { brokers: ["127.0.0.1:1"], topic: logship }\n`);
