@@ -10,10 +10,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { agentConfigSchema } from "./config.ts";
-import { runAgent } from "./run.ts";
-import { INGEST_TOKEN, startTestCollector, until } from "../collector/testing/collector.ts";
-import { silentLogger } from "../shared/logger.ts";
+import { startTestAgent } from "./testing/agent.ts";
+import { INGEST_TOKEN, startTestCollector } from "../collector/testing/collector.ts";
 import { scrapeUntil, sampleValue } from "../shared/testing/exposition.ts";
 
 interface Shipping {
@@ -28,26 +26,13 @@ async function shipFile(t: { after: (fn: () => Promise<void>) => void }, lines: 
   const file = join(directory, "app.log");
   const text = Array.from({ length: lines }, (_, index) => `line ${index} of the metrics test\n`).join("");
   writeFileSync(file, text);
-  const config = agentConfigSchema.parse({
-    data_dir: join(directory, "agent"),
-    collectors: [collector.url],
-    token,
-    sources: [{ name: "app", paths: [file], start_at: "beginning" }],
-    batch: { linger: "20ms" },
-    api: { listen: "127.0.0.1:0" },
-    delivery: { shutdown_timeout: "1s" },
-  });
-  const stop = new AbortController();
-  let apiUrl: string | undefined;
-  const running = runAgent({ config, configFile: join(directory, "agent.yaml"), logger: silentLogger, signal: stop.signal, apiListen: config.api.listen, onRunning: (_agent, address) => (apiUrl = address) });
+  const agent = await startTestAgent({ data_dir: join(directory, "agent"), collectors: [collector.url], token, sources: [{ name: "app", paths: [file], start_at: "beginning" }] });
   t.after(async () => {
-    stop.abort();
-    await running;
+    await agent.stop();
     await collector.stop();
     rmSync(directory, { recursive: true, force: true });
   });
-  await until(() => apiUrl !== undefined, "the agent API to listen");
-  return { apiUrl: apiUrl as string, fileBytes: Buffer.byteLength(text) };
+  return { apiUrl: agent.apiUrl, fileBytes: Buffer.byteLength(text) };
 }
 
 test("agent /metrics after shipping a file: lines and bytes read, events sent and acknowledged, batches, spool gauges, checkpoint lag back to 0", async (t) => {

@@ -5,18 +5,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePort } from "../test/helpers/processes.ts";
 import { COLLECTOR_NODE_OPTIONS } from "./node-options.ts";
 import { SEARCH_BENCH_ROOT, TENANT, TOKENS } from "./search-data.ts";
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export interface Collector {
   child: ChildProcess;

@@ -10,12 +10,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { agentConfigSchema } from "../config.ts";
-import { runAgent } from "../run.ts";
+import { startTestAgent } from "../testing/agent.ts";
 import type { TransformStatus } from "../agent.ts";
-import { INGEST_TOKEN, SEARCH_TOKEN, startTestCollector, until } from "../../collector/testing/collector.ts";
+import { INGEST_TOKEN, SEARCH_TOKEN, startTestCollector } from "../../collector/testing/collector.ts";
 import type { Event } from "../../shared/event.ts";
-import { silentLogger } from "../../shared/logger.ts";
 import { scrapeUntil, sampleValue } from "../../shared/testing/exposition.ts";
 
 test("an agent with drop, redact, set and remove ships only the kept events, transformed, and counts the rest", async (t) => {
@@ -30,7 +28,7 @@ test("an agent with drop, redact, set and remove ships only the kept events, tra
     "paid 4111 1111 1111 1111 by bob@example.com",
   ];
   writeFileSync(file, lines.map((line) => `${line}\n`).join(""));
-  const config = agentConfigSchema.parse({
+  const agent = await startTestAgent({
     data_dir: join(directory, "agent"),
     host: "web-7",
     collectors: [collector.url],
@@ -44,27 +42,20 @@ test("an agent with drop, redact, set and remove ships only the kept events, tra
         transforms: [{ drop: "healthz OR debug" }, { redact: { patterns: ["email", "credit_card"] } }, { set: { "fields.origin": "{fields.service}@{host}" } }, { remove: ["fields.team"] }],
       },
     ],
-    batch: { linger: "20ms" },
-    api: { listen: "127.0.0.1:0" },
-    delivery: { shutdown_timeout: "1s" },
   });
-  const stop = new AbortController();
-  let apiUrl: string | undefined;
-  const running = runAgent({ config, configFile: join(directory, "agent.yaml"), logger: silentLogger, signal: stop.signal, apiListen: config.api.listen, onRunning: (_agent, address) => (apiUrl = address) });
   t.after(async () => {
-    stop.abort();
-    await running;
+    await agent.stop();
     await collector.stop();
     rmSync(directory, { recursive: true, force: true });
   });
-  await until(() => apiUrl !== undefined, "the agent API to listen");
+  const apiUrl = agent.apiUrl;
 
-  const metrics = await scrapeUntil(apiUrl as string, "the kept events acknowledged", (exposition) => sampleValue(exposition, "logship_agent_acked_events_total") === 2);
+  const metrics = await scrapeUntil(apiUrl, "the kept events acknowledged", (exposition) => sampleValue(exposition, "logship_agent_acked_events_total") === 2);
   assert.equal(sampleValue(metrics, 'logship_agent_transform_dropped_events_total{source="app",step="0_drop"}'), 3);
   assert.equal(sampleValue(metrics, 'logship_agent_transform_redactions_total{source="app",step="1_redact"}'), 3);
   assert.equal(sampleValue(metrics, 'logship_agent_transform_redacted_events_total{source="app",step="1_redact"}'), 2);
   assert.equal(sampleValue(metrics, "logship_agent_lines_read_total"), 5);
-  const status = (await (await fetch(`${apiUrl as string}/status`)).json()) as { transforms: TransformStatus[] };
+  const status = (await (await fetch(`${apiUrl}/status`)).json()) as { transforms: TransformStatus[] };
   assert.deepEqual(status.transforms, [
     { source: "app", step: "0_drop", dropped_events: 3, redactions: 0, redacted_events: 0, parse_failures: 0 },
     { source: "app", step: "1_redact", dropped_events: 0, redactions: 3, redacted_events: 2, parse_failures: 0 },
