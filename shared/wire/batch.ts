@@ -29,7 +29,7 @@
  */
 import { crc32 } from "node:zlib";
 import { type Event, eventId, formatTime } from "../event.ts";
-import { assert, LogshipError } from "../errors.ts";
+import { LogshipError } from "../errors.ts";
 
 export const WIRE_MAGIC = Buffer.from("LSW1", "latin1");
 export const WIRE_VERSION = 1;
@@ -98,47 +98,69 @@ export interface WireEventColumns {
 
 /** Offset, flags and message length: the bytes every EVENTS record has. */
 const EVENT_FIXED_BYTES = 8 + 1 + 4;
+/** UTF-8 bytes per UTF-16 code unit at most (a lone surrogate becomes U+FFFD, 3 bytes). */
+const UTF8_BYTES_PER_UNIT_MAX = 3;
 
 /**
- * An EVENTS segment in one buffer: sized first (each fields object is made
- * JSON once), then written in place, so a batch holds one buffer per
- * segment, not several per event until it is joined. `truncated`: indexes
- * of events marked truncated.
+ * Where EVENTS segments are written before they are copied out at their
+ * exact size; grows to the largest segment written (one per process: the
+ * encoder is synchronous).
+ */
+let scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * An EVENTS segment in one buffer, written in one pass from the columns
+ * (each fields object made JSON once) into a scratch buffer and copied out:
+ * a batch holds one buffer per segment, not several per event until it is
+ * joined. ASCII text, what log lines mostly are, is copied by a loop
+ * instead of a call into Node's UTF-8 encoder per string, whose fixed cost
+ * per call outweighed the copy of a log line. `truncated`: indexes of
+ * events marked truncated.
  */
 export function eventsSegment(stream: number, observedMs: number, events: WireEventColumns, truncated: readonly number[] = []): SegmentParts {
   const count = events.offsets.length;
-  const fieldsJson: (string | undefined)[] = new Array<string | undefined>(count);
-  let bodyBytes = 0;
+  const truncatedSet = truncated.length === 0 ? null : new Set(truncated);
+  let position = SEGMENT_HEADER_BYTES;
   for (let index = 0; index < count; index++) {
+    const message = events.messages[index] as string;
     const fields = events.fields[index];
     const json = fields === undefined ? undefined : JSON.stringify(fields);
-    fieldsJson[index] = json;
-    bodyBytes += EVENT_FIXED_BYTES + Buffer.byteLength(events.messages[index] as string, "utf8");
-    if (events.timesMs[index] !== undefined) bodyBytes += 8;
-    if (json !== undefined) bodyBytes += 4 + Buffer.byteLength(json, "utf8");
-  }
-  const segment = Buffer.allocUnsafe(SEGMENT_HEADER_BYTES + bodyBytes);
-  let position = writeSegmentHeader(segment, SEGMENT_EVENTS, stream, observedMs, count, bodyBytes);
-  const truncatedSet = truncated.length === 0 ? null : new Set(truncated);
-  for (let index = 0; index < count; index++) {
     const timeMs = events.timesMs[index];
-    const json = fieldsJson[index];
+    const bytesMax = EVENT_FIXED_BYTES + 8 + 4 + UTF8_BYTES_PER_UNIT_MAX * (message.length + (json?.length ?? 0));
+    if (position + bytesMax > scratch.length) scratch = grown(scratch, position, position + bytesMax);
     const flags = (truncatedSet?.has(index) === true ? EVENT_TRUNCATED : 0) | (timeMs === undefined ? 0 : EVENT_HAS_TIME) | (json === undefined ? 0 : EVENT_HAS_FIELDS);
-    position = segment.writeDoubleLE(events.offsets[index] as number, position);
-    position = segment.writeUInt8(flags, position);
-    if (timeMs !== undefined) position = segment.writeDoubleLE(timeMs, position);
-    position = writeString(segment, events.messages[index] as string, position);
-    if (json !== undefined) position = writeString(segment, json, position);
+    position = scratch.writeDoubleLE(events.offsets[index] as number, position);
+    position = scratch.writeUInt8(flags, position);
+    if (timeMs !== undefined) position = scratch.writeDoubleLE(timeMs, position);
+    position = writeString(scratch, message, position);
+    if (json !== undefined) position = writeString(scratch, json, position);
   }
-  assert(position === segment.length, "an EVENTS segment fills the bytes it was sized for");
-  return { parts: [segment], bytes: segment.length, count };
+  writeSegmentHeader(scratch, SEGMENT_EVENTS, stream, observedMs, count, position - SEGMENT_HEADER_BYTES);
+  const segment = Buffer.allocUnsafe(position);
+  scratch.copy(segment, 0, 0, position);
+  return { parts: [segment], bytes: position, count };
 }
 
-/** u32 length + UTF-8 bytes of `text` at `position`; returns the position after it. */
+/** A larger scratch buffer (at least `bytesMin`) holding the first `used` bytes of `buffer`. */
+function grown(buffer: Buffer, used: number, bytesMin: number): Buffer {
+  const larger = Buffer.allocUnsafe(Math.max(bytesMin, buffer.length * 2));
+  buffer.copy(larger, 0, 0, used);
+  return larger;
+}
+
+/** u32 length + UTF-8 bytes of `text` at `position` (room checked by the caller); returns the position after it. */
 function writeString(buffer: Buffer, text: string, position: number): number {
-  const bytes = buffer.write(text, position + 4, "utf8");
+  const start = position + 4;
+  const length = text.length;
+  let index = 0;
+  for (; index < length; index++) {
+    const code = text.charCodeAt(index);
+    if (code >= 0x80) break;
+    buffer[start + index] = code;
+  }
+  const bytes = index === length ? length : buffer.write(text, start, "utf8");
   buffer.writeUInt32LE(bytes, position);
-  return position + 4 + bytes;
+  return start + bytes;
 }
 
 function writeSegmentHeader(buffer: Buffer, kind: number, stream: number, observedMs: number, count: number, bodyBytes: number): number {

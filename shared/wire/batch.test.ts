@@ -1,0 +1,36 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { encodePayload, eventsSegment, payloadEvents, validatePayload, type WireEventColumns } from "./batch.ts";
+
+const HEADER = { agent: "a1", host: "h", seq: 1, floor: 1, created_ms: 0, streams: [{ key: "k", source: "s", path: "/p", fields: {} }] };
+
+/** Text as a log line may hold it: mostly ASCII, some accents, emoji and lone surrogates (written as U+FFFD). */
+const text = fc.oneof(
+  { weight: 4, arbitrary: fc.string({ maxLength: 200 }) },
+  { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 40 }) },
+  { weight: 1, arbitrary: fc.constantFrom("é", "ascii then é", "\u{1F600} first", "lone \uD800 surrogate", "") },
+);
+
+test("an EVENTS segment decodes to its columns, for any text, fields, times and truncation marks, past the first scratch buffer", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ message: text, fields: fc.option(fc.dictionary(fc.string({ maxLength: 8 }), text, { maxKeys: 3 }), { nil: undefined }), timeMs: fc.option(fc.integer({ min: 0, max: 2 ** 45 }), { nil: undefined }), truncated: fc.boolean() }), { maxLength: 60 }),
+      fc.integer({ min: 0, max: 2000 }),
+      (events, repeat) => {
+        // Repeating the first event makes some segments far larger than the scratch buffer's first 64 KiB.
+        const all = events.length === 0 ? events : [...events, ...Array.from({ length: repeat }, () => events[0] as (typeof events)[number])];
+        const columns: WireEventColumns = { offsets: all.map((_, index) => index * 10), messages: all.map((event) => event.message), timesMs: all.map((event) => event.timeMs), fields: all.map((event) => event.fields) };
+        const truncated = all.flatMap((event, index) => (event.truncated ? [index] : []));
+        const payload = encodePayload(HEADER, [eventsSegment(0, 5, columns, truncated)]);
+        assert.equal(validatePayload(payload).events, all.length);
+        const decoded = [...payloadEvents(payload)];
+        assert.deepEqual(
+          decoded.map((event) => [event.offset, event.message, event.fields, event.truncated === true]),
+          all.map((event, index) => [index * 10, Buffer.from(event.message, "utf8").toString("utf8"), event.fields === undefined ? {} : JSON.parse(JSON.stringify(event.fields)), event.truncated]),
+        );
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
