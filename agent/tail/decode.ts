@@ -3,6 +3,7 @@
  * the source has no parser, no multiline rule and no transforms (the fast
  * path: nothing per line), otherwise decoded events, joined and parsed.
  */
+import { isAscii } from "node:buffer";
 import type { DecodedEvents } from "../events.ts";
 import type { LineParser } from "../parsers/types.ts";
 import type { JoinedEvent, MultilineJoiner } from "./multiline.ts";
@@ -47,9 +48,15 @@ export class EventDecoder {
     const out = emptyDecoded();
     const truncatedLines = new Set(run.truncated);
     const count = run.starts.length;
+    // One string for a run of ASCII lines (one call into Node, not one per
+    // line), each line a slice of it; other runs are decoded line by line.
+    const first = count === 0 ? 0 : (run.starts[0] as number);
+    const last = count === 0 ? 0 : (run.ends[count - 1] as number);
+    const ascii = count > 0 && isAscii(run.buffer.subarray(first, last)) ? run.buffer.toString("latin1", first, last) : null;
     for (let index = 0; index < count; index++) {
       const start = run.starts[index] as number;
-      const text = run.buffer.toString("utf8", start, run.ends[index] as number);
+      const end = run.ends[index] as number;
+      const text = ascii === null ? run.buffer.toString("utf8", start, end) : ascii.slice(start - first, end - first);
       const offset = run.bufferOffset + start;
       const endOffset = index + 1 < count ? run.bufferOffset + (run.starts[index + 1] as number) : run.consumedOffset;
       const truncated = truncatedLines.has(index);
