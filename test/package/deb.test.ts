@@ -3,12 +3,12 @@
  * runs (packaging/build-deb.ts), twice (a second, higher version for the
  * upgrade), then installed into a throwaway Debian 12 root
  * (test/engines/debian-root.ts: a fresh copy of a cached debootstrap per
- * run) with `chroot ROOT dpkg -i`: files, the conffiles and maintainer
- * scripts, the user logship, `logship version` and `validate` of the shipped
- * configs, `systemd-analyze verify` of both units; an upgrade keeps an edited
- * config and the data; `dpkg -r` keeps the data and the user; `dpkg -P`
- * deletes both. Nothing is installed on this machine. Skipped unless root
- * with dpkg-deb and unshare.
+ * run) with the root's own dpkg, chrooted (`unshare --root`): files, the
+ * conffiles and maintainer scripts, the user logship, `logship version` and
+ * `validate` of the shipped configs, `systemd-analyze verify` of both units;
+ * an upgrade keeps an edited config and the data; `dpkg -r` keeps the data
+ * and the user; `dpkg -P` deletes both. Nothing is installed on this
+ * machine. Skipped unless root with dpkg-deb and unshare.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
