@@ -35,8 +35,13 @@ export const DEB_COMPRESSIONS = ["xz", "gzip", "zstd", "none"] as const;
 export type DebCompression = (typeof DEB_COMPRESSIONS)[number];
 /** Debian Policy 5.6.12: upstream version (digits first) and an optional revision. */
 const DEBIAN_VERSION_PATTERN = /^[0-9][A-Za-z0-9.+~]*(-[A-Za-z0-9.+~]+)?$/;
-/** The executable links glibc >= 2.28 (Node 24's floor), libstdc++ with GLIBCXX_3.4.21 (GCC 5) and libgcc_s; adduser for postinst. */
-const DEPENDS = "adduser, libc6 (>= 2.28), libstdc++6 (>= 5), libgcc-s1 | libgcc1";
+/**
+ * The executable links glibc >= 2.28 (Node 24's floor), libstdc++ with
+ * GLIBCXX_3.4.21 (GCC 5) and libgcc_s; adduser for postinst; procps for
+ * /bin/kill in the agent unit's ExecReload (not in a minimal Debian: the
+ * throwaway-root test found `systemd-analyze verify` failing without it).
+ */
+const DEPENDS = "adduser, procps, libc6 (>= 2.28), libstdc++6 (>= 5), libgcc-s1 | libgcc1";
 const MAINTAINER = process.env["LOGSHIP_DEB_MAINTAINER"] ?? "logship maintainers <logship@localhost>";
 /** Directories whose sources go into the executable: a newer file there makes dist/logship-linux-x64 stale. */
 const SOURCE_DIRECTORIES = ["agent", "collector", "shared", "bin", "packaging"];
