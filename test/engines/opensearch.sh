@@ -243,10 +243,19 @@ node_curl() {
   fi
 }
 
-# Green: every shard allocated. A single node with replicated indices stays
-# yellow, so the tests' indices have no replicas; an empty cluster is green.
+# A single node can hold no replica: new indices get none by default
+# (cluster.default_number_of_replicas, a cluster setting, not a node one) and
+# the ones a previous run left get none either, so the node can be green.
+no_replicas() {
+  node_curl -XPUT "$URL/_cluster/settings" -H 'Content-Type: application/json' -d '{"persistent":{"cluster.default_number_of_replicas":0}}' >/dev/null &&
+    node_curl -XPUT "$URL/_all/_settings" -H 'Content-Type: application/json' -d '{"index":{"number_of_replicas":0}}' >/dev/null
+}
+
+# $1 green: every shard allocated; yellow: every primary (green or yellow).
 healthy() {
-  node_curl "$URL/_cluster/health?wait_for_status=${1:-green}&timeout=1s" 2>/dev/null | grep -q "\"status\":\"${1:-green}\""
+  local wanted='"status":"green"'
+  [[ "$1" == yellow ]] && wanted='"status":"(green|yellow)"'
+  node_curl "$URL/_cluster/health?wait_for_status=$1&timeout=1s" 2>/dev/null | grep -Eq "$wanted"
 }
 
 cmd_start() {
@@ -267,8 +276,9 @@ cmd_start() {
       nohup "${as_user[@]}" "$HOME_DIR/bin/opensearch" >"$DATA_DIR/stdout.log" 2>&1 </dev/null &
     echo $! >"$PID_FILE"
   fi
-  local deadline=$((SECONDS + START_TIMEOUT))
-  until healthy green; do
+  local deadline=$((SECONDS + START_TIMEOUT)) replicas_off=0
+  until ((replicas_off)) && healthy green; do
+    if ((!replicas_off)) && healthy yellow && no_replicas; then replicas_off=1; continue; fi
     if ! running_pid >/dev/null; then
       tail -50 "$DATA_DIR/stdout.log" >&2 2>/dev/null || true
       die "the node exited during start"
