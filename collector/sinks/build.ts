@@ -13,9 +13,10 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { assert } from "../../shared/errors.ts";
+import { assert, ConfigError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { ArchiveSinkConfig, CollectorConfig } from "../config.ts";
+import type { SearchBackend } from "../search/backend.ts";
 import type { Sink } from "./types.ts";
 
 /** The embedded search index's directory of a collector config. */
@@ -102,4 +103,17 @@ export async function closeSinks(sinks: readonly Sink[], logger: Logger): Promis
       logger.warn("closing a sink failed", { sink: sink.name, error: error instanceof Error ? error.message : String(error) });
     }
   }
+}
+
+/**
+ * What answers searches with `search.backend: opensearch`: OpenSearch,
+ * through the opensearch sink's client and index names (the config
+ * requires that sink); undefined for the embedded backend.
+ */
+export async function searchBackendOf(config: CollectorConfig, sinks: readonly Sink[]): Promise<SearchBackend | undefined> {
+  if (config.search.backend !== "opensearch") return undefined;
+  const [{ openSearchSinkOf }, { OpenSearchBackend }] = await Promise.all([import("./opensearch/sink.ts"), import("../search/opensearch/backend.ts")]);
+  const sink = openSearchSinkOf(sinks);
+  if (sink === undefined) throw new ConfigError("search.backend is opensearch but no opensearch sink was built (sinks.search.type: opensearch)");
+  return new OpenSearchBackend({ client: sink.client, names: sink.names });
 }

@@ -23,7 +23,8 @@ import { SinkFanout } from "../../collector/sinks/fanout.ts";
 import { OpenSearchSink } from "../../collector/sinks/opensearch/sink.ts";
 import type { SinkEvent } from "../../collector/sinks/types.ts";
 import { makeBatch, numberedLines } from "../../collector/testing/batches.ts";
-import { postBatch, startTestCollector } from "../../collector/testing/collector.ts";
+import { postBatch, SEARCH_TOKEN, startTestCollector } from "../../collector/testing/collector.ts";
+import { runLogship } from "../helpers/processes.ts";
 import { waitFor } from "../../collector/testing/memory-sink.ts";
 import { encodePayload, eventsSegment } from "../../shared/wire/batch.ts";
 import { zstdCompressSync } from "node:zlib";
@@ -136,10 +137,10 @@ function jsonBatch(fields: readonly Record<string, unknown>[], observedMs: numbe
   return zstdCompressSync(encodePayload({ agent: "agent-1", host: "web-1", seq: 1, floor: 0, created_ms: observedMs, streams: [stream] }, [eventsSegment(0, observedMs, events)]));
 }
 
-test("sinks.search type opensearch in a collector config: ingested batches are stored in OpenSearch", { timeout: 120_000 }, async (t) => {
+test("sinks.search type opensearch and search.backend opensearch in a collector config: ingested batches are stored in OpenSearch and found through /v1/search, /v1/histogram and logship search", { timeout: 120_000 }, async (t) => {
   const dataDir = temporaryDirectory(t);
   await deleteIndices(client, "itest-config-*");
-  const collector = await startTestCollector({ dataDir, config: { sinks: { search: { type: "opensearch", url, index: "itest-config-{tenant}-%Y.%m.%d" } } } });
+  const collector = await startTestCollector({ dataDir, config: { sinks: { search: { type: "opensearch", url, index: "itest-config-{tenant}-%Y.%m.%d" } }, search: { backend: "opensearch" } } });
   try {
     for (let seq = 1; seq <= 4; seq++) {
       const batch = makeBatch({ seq, lines: numberedLines(`batch ${seq} line`, 0, 250), baseOffset: seq * 100_000 });
@@ -148,6 +149,15 @@ test("sinks.search type opensearch in a collector config: ingested batches are s
     const deadline = Date.now() + 60_000;
     while ((await countDocuments(client, "itest-config-default-*")) < 1000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(await countDocuments(client, "itest-config-default-*"), 1000);
+    const headers = { authorization: `Bearer ${SEARCH_TOKEN}` };
+    const page = (await (await fetch(`${collector.url}/v1/search?q=${encodeURIComponent('"batch 3 line 7"')}&since=2025-01-01T00:00:00Z&limit=10`, { headers })).json()) as { events: SinkEvent[]; cursor: string | null; partial: boolean };
+    assert.deepEqual(page.events.map((event) => event.message), ["batch 3 line 7"]);
+    assert.deepEqual([page.cursor, page.partial], [null, false]);
+    const histogram = (await (await fetch(`${collector.url}/v1/histogram?q=batch&since=2025-11-24T16:00:00Z&until=2025-11-24T17:00:00Z`, { headers })).json()) as { buckets: { count: number }[]; complete: boolean };
+    assert.deepEqual([histogram.buckets.reduce((sum, bucket) => sum + bucket.count, 0), histogram.complete], [1000, true]);
+    const cli = await runLogship(["search", "line AND 249", "--server", collector.url, "--token", SEARCH_TOKEN, "--since", "2025-01-01T00:00:00Z", "--output", "ndjson", "--order", "asc"]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.deepEqual(cli.stdout.trim().split("\n").map((line) => (JSON.parse(line) as SinkEvent).message), [1, 2, 3, 4].map((seq) => `batch ${seq} line 249`));
   } finally {
     await collector.stop();
   }

@@ -83,6 +83,10 @@ export class OpenSearchSink implements Sink {
     return this.options.client;
   }
 
+  get names(): IndexNames {
+    return this.options.names;
+  }
+
   async send(events: SinkEvent[], signal: AbortSignal): Promise<SendOutcome> {
     signal.throwIfAborted();
     const tenant = events[0]?.tenant;
@@ -201,4 +205,9 @@ export class OpenSearchSink implements Sink {
   async close(): Promise<void> {
     await this.client.close();
   }
+}
+
+/** The opensearch sink among `sinks`, if there is one (the OpenSearch search backend reads what it writes, through its client). */
+export function openSearchSinkOf(sinks: readonly Sink[]): OpenSearchSink | undefined {
+  return sinks.find((sink): sink is OpenSearchSink => sink instanceof OpenSearchSink);
 }
