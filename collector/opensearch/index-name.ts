@@ -15,6 +15,8 @@ export const INDEX_TEMPLATE_DEFAULT = "logship-{tenant}-%Y.%m.%d";
 /** OpenSearch's own limit on index names, in bytes. */
 const INDEX_NAME_BYTES_MAX = 255;
 /** What a tenant may be (collector/log/format.ts) lowercased, and what the template may add. */
+/** The date parts of a template and what separates them (`%Y.%m.%d`): one `*` in a pattern. */
+const DATE_RUN = /%[Ymd](?:[._-]*%[Ymd])*/g;
 const NAME_CHARACTERS = /^[a-z0-9_.{}%Y-]+$/;
 
 /** Why `template` cannot name indices, or undefined when it can (pure: the config schema runs it). */
@@ -50,11 +52,11 @@ export class IndexNames {
 
   /** Every index of `tenant` (a wildcard pattern). */
   tenantPattern(tenant: string): string {
-    return this.template.replaceAll("{tenant}", tenant.toLowerCase()).replace(/(%[Ymd])+/g, "*").replace(/\*+/g, "*");
+    return this.template.replaceAll("{tenant}", tenant.toLowerCase()).replace(DATE_RUN, "*");
   }
 
   /** Every index the template names, of any tenant (the index template's pattern). */
   allPattern(): string {
-    return this.template.replace(/\{tenant\}|%[Ymd]/g, "*").replace(/\*+/g, "*");
+    return this.template.replace(DATE_RUN, "*").replaceAll("{tenant}", "*").replace(/\*+/g, "*");
   }
 }
