@@ -35,3 +35,8 @@ export async function documentIds(client: OpenSearchClient, pattern: string): Pr
 export async function deleteIndices(client: OpenSearchClient, pattern: string): Promise<void> {
   await client.expect("DELETE", `/${pattern}?ignore_unavailable=true&allow_no_indices=true&expand_wildcards=all`);
 }
+
+/** Deletes the index templates the tests' sinks put (`logship-itest-*`): a node kept running between runs may hold older ones whose patterns overlap. */
+export async function deleteTestTemplates(client: OpenSearchClient): Promise<void> {
+  await client.expect("DELETE", "/_index_template/logship-itest-*", { accepted: [404] });
+}

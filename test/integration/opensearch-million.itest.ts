@@ -11,7 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startOpenSearch, stopOpenSearch } from "../engines/opensearch.ts";
-import { countDocuments, deleteIndices, testClient } from "../helpers/opensearch-index.ts";
+import { countDocuments, deleteIndices, deleteTestTemplates, testClient } from "../helpers/opensearch-index.ts";
 import { collectorStatus, openSearchPipeline, searchSinkRow } from "../helpers/opensearch-pipeline.ts";
 import { runLogship, until, waitDelivered, writeNumbered } from "../helpers/processes.ts";
 
@@ -26,6 +26,7 @@ test("1,000,000 lines agent → collector → OpenSearch: _count equals the line
   t.after(() => stopOpenSearch());
   const client = testClient(node.url);
   t.after(() => client.close());
+  await deleteTestTemplates(client);
   const template = "itest-million-{tenant}-%Y.%m.%d";
   const pattern = "itest-million-default-*";
   await deleteIndices(client, "itest-million-*");

@@ -31,7 +31,7 @@ import { SearchIndex } from "../../collector/search/search-index.ts";
 import { OpenSearchSink } from "../../collector/sinks/opensearch/sink.ts";
 import { SearchSink } from "../../collector/sinks/search/sink.ts";
 import { startOpenSearch, stopOpenSearch } from "../engines/opensearch.ts";
-import { deleteIndices, testClient } from "../helpers/opensearch-index.ts";
+import { deleteIndices, deleteTestTemplates, testClient } from "../helpers/opensearch-index.ts";
 
 const TEMPLATE = "itest-table-{tenant}-%Y.%m.%d";
 const PATTERN = "itest-table-default-*";
@@ -44,6 +44,7 @@ const backends: { name: string; backend: SearchBackend }[] = [];
 before(async () => {
   const node = startOpenSearch();
   client = testClient(node.url);
+  await deleteTestTemplates(client);
   await deleteIndices(client, "itest-table-*");
   const events = FIXTURE_EVENTS.map((event) => ({ ...event, tenant: "default" }));
   const sink = new OpenSearchSink({ client: testClient(node.url), names: new IndexNames(TEMPLATE), gzip: false, bulkBytesMax: 1 << 20, bulkEventsMax: 1000, template: {}, logger: silentLogger });

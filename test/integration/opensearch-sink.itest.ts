@@ -29,14 +29,15 @@ import { waitFor } from "../../collector/testing/memory-sink.ts";
 import { encodePayload, eventsSegment } from "../../shared/wire/batch.ts";
 import { zstdCompressSync } from "node:zlib";
 import { startOpenSearch, stopOpenSearch } from "../engines/opensearch.ts";
-import { countDocuments, deleteIndices, documentIds, testClient } from "../helpers/opensearch-index.ts";
+import { countDocuments, deleteIndices, deleteTestTemplates, documentIds, testClient } from "../helpers/opensearch-index.ts";
 
 let url = "";
 let client: OpenSearchClient;
 
-before(() => {
+before(async () => {
   url = startOpenSearch().url;
   client = testClient(url);
+  await deleteTestTemplates(client);
 });
 
 after(async () => {
