@@ -40,6 +40,8 @@ import { judgeBulkItems } from "./bulk-response.ts";
 /** The first pause after a 429; each next one doubles, up to THROTTLE_MAX_MS. */
 export const THROTTLE_FIRST_MS = 1000;
 export const THROTTLE_MAX_MS = 30_000;
+/** Bulk requests of one send in flight at once (each at most bulkEventsMax events and bulkBytesMax bytes). */
+export const BULK_CONCURRENCY = 2;
 /** Bulk requests never shrink below this on 413. */
 const BULK_BYTES_MIN = 64 * 1024;
 /** Only what the sink reads of a bulk answer (a full answer repeats index, id and shard counts per item). */
@@ -100,12 +102,16 @@ export class OpenSearchSink implements Sink {
     }
     const progress = this.progressOf(tenant, events);
     const pending = Array.from(events.keys()).filter((index) => !progress.done.has(index));
-    const encoded = encodeBulk(events, pending, this.options.names, { bytesMax: this.bulkBytesMax, eventsMax: this.options.bulkEventsMax });
+    // A send of many events goes as BULK_CONCURRENCY requests at once: OpenSearch indexes them on as many threads.
+    const eventsMax = Math.min(this.options.bulkEventsMax, Math.max(1, Math.ceil(pending.length / BULK_CONCURRENCY)));
+    const encoded = encodeBulk(events, pending, this.options.names, { bytesMax: this.bulkBytesMax, eventsMax });
     for (const refused of encoded.refused) this.finish(progress, refused.index, refused.reason);
     let retry: { reason: string; throttled: boolean; afterMs?: number } | undefined;
-    for (const request of encoded.requests) {
+    for (let first = 0; first < encoded.requests.length; first += BULK_CONCURRENCY) {
       signal.throwIfAborted();
-      const failure = await this.sendBulk(request, events.length, progress, signal);
+      const group = encoded.requests.slice(first, first + BULK_CONCURRENCY);
+      const failures = await Promise.all(group.map((request) => this.sendBulk(request, events.length, progress, signal)));
+      const failure = failures.find((candidate) => candidate?.throttled === true) ?? failures.find((candidate) => candidate !== undefined);
       if (failure !== undefined) {
         retry ??= failure;
         // The cluster is unreachable, refusing or overloaded: the rest of the send waits for the next try.
