@@ -23,6 +23,8 @@ import { createPool, poolRequest, type Pool } from "../../shared/http/undici-poo
 const gzipAsync = promisify(gzip);
 /** gzip level of request bodies: 1 costs the collector a fifth of level 6's CPU for most of its saving on log text. */
 const GZIP_LEVEL = 1;
+/** An idle connection to the cluster is kept this long. */
+const KEEP_ALIVE_MS = 30_000;
 /** Response bodies read at most (a bulk answer of 5,000 items is ~0.5 MiB with filter_path). */
 export const RESPONSE_BYTES_MAX = 64 * 1024 * 1024;
 
@@ -88,7 +90,7 @@ export class OpenSearchClient {
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       connectTimeout: options.timeoutMs,
-      keepAliveTimeout: 30_000,
+      keepAliveTimeout: KEEP_ALIVE_MS,
       connect: { ...(options.caPem === undefined ? {} : { ca: options.caPem }), rejectUnauthorized: options.verifyCertificate !== false },
     });
     const auth = options.auth;

@@ -42,6 +42,13 @@ export const THROTTLE_FIRST_MS = 1000;
 export const THROTTLE_MAX_MS = 30_000;
 /** Bulk requests of one send in flight at once (each at most bulkEventsMax events and bulkBytesMax bytes). */
 export const BULK_CONCURRENCY = 2;
+/**
+ * 4xx answers to a whole `_bulk` request that say something about the
+ * cluster or the sink's access to it, not about the events (unauthorised,
+ * forbidden, no such path behind a proxy, timeout, overloaded): retried.
+ * Any other 4xx refuses the request's events for good.
+ */
+const REQUEST_STATUSES_RETRIED: readonly number[] = [401, 403, 404, 408, 429];
 /** Bulk requests never shrink below this on 413. */
 const BULK_BYTES_MIN = 64 * 1024;
 /** Only what the sink reads of a bulk answer (a full answer repeats index, id and shard counts per item). */
@@ -147,7 +154,7 @@ export class OpenSearchSink implements Sink {
     }
     if (response.status !== 200) {
       const reason = `OpenSearch ${client.url}: _bulk answered ${response.status} ${describeErrorBody(response)}`;
-      if (response.status >= 400 && response.status < 500 && ![401, 403, 408, 429].includes(response.status)) {
+      if (response.status >= 400 && response.status < 500 && !REQUEST_STATUSES_RETRIED.includes(response.status)) {
         // The request itself is refused (not the cluster's state): its events can never go in this form.
         for (const index of request.items) this.finish(progress, index, reason);
         return undefined;
