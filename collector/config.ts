@@ -10,6 +10,7 @@ import type { Env } from "../shared/config/env.ts";
 import { formatIssue, loadConfigFile } from "../shared/config/load.ts";
 import { httpUrlSchema, identifierSchema, listenAddressSchema } from "../shared/config/fields.ts";
 import { boundedDuration, boundedSize, durationSchema, sizeSchema } from "../shared/config/units.ts";
+import { INDEX_TEMPLATE_DEFAULT, indexTemplateProblem } from "./opensearch/index-name.ts";
 import { parsePartitionTemplate } from "./sinks/archive/partition.ts";
 
 /** Peers at most: a search holds a page from each of them at once. */
@@ -101,11 +102,37 @@ export const ingestConfigSchema = z.strictObject({
     .describe("A request whose headers and body have not arrived in this time is answered 408 and closed."),
 });
 
+/** Keys of `sinks.search` that only `type: opensearch` takes. */
+const OPENSEARCH_ONLY_KEYS = ["url", "index", "user", "password", "token", "tls", "compression", "bulk_max_bytes", "bulk_max_events", "timeout", "shards", "replicas"] as const;
+
 export const searchSinkConfigSchema = z
   .strictObject({
     type: z.enum(["embedded", "opensearch", "none"]).default("embedded").describe("embedded: SQLite FTS5 in data_dir; opensearch: an OpenSearch cluster; none: no search index on this collector (a collector that only stores and forwards)."),
-    url: z.exactOptional(httpUrlSchema("http://localhost:9200")).describe("opensearch only: cluster URL."),
-    index: z.exactOptional(z.string().min(1)).describe("opensearch only: index name or prefix."),
+    url: z.exactOptional(httpUrlSchema("http://localhost:9200")).describe("opensearch only: cluster URL (http or https)."),
+    index: z
+      .exactOptional(z.string().min(1))
+      .superRefine((index, ctx) => {
+        const problem = index === undefined ? undefined : indexTemplateProblem(index);
+        if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem, input: index });
+      })
+      .describe(`opensearch only: index name template; {tenant} is the tenant (lowercased), %Y %m %d the UTC day of the event time. Default ${INDEX_TEMPLATE_DEFAULT}.`),
+    user: z.exactOptional(z.string().min(1)).describe("opensearch only: basic auth user (with password)."),
+    password: z.exactOptional(z.string().min(1)).describe("opensearch only: basic auth password."),
+    token: z.exactOptional(z.string().min(1)).describe("opensearch only: bearer token sent as `Authorization: Bearer <token>` (instead of user and password)."),
+    tls: z
+      .exactOptional(
+        z.strictObject({
+          ca_file: z.exactOptional(z.string().min(1)).describe("PEM file of a CA to trust besides the system's (a private cluster CA)."),
+          verify: z.boolean().default(true).describe("false: accept any server certificate (never in production)."),
+        }),
+      )
+      .describe("opensearch only: TLS of an https:// url."),
+    compression: z.exactOptional(z.enum(["gzip", "none"])).describe("opensearch only: request body compression (default gzip; OpenSearch takes no zstd bodies)."),
+    bulk_max_bytes: z.exactOptional(boundedSize({ min: 1024, max: 100 * 1024 * 1024 })).describe("opensearch only: uncompressed bytes per _bulk request at most (default 8MiB)."),
+    bulk_max_events: z.exactOptional(z.int().min(1).max(100_000)).describe("opensearch only: events per _bulk request at most (default 5000)."),
+    timeout: z.exactOptional(boundedDuration({ min: 100, max: 600_000 })).describe("opensearch only: each request at most this long (default 30s); a bulk not answered by then is retried."),
+    shards: z.exactOptional(z.int().min(1).max(1024)).describe("opensearch only: primary shards of each new index (default: the cluster's)."),
+    replicas: z.exactOptional(z.int().min(0).max(16)).describe("opensearch only: replicas of each new index (default: the cluster's)."),
     retention: z
       .strictObject({
         max_age: z
@@ -126,7 +153,10 @@ export const searchSinkConfigSchema = z
     if (sink.type !== "embedded" && (sink.retention.max_age !== undefined || sink.retention.max_bytes !== undefined)) {
       ctx.addIssue({ code: "custom", path: ["retention"], message: 'retention is only for type "embedded" (an OpenSearch cluster keeps its own index lifecycle)', input: sink.retention });
     }
-    for (const key of ["url", "index"] as const) {
+    if (sink.user !== undefined && sink.password === undefined) ctx.addIssue({ code: "custom", path: ["password"], message: "user needs password", input: sink });
+    if (sink.password !== undefined && sink.user === undefined) ctx.addIssue({ code: "custom", path: ["user"], message: "password needs user", input: sink });
+    if (sink.token !== undefined && sink.user !== undefined) ctx.addIssue({ code: "custom", path: ["token"], message: "either token (bearer) or user and password (basic), not both", input: sink });
+    for (const key of OPENSEARCH_ONLY_KEYS) {
       if (sink.type !== "opensearch" && sink[key] !== undefined) {
         ctx.addIssue({ code: "custom", path: [key], message: `${key} is only allowed with type "opensearch"`, input: sink });
       }

@@ -30,7 +30,7 @@ import { DedupeIndex } from "./ingest/dedupe.ts";
 import { IngestMeter } from "./ingest/meter.ts";
 import type { CollectorServer } from "./ingest/server.ts";
 import { KafkaLog } from "./log/kafka/kafka-log.ts";
-import { closeSinks } from "./sinks/build.ts";
+import { closeSinks, searchBackendOf } from "./sinks/build.ts";
 import type { ReplayRequest } from "./sinks/fanout.ts";
 import { KafkaLogFanout } from "./sinks/kafka-log-fanout.ts";
 import { searchIndexOf } from "./sinks/search/sink.ts";
@@ -55,6 +55,7 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
   const { config, logger } = options;
   const kafka = config.log.kafka;
   assert(kafka !== undefined, "the config schema requires log.kafka with backend kafka");
+  const searchBackend = await searchBackendOf(config, options.sinks);
   const sinks = new KafkaLogFanout({
     sinks: options.sinks,
     brokers: kafka.brokers,
@@ -86,7 +87,7 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
       routes: (tokens) =>
         eitherRoute(
           adminRoutes({ tokens, status: (principal) => kafkaCollectorStatus(statusSources, principal), replay: (request) => replayAnswer(sinks, request), logger }),
-          searchRoutes({ tokens, index: searchIndexOf(options.sinks), logger, peers: config.peers, peerTimeoutMs: config.search.peer_timeout }),
+          searchRoutes({ tokens, index: searchIndexOf(options.sinks), ...(searchBackend === undefined ? {} : { backend: searchBackend }), logger, peers: config.peers, peerTimeoutMs: config.search.peer_timeout }),
           uiRoutes({ logger }),
         ),
     });

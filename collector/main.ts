@@ -18,7 +18,7 @@ import type { CollectorServer } from "./ingest/server.ts";
 import { isValidTenant } from "./log/format.ts";
 import { EmbeddedLog } from "./log/log.ts";
 import type { KafkaLog } from "./log/kafka/kafka-log.ts";
-import { buildSinks, closeSinks } from "./sinks/build.ts";
+import { buildSinks, closeSinks, searchBackendOf } from "./sinks/build.ts";
 import type { KafkaLogFanout } from "./sinks/kafka-log-fanout.ts";
 import type { SyncFunction } from "./log/tenant-log.ts";
 import { SinkFanout } from "./sinks/fanout.ts";
@@ -56,6 +56,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   }
   const { host, port } = parseListen(config.listen);
   const sinkList = options.sinks ?? (await buildSinks(config, logger));
+  const searchBackend = await searchBackendOf(config, sinkList);
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS_DEFAULT;
   if (config.log.backend === "kafka") {
     // Imported here, not at the top: the Kafka client loads WebAssembly on import (see sinks/build.ts).
@@ -101,7 +102,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
             replay: async (request) => replayResultJson(await sinks.replay(request)),
             logger,
           }),
-          searchRoutes({ tokens, index: searchIndexOf(sinkList), logger, peers: config.peers, peerTimeoutMs: config.search.peer_timeout }),
+          searchRoutes({ tokens, index: searchIndexOf(sinkList), ...(searchBackend === undefined ? {} : { backend: searchBackend }), logger, peers: config.peers, peerTimeoutMs: config.search.peer_timeout }),
           uiRoutes({ logger }),
         ),
     });

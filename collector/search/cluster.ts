@@ -63,7 +63,7 @@ export interface ClusterHistogram {
 }
 
 /** One page of the cluster's matches; `local` answers this collector's part (from the same parameters). */
-export async function clusterSearch(cluster: ClusterRequest, params: ClusterSearchParams, local: () => SearchResult): Promise<ClusterSearchPage> {
+export async function clusterSearch(cluster: ClusterRequest, params: ClusterSearchParams, local: () => SearchResult | Promise<SearchResult>): Promise<ClusterSearchPage> {
   const { order } = params;
   // A cursor no node would take is the caller's mistake: 400 before anyone is asked.
   if (params.cursor !== undefined) decodeCursor(params.cursor, order);
@@ -80,7 +80,7 @@ export async function clusterSearch(cluster: ClusterRequest, params: ClusterSear
 }
 
 /** The cluster's counts per bucket over one absolute range; `local` counts this collector's. */
-export async function clusterHistogram(cluster: ClusterRequest, params: ClusterHistogramParams, local: () => HistogramResult): Promise<ClusterHistogram> {
+export async function clusterHistogram(cluster: ClusterRequest, params: ClusterHistogramParams, local: () => HistogramResult | Promise<HistogramResult>): Promise<ClusterHistogram> {
   const parameters = new URLSearchParams({ q: params.queryText, since: absoluteTime("since", params.sinceMs), until: absoluteTime("until", params.untilMs) });
   if (params.tenant !== undefined) parameters.set("tenant", params.tenant);
   const { own, answers } = await alongsidePeers(cluster, `/v1/histogram?${parameters}`, local);
@@ -115,12 +115,12 @@ export async function clusterFacets(cluster: ClusterRequest, params: ClusterFace
 }
 
 /** The peers' answers to `path`, and this collector's own part, computed while the requests are out. */
-async function alongsidePeers<T>(cluster: ClusterRequest, path: string, local: () => T): Promise<{ own: T; answers: PeerAnswer[] }> {
+async function alongsidePeers<T>(cluster: ClusterRequest, path: string, local: () => T | Promise<T>): Promise<{ own: T; answers: PeerAnswer[] }> {
   const pending = cluster.peers.getAll(path, cluster.authorization);
   // One turn of the event loop lets the requests leave before the synchronous index read holds the loop.
   await new Promise((resolve) => setImmediate(resolve));
   // getAll never rejects, so a local failure leaves nothing unhandled; the peers' answers are then dropped.
-  const own = local();
+  const own = await local();
   return { own, answers: await pending };
 }
 

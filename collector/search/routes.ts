@@ -43,14 +43,17 @@ import type { ClusterRequest } from "./cluster.ts";
 import type { FacetsResult } from "./facets.ts";
 import { contextParams, facetsParams, histogramParams, searchParams, tailParams } from "./params.ts";
 import type { PeerClient, PeerFailure } from "./peers.ts";
+import type { SearchBackend } from "./backend.ts";
 import type { HistogramResult } from "./histogram.ts";
 import type { SearchIndex } from "./search-index.ts";
 import type { TailLimits, TailStreams } from "./tail.ts";
 
 export interface SearchRoutesOptions {
   tokens: TokenTable;
-  /** The embedded index the search sink writes; undefined: this collector has none (every request is 404). */
+  /** The embedded index the search sink writes; undefined: this collector has none (tail and context are 404). */
   index: SearchIndex | undefined;
+  /** What answers /v1/search and /v1/histogram (`search.backend`); default: the embedded `index` (none: 404). */
+  backend?: SearchBackend;
   logger: Logger;
   /** Other collectors searched together with this one (config `peers`); none: this collector answers alone. */
   peers?: readonly string[];
@@ -91,12 +94,12 @@ export function searchRoutes(options: SearchRoutesOptions): RouteHandler {
 }
 
 async function search(request: IncomingMessage, response: ServerResponse, state: RouteState): Promise<void> {
-  const { index, principal, parameters } = admit(request, state.options);
+  const { principal, parameters } = admit(request, state.options);
+  const backend = await backendOf(state.options);
   const params = searchParams(parameters, Date.now());
   const tenant = tenantFor(principal, params.tenant);
-  const { searchIndex } = await import("./search.ts");
   const local = () =>
-    searchIndex(index, {
+    backend.search({
       tenant,
       query: params.query,
       limit: params.limit,
@@ -109,7 +112,7 @@ async function search(request: IncomingMessage, response: ServerResponse, state:
   const { sinceMs, untilMs, cursor, tenant: named } = params;
   const page =
     cluster === undefined
-      ? { ...local(), partial: false, peersFailed: [] }
+      ? { ...(await local()), partial: false, peersFailed: [] }
       : await (await import("./cluster.ts")).clusterSearch(cluster, { queryText: parameters.get("q") ?? "", limit: params.limit, order: params.order, ...defined({ sinceMs, untilMs, cursor, tenant: named }) }, local);
   const node = { "Logship-Node": state.nodeId };
   const failed = page.partial ? { peers_failed: page.peersFailed } : {};
@@ -123,15 +126,15 @@ async function search(request: IncomingMessage, response: ServerResponse, state:
 }
 
 async function histogram(request: IncomingMessage, response: ServerResponse, state: RouteState): Promise<void> {
-  const { index, principal, parameters } = admit(request, state.options);
+  const { principal, parameters } = admit(request, state.options);
+  const backend = await backendOf(state.options);
   const params = histogramParams(parameters, Date.now());
   const tenant = tenantFor(principal, params.tenant);
-  const { histogramIndex } = await import("./histogram.ts");
-  const local = () => histogramIndex(index, { tenant, query: params.query, sinceMs: params.sinceMs, untilMs: params.untilMs });
+  const local = () => backend.histogram({ tenant, query: params.query, sinceMs: params.sinceMs, untilMs: params.untilMs });
   const cluster = await clusterRequest(request, state);
   const answer: { result: HistogramResult; partial: boolean; peersFailed: PeerFailure[] } =
     cluster === undefined
-      ? { result: local(), partial: false, peersFailed: [] }
+      ? { result: await local(), partial: false, peersFailed: [] }
       : await (await import("./cluster.ts")).clusterHistogram(cluster, { queryText: parameters.get("q") ?? "", sinceMs: params.sinceMs, untilMs: params.untilMs, ...defined({ tenant: params.tenant }) }, local);
   const { result } = answer;
   sendJson(
@@ -150,7 +153,8 @@ async function histogram(request: IncomingMessage, response: ServerResponse, sta
 }
 
 async function facets(request: IncomingMessage, response: ServerResponse, state: RouteState): Promise<void> {
-  const { index, principal, parameters } = admit(request, state.options);
+  const { principal, parameters } = admit(request, state.options);
+  const index = embeddedIndex(state.options, "facets");
   const params = facetsParams(parameters, Date.now());
   const tenant = tenantFor(principal, params.tenant);
   const { facetsIndex } = await import("./facets.ts");
@@ -193,7 +197,8 @@ function asciiJson(value: unknown): string {
 }
 
 async function tail(request: IncomingMessage, response: ServerResponse, options: SearchRoutesOptions, streamsOf: (index: SearchIndex) => Promise<TailStreams>): Promise<void> {
-  const { index, principal, parameters } = admit(request, options);
+  const { principal, parameters } = admit(request, options);
+  const index = embeddedIndex(options, "the live tail");
   const lastEventId = request.headers["last-event-id"];
   const params = tailParams(parameters, typeof lastEventId === "string" ? lastEventId : undefined);
   const tenant = tenantFor(principal, params.tenant);
@@ -202,7 +207,8 @@ async function tail(request: IncomingMessage, response: ServerResponse, options:
 }
 
 async function context(request: IncomingMessage, response: ServerResponse, options: SearchRoutesOptions): Promise<void> {
-  const { index, principal, parameters } = admit(request, options);
+  const { principal, parameters } = admit(request, options);
+  const index = embeddedIndex(options, "context");
   const params = contextParams(parameters);
   const tenant = tenantFor(principal, params.tenant);
   const { eventContext } = await import("./context.ts");
@@ -211,14 +217,29 @@ async function context(request: IncomingMessage, response: ServerResponse, optio
   sendJson(response, 200, found);
 }
 
-/** Method, token and index, in that order; then the query string. */
-function admit(request: IncomingMessage, options: SearchRoutesOptions): { index: SearchIndex; principal: Principal; parameters: URLSearchParams } {
+/** Method and token, in that order, then something to answer from; then the query string. */
+function admit(request: IncomingMessage, options: SearchRoutesOptions): { principal: Principal; parameters: URLSearchParams } {
   if (request.method !== "GET" && request.method !== "HEAD") throw new MethodNotAllowed("GET");
   const principal = options.tokens.authorize(request.headers.authorization, ["search", "admin"]);
-  if (options.index === undefined) {
-    throw new SearchRequestError("LOGSHIP_SEARCH_UNAVAILABLE", "this collector keeps no embedded search index (sinks.search.type is not embedded); ask a collector that does");
+  if (options.index === undefined && options.backend === undefined) {
+    throw new SearchRequestError("LOGSHIP_SEARCH_UNAVAILABLE", "this collector keeps no search index (sinks.search.type is none); ask a collector that does");
   }
-  return { index: options.index, principal, parameters: new URL(request.url ?? "/", "http://collector").searchParams };
+  return { principal, parameters: new URL(request.url ?? "/", "http://collector").searchParams };
+}
+
+/** The configured backend, else the embedded index behind the seam (admit checked that one of them is there). */
+async function backendOf(options: SearchRoutesOptions): Promise<SearchBackend> {
+  if (options.backend !== undefined) return options.backend;
+  const { EmbeddedBackend } = await import("./embedded-backend.ts");
+  return new EmbeddedBackend(embeddedIndex(options, "search"));
+}
+
+/** The embedded index, for what only it serves (tail, context). */
+function embeddedIndex(options: SearchRoutesOptions, what: string): SearchIndex {
+  if (options.index === undefined) {
+    throw new SearchRequestError("LOGSHIP_SEARCH_UNAVAILABLE", `${what} is served from the embedded index only, and this collector keeps none (sinks.search.type is not embedded); ask a collector that does`);
+  }
+  return options.index;
 }
 
 /** The token's own tenant; another one only for an admin token. */

@@ -5,17 +5,18 @@
  * collector that will not start.
  *
  * Built today: `sinks.search` with `type: embedded` (the default, so every
- * collector indexes: data_dir/index/, docs/SEARCH.md), `sinks.kafka`, and
- * `sinks.archive` on a `file://` target (docs/ARCHIVE.md). `type:
- * opensearch`, `webhdfs://` archive targets and the archive with
+ * collector indexes: data_dir/index/, docs/SEARCH.md) or `type: opensearch`
+ * (docs/SINKS.md), `sinks.kafka`, and `sinks.archive` on a `file://` target
+ * (docs/ARCHIVE.md). `webhdfs://` archive targets and the archive with
  * `log.backend: kafka` are validated (collector/config.ts) but not in this
- * build yet; each is named in a warning so nobody expects documents or files.
+ * build yet; each is named in a warning so nobody expects files.
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { assert } from "../../shared/errors.ts";
+import { assert, ConfigError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { ArchiveSinkConfig, CollectorConfig } from "../config.ts";
+import type { SearchBackend } from "../search/backend.ts";
 import type { Sink } from "./types.ts";
 
 /** The embedded search index's directory of a collector config. */
@@ -41,7 +42,7 @@ export async function buildSinks(config: CollectorConfig, logger: Logger): Promi
       }),
     );
   } else if (config.sinks.search.type === "opensearch") {
-    logger.warn("sinks.search.type is opensearch but this build has no opensearch sink yet; nothing is indexed");
+    sinks.push(await buildOpenSearchSink(config, logger));
   }
   const kafka = config.sinks.kafka;
   if (kafka !== undefined) {
@@ -54,6 +55,27 @@ export async function buildSinks(config: CollectorConfig, logger: Logger): Promi
     if (sink !== null) sinks.push(sink);
   }
   return sinks;
+}
+
+/** The opensearch search sink (opens no connection until its first send). */
+async function buildOpenSearchSink(config: CollectorConfig, logger: Logger): Promise<Sink> {
+  const [{ openSearchSettings }, { OpenSearchClient }, { IndexNames }, { OpenSearchSink }] = await Promise.all([
+    import("./opensearch/config.ts"),
+    import("../opensearch/client.ts"),
+    import("../opensearch/index-name.ts"),
+    import("./opensearch/sink.ts"),
+  ]);
+  const settings = openSearchSettings(config.sinks.search);
+  const template = { ...(settings.shards === undefined ? {} : { shards: settings.shards }), ...(settings.replicas === undefined ? {} : { replicas: settings.replicas }) };
+  return new OpenSearchSink({
+    client: new OpenSearchClient(settings.client),
+    names: new IndexNames(settings.indexTemplate),
+    gzip: settings.gzip,
+    bulkBytesMax: settings.bulkBytesMax,
+    bulkEventsMax: settings.bulkEventsMax,
+    template,
+    logger,
+  });
 }
 
 /** The archive sink, or null (with a warning) for what this build cannot archive yet. */
@@ -81,4 +103,17 @@ export async function closeSinks(sinks: readonly Sink[], logger: Logger): Promis
       logger.warn("closing a sink failed", { sink: sink.name, error: error instanceof Error ? error.message : String(error) });
     }
   }
+}
+
+/**
+ * What answers searches with `search.backend: opensearch`: OpenSearch,
+ * through the opensearch sink's client and index names (the config
+ * requires that sink); undefined for the embedded backend.
+ */
+export async function searchBackendOf(config: CollectorConfig, sinks: readonly Sink[]): Promise<SearchBackend | undefined> {
+  if (config.search.backend !== "opensearch") return undefined;
+  const [{ openSearchSinkOf }, { OpenSearchBackend }] = await Promise.all([import("./opensearch/sink.ts"), import("../search/opensearch/backend.ts")]);
+  const sink = openSearchSinkOf(sinks);
+  if (sink === undefined) throw new ConfigError("search.backend is opensearch but no opensearch sink was built (sinks.search.type: opensearch)");
+  return new OpenSearchBackend({ client: sink.client, names: sink.names });
 }

@@ -53,7 +53,7 @@ import { payloadEvents } from "../../shared/wire/batch.ts";
 import { baseClientOptions } from "../kafka/client.ts";
 import { describeKafkaError } from "../kafka/errors.ts";
 import { decodeRecordHeaders } from "../log/kafka/record.ts";
-import { writeDeadLetter } from "./dead-letter.ts";
+import { rejectedEvents, writeDeadLetter } from "./dead-letter.ts";
 import type { KafkaReplayRange } from "./kafka-log-replay.ts";
 import { RecentBatches } from "./recent-batches.ts";
 import { SINK_RUNNER_LIMITS_DEFAULT, type SinkRunnerLimits } from "./runner.ts";
@@ -475,7 +475,9 @@ export class KafkaLogRunner {
         break;
       }
       if (outcome.kind === "reject") {
-        await this.deadLetter(pending, outcome.reason);
+        const rejected = rejectedEvents(pending.events, outcome.rejected);
+        await this.deadLetter(pending, outcome.reason, rejected.events, rejected.reasons);
+        this.counters.deliveredEvents += pending.events.length - rejected.events.length;
         break;
       }
       this.counters.retries++;
@@ -500,7 +502,7 @@ export class KafkaLogRunner {
     }
   }
 
-  private async deadLetter(pending: PendingSend, reason: string): Promise<void> {
+  private async deadLetter(pending: PendingSend, reason: string, events: readonly SinkEvent[], reasons: readonly string[] | undefined): Promise<void> {
     const path = await writeDeadLetter({
       dataDirectory: this.options.dataDirectory,
       sink: this.sink.name,
@@ -508,11 +510,12 @@ export class KafkaLogRunner {
       fromOffset: Number(pending.fromOffset),
       toOffset: Number(pending.toOffset),
       reason,
-      events: pending.events,
+      events,
+      ...(reasons === undefined ? {} : { reasons }),
       nowMs: this.nowMs(),
       kafkaPartition: { topic: this.options.topic, partition: pending.partition },
     });
-    this.counters.rejectedEvents += pending.events.length;
+    this.counters.rejectedEvents += events.length;
     this.counters.rejectedBatches++;
     this.lastError = { message: `rejected: ${reason}`, atMs: this.nowMs() };
     this.options.logger.warn("sink rejected events; written to the dead-letter directory", {
@@ -521,7 +524,7 @@ export class KafkaLogRunner {
       partition: pending.partition,
       fromOffset: String(pending.fromOffset),
       toOffset: String(pending.toOffset),
-      events: pending.events.length,
+      events: events.length,
       reason,
       path,
     });

@@ -145,6 +145,29 @@ test("a rejected batch goes to the dead-letter file with its reason; the runner 
   await log.close();
 });
 
+test("a reject that names its events: only those go to the dead-letter file, each with its own reason; the rest count as delivered", async (t) => {
+  const dataDirectory = temporaryDirectory(t);
+  const log = await openLog(dataDirectory);
+  await appendBatches(log, 1, 3, 10);
+  const sink = new MemorySink("memory");
+  sink.rejectEvent = (event) => (event.message === "seq 2 line 3" || event.message === "seq 2 line 8" ? `field x of ${event.message} has the wrong type` : undefined);
+  const runner = await openRunner(dataDirectory, log, sink, { eventsPerSendMax: 10 });
+  runner.start();
+  await waitFor(() => runner.committedOffset === 30, 5000, "the runner to pass the batch");
+  assert.equal(sink.ids.size, 28);
+  const status = runner.status();
+  assert.deepEqual([status.deliveredEvents, status.rejectedEvents, status.rejectedBatches], [28, 2, 1]);
+  const directory = join(dataDirectory, "dead-letter", "memory");
+  assert.deepEqual(readdirSync(directory), ["default-10-20.ndjson"]);
+  const lines = readFileSync(join(directory, "default-10-20.ndjson"), "utf8").trimEnd().split("\n").map((line) => JSON.parse(line));
+  assert.deepEqual(
+    lines.map((line) => [line.reason, line.event.message]),
+    ["seq 2 line 3", "seq 2 line 8"].map((message) => [`field x of ${message} has the wrong type`, message]),
+  );
+  await runner.close();
+  await log.close();
+});
+
 function committedOnDisk(dataDirectory: string): number {
   return (JSON.parse(readFileSync(join(dataDirectory, "sinks", "memory", "default.offset.json"), "utf8")) as { offset: number }).offset;
 }

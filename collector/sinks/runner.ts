@@ -7,7 +7,7 @@
  *
  *   delivered → commit the offset after the batch (offset-store.ts)
  *   retry     → wait (full-jitter backoff, or the sink's `afterMs`), send the same events again
- *   reject    → write the events to a dead-letter file with the reason, count it, commit past them
+ *   reject    → write the events (or the ones it names) to a dead-letter file with the reason, count them, commit past them
  *
  * A send that throws counts as retry. The runner only reads the log, so a
  * slow or failing sink never holds up ingest or another runner; what it
@@ -42,7 +42,7 @@ import { WakeableSleep } from "../../shared/wakeable-sleep.ts";
 import { payloadEvents } from "../../shared/wire/batch.ts";
 import type { Event } from "../../shared/event.ts";
 import type { LogEntry, ReadOptions } from "../log/reader.ts";
-import { writeDeadLetter } from "./dead-letter.ts";
+import { rejectedEvents, writeDeadLetter } from "./dead-letter.ts";
 import { OffsetStore } from "./offset-store.ts";
 import { ReplayError } from "./replay-error.ts";
 import type { SendOutcome, Sink, SinkEvent } from "./types.ts";
@@ -426,7 +426,9 @@ export class SinkRunner {
         return true;
       }
       if (outcome.kind === "reject") {
-        await this.deadLetter(events, fromOffset, toOffset, outcome.reason);
+        const rejected = rejectedEvents(events, outcome.rejected);
+        await this.deadLetter(rejected.events, fromOffset, toOffset, outcome.reason, rejected.reasons);
+        this.counters.deliveredEvents += events.length - rejected.events.length;
         return true;
       }
       this.counters.retries++;
@@ -443,8 +445,8 @@ export class SinkRunner {
     }
   }
 
-  private async deadLetter(events: SinkEvent[], fromOffset: number, toOffset: number, reason: string): Promise<void> {
-    const path = await writeDeadLetter({ dataDirectory: this.options.dataDirectory, sink: this.sink.name, tenant: this.tenant, fromOffset, toOffset, reason, events, nowMs: this.nowMs() });
+  private async deadLetter(events: readonly SinkEvent[], fromOffset: number, toOffset: number, reason: string, reasons: readonly string[] | undefined): Promise<void> {
+    const path = await writeDeadLetter({ dataDirectory: this.options.dataDirectory, sink: this.sink.name, tenant: this.tenant, fromOffset, toOffset, reason, events, ...(reasons === undefined ? {} : { reasons }), nowMs: this.nowMs() });
     await this.advance(toOffset);
     this.counters.rejectedEvents += events.length;
     this.counters.rejectedBatches++;
@@ -478,3 +480,4 @@ export class SinkRunner {
     this.options.logger.error(message, { sink: this.sink.name, tenant: this.tenant, error: text });
   }
 }
+

@@ -19,8 +19,22 @@ export interface SinkEvent extends Event {
  *   runner's last error in `logship status`.
  * reject: these events will never be accepted (bad data, mapping conflict);
  *   the runner writes them to the dead-letter directory and moves on.
+ *   Without `rejected`, every event of the send is dead-lettered (a sink
+ *   that stored some says so in `reason`); with it, only those (by index
+ *   into the send, each with its own reason) are, and the rest of the send
+ *   counts as delivered: a sink that judges events one by one (the
+ *   opensearch sink's bulk items) says exactly which.
  */
-export type SendOutcome = { kind: "delivered" } | { kind: "retry"; afterMs?: number; reason?: string } | { kind: "reject"; reason: string };
+export type SendOutcome =
+  | { kind: "delivered" }
+  | { kind: "retry"; afterMs?: number; reason?: string }
+  | { kind: "reject"; reason: string; rejected?: readonly RejectedEvent[] };
+
+/** One event of a send the sink refused: its index in the send and why. */
+export interface RejectedEvent {
+  index: number;
+  reason: string;
+}
 
 /** Where a send's events sit in the tenant's log: `offsets[i]` is `events[i]`'s offset (ascending; gaps where the log skipped events). */
 export interface SendContext {

@@ -15,6 +15,8 @@ export class MemorySink implements Sink {
   retryReason: string | undefined = undefined;
   /** A reason to reject a batch, or undefined to accept it. */
   rejectReason: (events: SinkEvent[]) => string | undefined = () => undefined;
+  /** A reason to reject one event (named in the outcome, the others stored), or undefined to accept it. */
+  rejectEvent: (event: SinkEvent) => string | undefined = () => undefined;
   /** Called before answering; a test can make a send hang here until `signal` aborts. */
   beforeAnswer: (events: SinkEvent[], signal: AbortSignal) => Promise<void> = async () => {};
 
@@ -29,12 +31,15 @@ export class MemorySink implements Sink {
     }
     const reason = this.rejectReason(events);
     if (reason !== undefined) return { kind: "reject", reason };
-    for (const event of events) {
-      if (this.ids.has(event.id)) this.duplicates++;
+    const rejected: { index: number; reason: string }[] = [];
+    events.forEach((event, index) => {
+      const refused = this.rejectEvent(event);
+      if (refused !== undefined) rejected.push({ index, reason: refused });
+      else if (this.ids.has(event.id)) this.duplicates++;
       else this.ids.add(event.id);
-    }
+    });
     await this.beforeAnswer(events, signal);
-    return { kind: "delivered" };
+    return rejected.length === 0 ? { kind: "delivered" } : { kind: "reject", reason: `${rejected.length} events refused`, rejected };
   }
 }
 

@@ -96,6 +96,23 @@ export interface WireEventColumns {
   fields: readonly (Readonly<Record<string, unknown>> | undefined)[];
 }
 
+/** One event given on its own (tests, benchmarks and the collector's tools; the agent gives columns). */
+export interface WireEvent {
+  offset: number;
+  message: string;
+  truncated?: boolean;
+  timeMs: number | undefined;
+  fields: Readonly<Record<string, unknown>> | undefined;
+}
+
+function isEventList(input: WireEventColumns | readonly WireEvent[]): input is readonly WireEvent[] {
+  return Array.isArray(input);
+}
+
+function eventColumns(events: readonly WireEvent[]): WireEventColumns {
+  return { offsets: events.map((event) => event.offset), messages: events.map((event) => event.message), timesMs: events.map((event) => event.timeMs), fields: events.map((event) => event.fields) };
+}
+
 /** Offset, flags and message length: the bytes every EVENTS record has. */
 const EVENT_FIXED_BYTES = 8 + 1 + 4;
 /** UTF-8 bytes per UTF-16 code unit at most (a lone surrogate becomes U+FFFD, 3 bytes). */
@@ -117,7 +134,9 @@ let scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
  * per call outweighed the copy of a log line. `truncated`: indexes of
  * events marked truncated.
  */
-export function eventsSegment(stream: number, observedMs: number, events: WireEventColumns, truncated: readonly number[] = []): SegmentParts {
+export function eventsSegment(stream: number, observedMs: number, input: WireEventColumns | readonly WireEvent[], truncated: readonly number[] = []): SegmentParts {
+  if (isEventList(input)) return eventsSegment(stream, observedMs, eventColumns(input), input.flatMap((event, index) => (event.truncated === true ? [index] : [])));
+  const events = input;
   const count = events.offsets.length;
   const truncatedSet = truncated.length === 0 ? null : new Set(truncated);
   let position = SEGMENT_HEADER_BYTES;

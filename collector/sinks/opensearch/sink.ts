@@ -1,0 +1,226 @@
+/**
+ * The `search` sink with `sinks.search.type: opensearch`: writes every event
+ * into OpenSearch through `_bulk` (bulk.ts), one index per tenant per UTC
+ * day (collector/opensearch/index-name.ts), the event id as `_id`. One
+ * attempt per send; the runner owns retries (types.ts).
+ *
+ * On its first send (and again after a failed try) it puts its index
+ * template (collector/opensearch/documents.ts: the mapping) so every index
+ * it creates is mapped before the first document arrives.
+ *
+ *   delivered  every event is stored or was already (409 on `create`).
+ *   retry      OpenSearch did not answer, answered a whole request with
+ *              429/5xx/401/403, or some items failed retriably (429, 5xx).
+ *              The sink remembers which events of the send are done, so
+ *              when the runner sends the same events again only the failed
+ *              items go out again.
+ *   reject     items OpenSearch refuses for good (a mapping error: a field
+ *              of the wrong type), named one by one (`rejected`), each with
+ *              OpenSearch's reason: the runner dead-letters exactly those,
+ *              the rest of the send is delivered. Reported once every other
+ *              event of the send is done.
+ *
+ * 429 slows the whole sink down, not just one runner: after one, every
+ * send (every tenant) waits out a pause (Retry-After when given, else
+ * doubling from THROTTLE_FIRST_MS to THROTTLE_MAX_MS) before it sends
+ * anything; a send without 429 ends the pausing.
+ *
+ * A request refused as too large (413) halves the sink's bulk bytes (not
+ * below BULK_BYTES_MIN) and is retried.
+ */
+import { assert } from "../../../shared/errors.ts";
+import type { Logger } from "../../../shared/logger.ts";
+import { describeErrorBody, OpenSearchError, type OpenSearchClient } from "../../opensearch/client.ts";
+import { indexTemplateBody, indexTemplateName, type IndexTemplateSettings } from "../../opensearch/documents.ts";
+import type { IndexNames } from "../../opensearch/index-name.ts";
+import type { RejectedEvent, SendOutcome, Sink, SinkEvent } from "../types.ts";
+import { encodeBulk, type BulkRequest } from "./bulk.ts";
+import { judgeBulkItems } from "./bulk-response.ts";
+
+/** The first pause after a 429; each next one doubles, up to THROTTLE_MAX_MS. */
+export const THROTTLE_FIRST_MS = 1000;
+export const THROTTLE_MAX_MS = 30_000;
+/** Bulk requests of one send in flight at once (each at most bulkEventsMax events and bulkBytesMax bytes). */
+export const BULK_CONCURRENCY = 2;
+/**
+ * 4xx answers to a whole `_bulk` request that say something about the
+ * cluster or the sink's access to it, not about the events (unauthorised,
+ * forbidden, no such path behind a proxy, timeout, overloaded): retried.
+ * Any other 4xx refuses the request's events for good.
+ */
+const REQUEST_STATUSES_RETRIED: readonly number[] = [401, 403, 404, 408, 429];
+/** Bulk requests never shrink below this on 413. */
+const BULK_BYTES_MIN = 64 * 1024;
+/** Only what the sink reads of a bulk answer (a full answer repeats index, id and shard counts per item). */
+const BULK_FILTER = "filter_path=errors,items.*.status,items.*.error";
+
+export interface OpenSearchSinkOptions {
+  client: OpenSearchClient;
+  names: IndexNames;
+  gzip: boolean;
+  bulkBytesMax: number;
+  bulkEventsMax: number;
+  template: IndexTemplateSettings;
+  logger: Logger;
+  nowMs?: () => number;
+}
+
+/** What is done of the send a runner keeps sending (one per tenant: runners of several tenants share the sink). */
+interface SendProgress {
+  key: string;
+  done: Set<number>;
+  rejected: RejectedEvent[];
+}
+
+export class OpenSearchSink implements Sink {
+  readonly name = "search";
+  private readonly options: OpenSearchSinkOptions;
+  private readonly nowMs: () => number;
+  private templateReady: Promise<void> | null = null;
+  private readonly progress = new Map<string, SendProgress>();
+  private bulkBytesMax: number;
+  private pausedUntilMs = 0;
+  private throttleMs = 0;
+
+  constructor(options: OpenSearchSinkOptions) {
+    this.options = options;
+    this.nowMs = options.nowMs ?? Date.now;
+    this.bulkBytesMax = options.bulkBytesMax;
+  }
+
+  get client(): OpenSearchClient {
+    return this.options.client;
+  }
+
+  get names(): IndexNames {
+    return this.options.names;
+  }
+
+  async send(events: SinkEvent[], signal: AbortSignal): Promise<SendOutcome> {
+    signal.throwIfAborted();
+    const tenant = events[0]?.tenant;
+    if (tenant === undefined) return { kind: "delivered" };
+    const pauseMs = this.pausedUntilMs - this.nowMs();
+    if (pauseMs > 0) return { kind: "retry", afterMs: pauseMs, reason: `OpenSearch ${this.client.url} is overloaded (429); the sink pauses` };
+    try {
+      await this.ensureTemplate();
+    } catch (error) {
+      return { kind: "retry", reason: `OpenSearch ${this.client.url}: cannot put the index template: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    const progress = this.progressOf(tenant, events);
+    const pending = Array.from(events.keys()).filter((index) => !progress.done.has(index));
+    // A send of many events goes as BULK_CONCURRENCY requests at once: OpenSearch indexes them on as many threads.
+    const eventsMax = Math.min(this.options.bulkEventsMax, Math.max(1, Math.ceil(pending.length / BULK_CONCURRENCY)));
+    const encoded = encodeBulk(events, pending, this.options.names, { bytesMax: this.bulkBytesMax, eventsMax });
+    for (const refused of encoded.refused) this.finish(progress, refused.index, refused.reason);
+    let retry: { reason: string; throttled: boolean; afterMs?: number } | undefined;
+    for (let first = 0; first < encoded.requests.length; first += BULK_CONCURRENCY) {
+      signal.throwIfAborted();
+      const group = encoded.requests.slice(first, first + BULK_CONCURRENCY);
+      const failures = await Promise.all(group.map((request) => this.sendBulk(request, events.length, progress, signal)));
+      const failure = failures.find((candidate) => candidate?.throttled === true) ?? failures.find((candidate) => candidate !== undefined);
+      if (failure !== undefined) {
+        retry ??= failure;
+        // The cluster is unreachable, refusing or overloaded: the rest of the send waits for the next try.
+        if (failure.whole) break;
+      }
+    }
+    if (retry !== undefined) {
+      if (retry.throttled) this.pause(retry.afterMs);
+      return { kind: "retry", reason: retry.reason, ...(retry.throttled ? { afterMs: this.pausedUntilMs - this.nowMs() } : {}) };
+    }
+    this.throttleMs = 0;
+    this.progress.delete(tenant);
+    if (progress.rejected.length === 0) return { kind: "delivered" };
+    const rejected = [...progress.rejected].sort((a, b) => a.index - b.index);
+    return { kind: "reject", rejected, reason: `OpenSearch refused ${rejected.length} of ${events.length} events (${rejected[0]?.reason ?? ""}${rejected.length > 1 ? ", …" : ""}); the other ${events.length - rejected.length} were stored` };
+  }
+
+  /** Sends one bulk request and records each item's verdict; a failure to retry, or undefined. */
+  private async sendBulk(request: BulkRequest, sendSize: number, progress: SendProgress, signal: AbortSignal): Promise<{ reason: string; throttled: boolean; afterMs?: number; whole: boolean } | undefined> {
+    const { client } = this.options;
+    let response;
+    try {
+      response = await client.request("POST", `/_bulk?${BULK_FILTER}`, { body: request.body, contentType: "application/x-ndjson", gzip: this.options.gzip, signal });
+    } catch (error) {
+      signal.throwIfAborted();
+      if (error instanceof OpenSearchError) return { reason: error.message, throttled: false, whole: true };
+      throw error;
+    }
+    if (response.status === 413 && request.items.length > 1) {
+      this.bulkBytesMax = Math.max(BULK_BYTES_MIN, Math.floor(request.body.length / 2));
+      this.options.logger.warn("opensearch sink: a bulk request was refused as too large (413); sending smaller ones from now on", { bytes: request.body.length, bulk_bytes_max: this.bulkBytesMax });
+      return { reason: `OpenSearch ${client.url}: 413 for a ${request.body.length}-byte bulk request`, throttled: false, whole: false };
+    }
+    if (response.status !== 200) {
+      const reason = `OpenSearch ${client.url}: _bulk answered ${response.status} ${describeErrorBody(response)}`;
+      if (response.status >= 400 && response.status < 500 && !REQUEST_STATUSES_RETRIED.includes(response.status)) {
+        // The request itself is refused (not the cluster's state): its events can never go in this form.
+        for (const index of request.items) this.finish(progress, index, reason);
+        return undefined;
+      }
+      return { reason, throttled: response.status === 429, whole: true, ...(response.retryAfterMs === undefined ? {} : { afterMs: response.retryAfterMs }) };
+    }
+    const verdicts = judgeBulkItems(response.body, request.items.length);
+    let failure: { reason: string; throttled: boolean; whole: boolean } | undefined;
+    let failed = 0;
+    verdicts.forEach((verdict, position) => {
+      const index = request.items[position] as number;
+      if (verdict.kind === "done") progress.done.add(index);
+      else if (verdict.kind === "reject") this.finish(progress, index, verdict.reason);
+      else {
+        failed++;
+        if (failure === undefined || (verdict.throttled && !failure.throttled)) failure = { reason: verdict.reason, throttled: verdict.throttled, whole: false };
+      }
+    });
+    if (failure === undefined) return undefined;
+    return { ...failure, reason: `OpenSearch ${client.url}: ${failed} of ${sendSize} events to retry (${failure.reason})` };
+  }
+
+  /** The event at `index` is refused for good. */
+  private finish(progress: SendProgress, index: number, reason: string): void {
+    assert(!progress.done.has(index), "an event is judged once per send");
+    progress.done.add(index);
+    progress.rejected.push({ index, reason });
+  }
+
+  /** The progress of this send, or a fresh one when the runner moved on to other events (or rewound). */
+  private progressOf(tenant: string, events: readonly SinkEvent[]): SendProgress {
+    const key = `${events.length}:${events[0]?.id}:${events.at(-1)?.id}`;
+    const known = this.progress.get(tenant);
+    if (known !== undefined && known.key === key) return known;
+    const fresh: SendProgress = { key, done: new Set(), rejected: [] };
+    this.progress.set(tenant, fresh);
+    return fresh;
+  }
+
+  private pause(retryAfterMs: number | undefined): void {
+    this.throttleMs = Math.min(THROTTLE_MAX_MS, this.throttleMs === 0 ? THROTTLE_FIRST_MS : this.throttleMs * 2);
+    const pauseMs = retryAfterMs ?? this.throttleMs;
+    this.pausedUntilMs = Math.max(this.pausedUntilMs, this.nowMs() + pauseMs);
+    this.options.logger.warn("opensearch sink: OpenSearch is overloaded (429); every send pauses", { pause_ms: pauseMs });
+  }
+
+  /** Puts the index template once (again after a failure). */
+  private ensureTemplate(): Promise<void> {
+    this.templateReady ??= (async () => {
+      const pattern = this.options.names.allPattern();
+      await this.client.expect("PUT", `/_index_template/${encodeURIComponent(indexTemplateName(pattern))}`, { body: indexTemplateBody(pattern, this.options.template) });
+      this.options.logger.info("opensearch sink: index template in place", { url: this.client.url, pattern });
+    })();
+    const ready = this.templateReady;
+    ready.catch(() => {
+      if (this.templateReady === ready) this.templateReady = null;
+    });
+    return ready;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+/** The opensearch sink among `sinks`, if there is one (the OpenSearch search backend reads what it writes, through its client). */
+export function openSearchSinkOf(sinks: readonly Sink[]): OpenSearchSink | undefined {
+  return sinks.find((sink): sink is OpenSearchSink => sink instanceof OpenSearchSink);
+}
