@@ -66,6 +66,18 @@ test("the DESIGN.md example loads, with tokens from env defaults in flow maps", 
   });
 });
 
+test("archive user and timeout are for webhdfs targets only", () => {
+  const { config, issues } = load("sinks: { archive: { format: parquet, target: webhdfs://nn:9870/logs, user: etl, timeout: 5s } }\n");
+  assert.deepEqual(issues, []);
+  assert.equal(config?.sinks.archive?.user, "etl");
+  assert.equal(config?.sinks.archive?.timeout, 5000);
+  assert.deepEqual(load("sinks: { archive: { format: parquet, target: /srv/a, user: etl, timeout: 5s } }\n").issues, [
+    "collector.yaml:1:60: sinks.archive.user: user is only for webhdfs:// and swebhdfs:// targets",
+    "collector.yaml:1:74: sinks.archive.timeout: timeout is only for webhdfs:// and swebhdfs:// targets",
+  ]);
+  assert.match(load('sinks: { archive: { format: parquet, target: "webhdfs://nn/x", user: "a b" } }\n').issues[0] ?? "", /without spaces/);
+});
+
 test("archive partition defaults to tenant/day/hour", () => {
   const { config } = load("sinks: { archive: { format: ndjson, target: /srv/archive } }\n");
   assert.equal(config?.sinks.archive?.partition, "tenant=%T/dt=%Y-%m-%d/hour=%H");
