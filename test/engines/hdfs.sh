@@ -32,6 +32,8 @@
 #   HDFS_PORT        see above
 #   HDFS_DATA_DIR    name and data dirs, config, pid files and logs (default /tmp/logship-hdfs-$HDFS_PORT)
 #   HDFS_HEAP        heap per JVM (default 384m)
+#   HDFS_DATANODE_HOSTNAME  the name WebHDFS redirects give the DataNode (default localhost;
+#                    it must resolve to 127.0.0.1 where the client runs)
 #   HDFS_FRESH=1     wipe the data dir before starting (a new, empty file system)
 #
 # A download failure exits non-zero with Maven's output on stderr: never a
@@ -131,8 +133,9 @@ EOF
   <property><name>dfs.datanode.address</name><value>$HDFS_HOST:$DATANODE_PORT</value></property>
   <property><name>dfs.datanode.http.address</name><value>$HDFS_HOST:$DATANODE_HTTP_PORT</value></property>
   <property><name>dfs.datanode.ipc.address</name><value>$HDFS_HOST:$DATANODE_IPC_PORT</value></property>
-  <!-- The NameNode's WebHDFS redirects name the DataNode by its registered host name: make it the loopback address. -->
-  <property><name>dfs.datanode.hostname</name><value>$HDFS_HOST</value></property>
+  <!-- The NameNode's WebHDFS redirects name the DataNode by the host name it registered with
+       (HDFS_DATANODE_HOSTNAME, default localhost): a name the client resolves, as in a real cluster. -->
+  <property><name>dfs.datanode.hostname</name><value>${HDFS_DATANODE_HOSTNAME:-localhost}</value></property>
   <property><name>dfs.namenode.datanode.registration.ip-hostname-check</name><value>false</value></property>
   <!-- One DataNode on one small disk: no reserved space, a small block size, quick heartbeats
        (so the DataNode re-registers within seconds of a NameNode restart) and no safe-mode wait. -->

@@ -14,13 +14,16 @@
  *   GETFILESTATUS GET, {"FileStatus": {…}}
  *
  * The DataNode is named in the redirect as the NameNode knows it, often a
- * host name: it is resolved like any other (getaddrinfo, /etc/hosts). Every
+ * host name: it is resolved like any other (getaddrinfo, /etc/hosts). The
+ * upload to the DataNode goes through node:http (datanode-upload.ts says
+ * why); every other call through undici. Every
  * call is one attempt: failures throw WebHdfsError (webhdfs-errors.ts) with a
  * code saying whether to retry; the caller owns retries.
  */
 import { Agent, request, type Dispatcher } from "undici";
 import type { Readable } from "node:stream";
 import { assert } from "../../../shared/errors.ts";
+import { putToDataNode } from "./datanode-upload.ts";
 import { errorCodeForAnswer, parseRemoteException, WebHdfsError } from "./webhdfs-errors.ts";
 
 export interface WebHdfsClientOptions {
@@ -58,9 +61,14 @@ export class WebHdfsClient {
   /** Writes `body` (`lengthBytes` long) as the file `path`, replacing one there; parents are created. */
   async create(path: string, body: () => Readable, lengthBytes: number): Promise<void> {
     const location = await this.redirect("PUT", path, "CREATE", { overwrite: "true" });
-    const answer = await this.send("PUT", location, `CREATE ${path} at the DataNode`, { "content-type": "application/octet-stream", "content-length": String(lengthBytes) }, body());
-    if (answer.statusCode !== 201) throw await this.failure(answer, `CREATE ${path} at the DataNode`);
-    await answer.body.dump();
+    const what = `CREATE ${path} at the DataNode`;
+    let answer;
+    try {
+      answer = await putToDataNode(location, body(), lengthBytes, this.options.timeoutMs);
+    } catch (error) {
+      throw unreachable(what, location, error);
+    }
+    if (answer.status !== 201) throw failure(answer.status, answer.body, what);
   }
 
   /** The whole content of the file `path`. */
@@ -148,26 +156,32 @@ export class WebHdfsClient {
     }
   }
 
-  private async send(method: Method, url: string, what: string, headers: Record<string, string> = {}, body?: Readable): Promise<Dispatcher.ResponseData> {
+  private async send(method: Method, url: string, what: string): Promise<Dispatcher.ResponseData> {
     try {
-      return await request(url, { method, headers, body: body ?? null, dispatcher: this.dispatcher });
+      return await request(url, { method, dispatcher: this.dispatcher });
     } catch (error) {
-      const reason = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
-      throw new WebHdfsError("WEBHDFS_UNREACHABLE", `${what}: no answer from ${new URL(url).host} (${reason})`, { cause: error });
+      throw unreachable(what, url, error);
     }
   }
 
   /** The error for an unexpected answer (its body is read and quoted). */
   private async failure(answer: Dispatcher.ResponseData, what: string): Promise<WebHdfsError> {
-    const body = await answer.body.text();
-    const remote = parseRemoteException(body);
-    const status = answer.statusCode;
-    if (status >= 200 && status < 400 && remote.exception === null) {
-      return new WebHdfsError("WEBHDFS_PROTOCOL", `${what}: unexpected status ${status}`, { status });
-    }
-    const detail = remote.exception !== null ? `${remote.exception}: ${remote.message ?? ""}` : body.slice(0, BODY_QUOTED_CHARS_MAX);
-    return new WebHdfsError(errorCodeForAnswer(status, remote.exception), `${what}: ${status} ${detail}`, { status, exception: remote.exception });
+    return failure(answer.statusCode, await answer.body.text(), what);
   }
+}
+
+function unreachable(what: string, url: string, error: unknown): WebHdfsError {
+  const reason = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
+  return new WebHdfsError("WEBHDFS_UNREACHABLE", `${what}: no answer from ${new URL(url).host} (${reason})`, { cause: error });
+}
+
+function failure(status: number, body: string, what: string): WebHdfsError {
+  const remote = parseRemoteException(body);
+  if (status >= 200 && status < 400 && remote.exception === null) {
+    return new WebHdfsError("WEBHDFS_PROTOCOL", `${what}: unexpected status ${status}`, { status });
+  }
+  const detail = remote.exception !== null ? `${remote.exception}: ${remote.message ?? ""}` : body.slice(0, BODY_QUOTED_CHARS_MAX);
+  return new WebHdfsError(errorCodeForAnswer(status, remote.exception), `${what}: ${status} ${detail}`, { status, exception: remote.exception });
 }
 
 function fileStatus(value: unknown, path: string): FileStatus {
