@@ -66,7 +66,7 @@ async function buildArchiveSink(config: CollectorConfig, archive: ArchiveSinkCon
   const [{ ArchiveSink }, { parsePartitionTemplate }] = await Promise.all([import("./archive/sink.ts"), import("./archive/partition.ts")]);
   const partition = parsePartitionTemplate(archive.partition);
   assert(typeof partition !== "string", "the config validated the partition template");
-  const format = archive.format === "ndjson" ? (await import("./archive/ndjson-file.ts")).NDJSON_FORMAT : (await import("./archive/parquet-file.ts")).parquetFormat(archive.compression ?? "zstd");
+  const format = archive.format === "ndjson" ? (await import("./archive/ndjson-file.ts")).ndjsonFormat(archive.compression_level) : (await import("./archive/parquet-file.ts")).parquetFormat(archive.compression ?? "zstd", archive.compression_level);
   const target = await buildArchiveTarget(config, archive);
   return new ArchiveSink({ name: "archive", target, format, partition, maxBytes: archive.roll.max_bytes, maxAgeMs: archive.roll.max_age, logger });
 }

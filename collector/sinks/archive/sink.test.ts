@@ -364,7 +364,7 @@ test("parquet: the same layout and commit protocol; hyparquet reads the columns 
 
 test("parquet: rows gathered over many sends into row groups (at the row limit and at the roll), files rolled by size; every row read back once", async (t) => {
   const root = temporaryDirectory(t);
-  const sink = openSink(root, { format: parquetFormat("zstd", 700), maxBytes: 2000 * 200 });
+  const sink = openSink(root, { format: parquetFormat("zstd", 3, 700), maxBytes: 2000 * 200 });
   for (let from = 0; from < 3000; from += 500) await send(sink, Array.from({ length: 500 }, (_, index) => event(from + index, BASE_MS)));
   await sink.close();
   const names = readdirSync(root, { recursive: true }).map(String).filter((name) => name.endsWith(".parquet")).sort();

@@ -201,12 +201,18 @@ export class ArchiveSink implements Sink {
     try {
       await this.recover();
       await this.relistUncertain(state);
+      // A send's events are of one tenant and mostly share their time text (a batch's observed time): render a partition once per text.
+      let lastTime: string | null = null;
+      let partition = "";
       for (let index = 0; index < events.length; index++) {
         const event = events[index];
         const offset = offsets[index];
         assert(event !== undefined && offset !== undefined, "one offset per event");
         if (offset < state.taken) continue;
-        const partition = renderPartition(this.options.partition, event.tenant, eventTimeMs(event));
+        if (event.time !== lastTime) {
+          partition = renderPartition(this.options.partition, event.tenant, eventTimeMs(event));
+          lastTime = Number.isNaN(Date.parse(event.time)) ? null : event.time; // an unparsed time's partition comes from each event's observed time
+        }
         if (this.committed.covers(event.tenant, partition, offset)) {
           state.taken = offset + 1;
           continue;
