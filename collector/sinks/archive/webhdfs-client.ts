@@ -5,11 +5,11 @@
  *
  *   CREATE       two steps: PUT to the NameNode (no body) answers 307 with a
  *                DataNode URL in Location; PUT the bytes there, answered 201
- *                once the file is closed in HDFS
+ *                once the file is closed in HDFS; missing parent directories
+ *                are created with it (so no MKDIRS call is needed)
  *   OPEN         two steps the same way: GET at the NameNode, 307, GET at the DataNode
  *   RENAME       PUT, {"boolean": true|false}
  *   DELETE       DELETE, {"boolean": …} (false: nothing to delete)
- *   MKDIRS       PUT, {"boolean": true}
  *   LISTSTATUS   GET, {"FileStatuses": {"FileStatus": [{pathSuffix, type, length, …}]}}
  *   GETFILESTATUS GET, {"FileStatus": {…}}
  *
@@ -87,10 +87,6 @@ export class WebHdfsClient {
   /** True when deleted; false when there was nothing to delete. */
   async delete(path: string): Promise<boolean> {
     return this.booleanCall("DELETE", path, "DELETE", { recursive: "false" });
-  }
-
-  async mkdirs(path: string): Promise<void> {
-    if (!(await this.booleanCall("PUT", path, "MKDIRS", {}))) throw new WebHdfsError("WEBHDFS_REFUSED", `MKDIRS ${path} answered false`);
   }
 
   /** The entries of the directory `path`, or null when it does not exist. */
