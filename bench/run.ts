@@ -41,6 +41,7 @@ const TARGETS: Record<string, string> = {
   "delivery.bench.ts": "issue 3: file → agent → collector → durable log ≥ 150 MB/s, agent ≤ 10 CPU s/GB, ≥ 7× on the wire, agent RSS < 100 MB; 1,000 idle files: agent RSS < 80 MB; issue 11: with a drop + redact + set chain (transforms column) ≥ 60 % of the plain pipeline",
   "ingest.bench.ts": "issue 4: HTTP ingest into the embedded log with group-commit fsync ≥ 500 MB/s of raw log; the Kafka log backend against the local broker beside it",
   "compression.bench.ts": "backs the default compression.level (no target of its own)",
+  "archive.bench.ts": "issue 6: the archive sink on the local disk (a sink runner reading the embedded log, decoding, writing and committing files): Parquet ≥ 200,000 events/s, files ≤ 15 % of the raw log; NDJSON.zst beside it",
   "spool-memory.bench.ts": "issue 3: collector down, writer at 50 MB/s for 60 s: agent RSS < 100 MB while the spool grows (the test holds it under 120 MiB)",
   "kafka-client.bench.ts": "issue 4: choosing the Kafka client against the real local broker (docs/KAFKA.md)",
   "log.bench.ts": "issue 4: the embedded log without HTTP: ingest ≥ 500 MB/s of raw log (stored compressed), a sink runner's read and decode ≥ 300 MB/s",

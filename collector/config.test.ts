@@ -66,6 +66,21 @@ test("the DESIGN.md example loads, with tokens from env defaults in flow maps", 
   });
 });
 
+test("archive user and timeout are for webhdfs targets only; compression_level is a zstd level", () => {
+  const { config, issues } = load("sinks: { archive: { format: parquet, target: webhdfs://nn:9870/logs, user: etl, timeout: 5s } }\n");
+  assert.deepEqual(issues, []);
+  assert.equal(config?.sinks.archive?.user, "etl");
+  assert.equal(config?.sinks.archive?.timeout, 5000);
+  assert.deepEqual(load("sinks: { archive: { format: parquet, target: /srv/a, user: etl, timeout: 5s } }\n").issues, [
+    "collector.yaml:1:60: sinks.archive.user: user is only for webhdfs:// and swebhdfs:// targets",
+    "collector.yaml:1:74: sinks.archive.timeout: timeout is only for webhdfs:// and swebhdfs:// targets",
+  ]);
+  assert.match(load('sinks: { archive: { format: parquet, target: "webhdfs://nn/x", user: "a b" } }\n').issues[0] ?? "", /without spaces/);
+  assert.equal(load("sinks: { archive: { format: ndjson, compression_level: 9 } }\n").config?.sinks.archive?.compression_level, 9);
+  assert.match(load("sinks: { archive: { format: parquet, compression_level: 20 } }\n").issues[0] ?? "", /compression_level/);
+  assert.match(load("sinks: { archive: { format: parquet, compression: snappy, compression_level: 5 } }\n").issues[0] ?? "", /snappy has none/);
+});
+
 test("archive partition defaults to tenant/day/hour", () => {
   const { config } = load("sinks: { archive: { format: ndjson, target: /srv/archive } }\n");
   assert.equal(config?.sinks.archive?.partition, "tenant=%T/dt=%Y-%m-%d/hour=%H");

@@ -197,9 +197,23 @@ export const archiveSinkConfigSchema = z.strictObject({
     })
     .prefault({}),
   compression: z.exactOptional(z.enum(["zstd", "snappy"])).describe("parquet page compression (default zstd); ndjson files are always zstd."),
+  compression_level: z.exactOptional(z.int().min(1).max(19)).describe("zstd level (1-19, default 3) of ndjson files and zstd parquet pages: higher is smaller and slower (docs/ARCHIVE.md, Benchmark)."),
+  user: z
+    .exactOptional(z.string().min(1).regex(/^[^\s&=#]+$/, "a user name without spaces, &, = or #"))
+    .describe("webhdfs:// targets: the HDFS user (user.name, simple authentication). Absent: HDFS's anonymous user."),
+  timeout: z.exactOptional(boundedDuration({ min: 100, max: 600_000 })).describe("webhdfs:// targets: each WebHDFS request at most this long (default 30s)."),
 }).superRefine((archive, ctx) => {
   if (archive.format === "ndjson" && archive.compression === "snappy") {
     ctx.addIssue({ code: "custom", path: ["compression"], message: "ndjson files are zstd-compressed; snappy is for parquet", input: archive.compression });
+  }
+  if (archive.compression === "snappy" && archive.compression_level !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["compression_level"], message: "compression_level is a zstd level; snappy has none", input: archive.compression_level });
+  }
+  const webhdfs = archive.target !== undefined && /^s?webhdfs:/.test(archive.target);
+  for (const key of ["user", "timeout"] as const) {
+    if (!webhdfs && archive[key] !== undefined) {
+      ctx.addIssue({ code: "custom", path: [key], message: `${key} is only for webhdfs:// and swebhdfs:// targets`, input: archive[key] });
+    }
   }
 });
 

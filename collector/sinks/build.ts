@@ -6,10 +6,10 @@
  *
  * Built today: `sinks.search` with `type: embedded` (the default, so every
  * collector indexes: data_dir/index/, docs/SEARCH.md) or `type: opensearch`
- * (docs/SINKS.md), `sinks.kafka`, and `sinks.archive` on a `file://` target
- * (docs/ARCHIVE.md). `webhdfs://` archive targets and the archive with
- * `log.backend: kafka` are validated (collector/config.ts) but not in this
- * build yet; each is named in a warning so nobody expects files.
+ * (docs/SINKS.md), `sinks.kafka`, and `sinks.archive` on a `file://` or
+ * `webhdfs://` target (docs/ARCHIVE.md). The archive with `log.backend:
+ * kafka` is validated (collector/config.ts) but not in this build yet; it
+ * is named in a warning so nobody expects files.
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +17,7 @@ import { assert, ConfigError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { ArchiveSinkConfig, CollectorConfig } from "../config.ts";
 import type { SearchBackend } from "../search/backend.ts";
+import type { ArchiveTarget } from "./archive/target.ts";
 import type { Sink } from "./types.ts";
 
 /** The embedded search index's directory of a collector config. */
@@ -78,20 +79,32 @@ async function buildOpenSearchSink(config: CollectorConfig, logger: Logger): Pro
   });
 }
 
-/** The archive sink, or null (with a warning) for what this build cannot archive yet. */
+/** The archive sink, or null (with a warning) with the Kafka log, which this build cannot archive yet. */
 async function buildArchiveSink(config: CollectorConfig, archive: ArchiveSinkConfig, logger: Logger): Promise<Sink | null> {
-  const target = archive.target ?? join(config.data_dir, "archive");
-  const root = target.startsWith("/") ? target : target.startsWith("file:") ? fileURLToPath(target) : null;
-  const unsupported = root === null ? `target ${target} (only file:// targets are built yet)` : config.log.backend !== "embedded" ? "with log.backend kafka (the archive needs the embedded log's offsets)" : null;
-  if (root === null || unsupported !== null) {
-    logger.warn(`sinks.archive is configured but this build cannot archive ${unsupported ?? target}; nothing is archived`);
+  if (config.log.backend !== "embedded") {
+    logger.warn("sinks.archive is configured but this build cannot archive with log.backend kafka (the archive needs the embedded log's offsets); nothing is archived");
     return null;
   }
-  const [{ ArchiveSink }, { FileTarget }, { parsePartitionTemplate }] = await Promise.all([import("./archive/sink.ts"), import("./archive/file-target.ts"), import("./archive/partition.ts")]);
+  const [{ ArchiveSink }, { parsePartitionTemplate }] = await Promise.all([import("./archive/sink.ts"), import("./archive/partition.ts")]);
   const partition = parsePartitionTemplate(archive.partition);
   assert(typeof partition !== "string", "the config validated the partition template");
-  const format = archive.format === "ndjson" ? (await import("./archive/ndjson-file.ts")).NDJSON_FORMAT : (await import("./archive/parquet-file.ts")).parquetFormat(archive.compression ?? "zstd");
-  return ArchiveSink.open({ name: "archive", target: new FileTarget(root), format, partition, maxBytes: archive.roll.max_bytes, maxAgeMs: archive.roll.max_age, logger });
+  const format = archive.format === "ndjson" ? (await import("./archive/ndjson-file.ts")).ndjsonFormat(archive.compression_level) : (await import("./archive/parquet-file.ts")).parquetFormat(archive.compression ?? "zstd", archive.compression_level);
+  const target = await buildArchiveTarget(config, archive);
+  return new ArchiveSink({ name: "archive", target, format, partition, maxBytes: archive.roll.max_bytes, maxAgeMs: archive.roll.max_age, logger });
+}
+
+/** WebHDFS requests wait at most this long unless `sinks.archive.timeout` says otherwise. */
+const WEBHDFS_TIMEOUT_MS_DEFAULT = 30_000;
+
+/** A path or file:// URL: the local directory; webhdfs:// or swebhdfs://: HDFS, with files staged in data_dir/archive-staging. */
+async function buildArchiveTarget(config: CollectorConfig, archive: ArchiveSinkConfig): Promise<ArchiveTarget> {
+  const target = archive.target ?? join(config.data_dir, "archive");
+  if (target.startsWith("/") || target.startsWith("file:")) {
+    const { FileTarget } = await import("./archive/file-target.ts");
+    return new FileTarget(target.startsWith("/") ? target : fileURLToPath(target));
+  }
+  const { WebHdfsTarget } = await import("./archive/webhdfs-target.ts");
+  return WebHdfsTarget.open({ url: target, stagingDirectory: join(config.data_dir, "archive-staging"), user: archive.user, timeoutMs: archive.timeout ?? WEBHDFS_TIMEOUT_MS_DEFAULT });
 }
 
 /** Closes every sink that holds connections (after their runners stopped); a failure is logged, the others still close. */

@@ -1,19 +1,16 @@
 /**
- * The `file://` target: archive files on a local (or mounted) file system
- * under a root directory. Everything that must survive a crash is fsynced:
- * a new directory's entry in its parent, a file's data before its rename,
- * and the directory after the rename (docs/ARCHIVE.md, "Commit protocol").
+ * The `file://` target (target.ts): archive files on a local (or mounted)
+ * file system under a root directory. A format writes the in-progress file
+ * in place, so publishing it is nothing more. Everything that must survive a
+ * crash is fsynced: a new directory's entry in its parent, a file's data
+ * before its rename, and the directory after the rename (docs/ARCHIVE.md,
+ * "Commit protocol").
  */
 import { mkdir, open, readdir, rename, unlink } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
+import type { ArchiveTarget, ListedFile } from "./target.ts";
 
-export interface ListedFile {
-  /** The directory relative to the root, "/"-separated ("" for the root itself). */
-  directory: string;
-  name: string;
-}
-
-export class FileTarget {
+export class FileTarget implements ArchiveTarget {
   readonly root: string;
 
   constructor(root: string) {
@@ -21,9 +18,12 @@ export class FileTarget {
   }
 
   /** Absolute path of `name` in the partition directory `directory` (relative, "/"-separated). */
-  path(directory: string, name: string): string {
+  writePath(directory: string, name: string): string {
     return join(this.root, ...directory.split("/"), name);
   }
+
+  /** The format wrote and fsynced the file where it belongs. */
+  async publish(): Promise<void> {}
 
   /** Creates the partition directory (and its parents) durably: each new entry's parent is fsynced. */
   async ensureDirectory(directory: string): Promise<void> {
@@ -43,7 +43,7 @@ export class FileTarget {
 
   /** Renames `from` to `to` (both in `directory`); `syncDirectory` makes it durable. */
   async rename(directory: string, from: string, to: string): Promise<void> {
-    await rename(this.path(directory, from), this.path(directory, to));
+    await rename(this.writePath(directory, from), this.writePath(directory, to));
   }
 
   async syncDirectory(directory: string): Promise<void> {
@@ -51,20 +51,28 @@ export class FileTarget {
   }
 
   async remove(directory: string, name: string): Promise<void> {
-    await unlink(this.path(directory, name));
+    try {
+      await unlink(this.writePath(directory, name));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
   }
 
-  /** Every file under the root, recursively (a missing root is empty). */
-  async list(): Promise<ListedFile[]> {
+  /** Every file under the root, recursively, or directly in `directory` (a missing directory is empty). */
+  async list(directory?: string): Promise<ListedFile[]> {
+    const start = directory === undefined ? this.root : join(this.root, ...directory.split("/"));
     let entries;
     try {
-      entries = await readdir(this.root, { recursive: true, withFileTypes: true });
+      entries = await readdir(start, { recursive: directory === undefined, withFileTypes: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw error;
     }
     return entries.filter((entry) => entry.isFile()).map((entry) => ({ directory: relative(this.root, entry.parentPath).split(sep).join("/"), name: entry.name }));
   }
+
+  /** Holds no connection. */
+  async close(): Promise<void> {}
 }
 
 async function syncDirectory(path: string): Promise<void> {

@@ -16,8 +16,8 @@ import { constants, createZstdCompress, type ZstdCompress } from "node:zlib";
 import type { SinkEvent } from "../types.ts";
 import type { ArchiveFileWriter, ArchiveFormat } from "./writer.ts";
 
-/** zstd level 3 (zstd's default): about 300 MB/s per core on log text. */
-const ZSTD_LEVEL = 3;
+/** zstd's own default level, and `sinks.archive.compression_level`'s, for both formats. */
+export const ZSTD_LEVEL_DEFAULT = 3;
 
 export const NDJSON_EXTENSION = "ndjson.zst";
 
@@ -33,17 +33,17 @@ export class NdjsonZstdFile implements ArchiveFileWriter {
   private pending: Buffer[] = [];
   private bytes = 0;
 
-  private constructor(handle: FileHandle) {
+  private constructor(handle: FileHandle, zstdLevel: number) {
     this.handle = handle;
-    this.compressor = createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } });
+    this.compressor = createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: zstdLevel } });
     this.written = writeAll(this.compressor, handle);
     // A failure surfaces in flush/finish; this keeps it from being an unhandled rejection meanwhile.
     this.written.catch(() => undefined);
   }
 
   /** Creates the file (`wx`: never over an existing one). */
-  static async create(path: string): Promise<NdjsonZstdFile> {
-    return new NdjsonZstdFile(await open(path, "wx", 0o640));
+  static async create(path: string, zstdLevel: number): Promise<NdjsonZstdFile> {
+    return new NdjsonZstdFile(await open(path, "wx", 0o640), zstdLevel);
   }
 
   get uncompressedBytes(): number {
@@ -88,4 +88,8 @@ async function writeAll(compressor: ZstdCompress, handle: FileHandle): Promise<v
   for await (const chunk of compressor) await handle.write(chunk as Buffer);
 }
 
-export const NDJSON_FORMAT: ArchiveFormat = { extension: NDJSON_EXTENSION, create: (path) => NdjsonZstdFile.create(path) };
+export function ndjsonFormat(zstdLevel = ZSTD_LEVEL_DEFAULT): ArchiveFormat {
+  return { extension: NDJSON_EXTENSION, create: (path) => NdjsonZstdFile.create(path, zstdLevel) };
+}
+
+export const NDJSON_FORMAT: ArchiveFormat = ndjsonFormat();

@@ -7,12 +7,13 @@
  *
  * Exactly once, without a state file of its own:
  * - A file is written under a hidden in-progress name, then finished
- *   (fsync), renamed to `<tenant>-<first>-<last>.<ext>` and its directory
- *   fsynced (file-target.ts, naming.ts). Only then is it committed.
+ *   (fsync), published (WebHDFS: uploaded), renamed to
+ *   `<tenant>-<first>-<last>.<ext>` and its directory fsynced (target.ts,
+ *   naming.ts). Only then is it committed.
  * - The sink holds events (`heldFrom`, types.ts): `delivered` means taken,
  *   and the runner commits its log offset no further than the first offset
  *   of the oldest open file. After a crash the runner reads again from there.
- * - Events already in a committed file are skipped: at open the sink lists
+ * - Events already in a committed file are skipped: at its first send the sink lists
  *   the target (every committed file's range, range-index.ts) and deletes
  *   leftover in-progress files; an event whose offset a committed file of its
  *   partition covers is not written again. Below `taken` (what this process
@@ -21,6 +22,12 @@
  * - A failure while writing drops every open file of the tenant and answers
  *   `retry`: the runner reads again from its committed offset. A failure on
  *   the age timer is held (`failedFrom`) and answered `retry` at the next send.
+ *   A failed rename may still have happened (HDFS renamed, the answer was
+ *   lost): the partitions of dropped files are listed again before the next
+ *   write (`uncertain`), so such a file is skipped like any committed one.
+ *   The archive never answers `reject`: a target's failure is not the events'
+ *   fault. One an operator must fix (`retryable: false` on the error) is
+ *   retried after REFUSED_RETRY_AFTER_MS.
  *
  * Formats: ndjson-file.ts (`.ndjson.zst`) and parquet-file.ts (`.parquet`).
  * Work per tenant is serialised (sends and timer rolls): `queue`.
@@ -29,7 +36,7 @@ import { randomBytes } from "node:crypto";
 import { assert } from "../../../shared/errors.ts";
 import type { Logger } from "../../../shared/logger.ts";
 import type { SendContext, SendOutcome, Sink, SinkEvent } from "../types.ts";
-import type { FileTarget } from "./file-target.ts";
+import type { ArchiveTarget } from "./target.ts";
 import { committedFileName, IN_PROGRESS_PREFIX, inProgressFileName, parseCommittedFileName } from "./naming.ts";
 import { renderPartition, type PartitionTemplate } from "./partition.ts";
 import { RangeIndex } from "./range-index.ts";
@@ -38,7 +45,8 @@ import type { ArchiveFileWriter, ArchiveFormat } from "./writer.ts";
 export interface ArchiveSinkOptions {
   /** Unique among sinks; "archive" in a collector built from its config. */
   name: string;
-  target: FileTarget;
+  /** file-target.ts or webhdfs-target.ts; closed by the sink's close. */
+  target: ArchiveTarget;
   /** ndjson-file.ts or parquet-file.ts. Only committed files of this format count (another format's are ignored). */
   format: ArchiveFormat;
   partition: PartitionTemplate;
@@ -52,6 +60,8 @@ export interface ArchiveSinkOptions {
 }
 
 const OPEN_FILES_MAX_DEFAULT = 32;
+/** After a target error an operator must fix (permissions, a path in the way: `retryable: false`), the runner waits this long before the next try. */
+export const REFUSED_RETRY_AFTER_MS = 60_000;
 
 interface OpenFile {
   tenant: string;
@@ -71,6 +81,12 @@ interface TenantState {
   taken: number;
   /** An age roll failed and dropped the open files from this offset: the next send answers retry. */
   failedFrom: number | null;
+  /**
+   * Partitions whose open file was dropped after a failure: its rename may
+   * have happened even though it failed (a lost answer). Listed again before
+   * the next write, so a file committed that way is in the range index.
+   */
+  uncertain: Set<string>;
   queue: Promise<void>;
 }
 
@@ -80,9 +96,12 @@ export class ArchiveSink implements Sink {
   private readonly openFilesMax: number;
   private readonly committed = new RangeIndex();
   private readonly tenants = new Map<string, TenantState>();
+  /** The listing of the target at the first send (`recover`); null until then, and again after it failed. */
+  private recovery: Promise<void> | null = null;
   private closed = false;
 
-  private constructor(options: ArchiveSinkOptions) {
+  /** Makes no request: the target is listed at the first send, so a target that is down at start shows up as retries. */
+  constructor(options: ArchiveSinkOptions) {
     assert(options.maxBytes >= 1 && options.maxAgeMs >= 1, "archive roll limits are positive");
     this.name = options.name;
     this.options = options;
@@ -90,24 +109,34 @@ export class ArchiveSink implements Sink {
     assert(this.openFilesMax >= 1, "openFilesMax is at least 1");
   }
 
-  /** Lists the target: committed ranges are indexed, leftover in-progress files (a crash) deleted. */
-  static async open(options: ArchiveSinkOptions): Promise<ArchiveSink> {
-    const sink = new ArchiveSink(options);
+  /** Lists the target once: committed ranges are indexed, leftover in-progress files (a crash) deleted. A failure is tried again at the next send. */
+  private recover(): Promise<void> {
+    if (this.recovery === null) {
+      const recovery = this.listTarget();
+      this.recovery = recovery;
+      recovery.catch(() => {
+        if (this.recovery === recovery) this.recovery = null; // the send that awaited it answers retry
+      });
+    }
+    return this.recovery;
+  }
+
+  private async listTarget(): Promise<void> {
+    const { target, format, logger } = this.options;
     let leftovers = 0;
     let committed = 0;
-    for (const file of await options.target.list()) {
+    for (const file of await target.list()) {
       if (file.name.startsWith(IN_PROGRESS_PREFIX)) {
-        await options.target.remove(file.directory, file.name);
+        await target.remove(file.directory, file.name);
         leftovers++;
         continue;
       }
-      const parsed = parseCommittedFileName(file.name, options.format.extension);
+      const parsed = parseCommittedFileName(file.name, format.extension);
       if (parsed === null) continue;
-      sink.committed.add(parsed.tenant, file.directory, parsed.firstOffset, parsed.lastOffset);
+      this.committed.add(parsed.tenant, file.directory, parsed.firstOffset, parsed.lastOffset);
       committed++;
     }
-    options.logger.info("archive sink opened", { sink: options.name, root: options.target.root, committedFiles: committed, deletedInProgressFiles: leftovers });
-    return sink;
+    logger.info("archive sink opened", { sink: this.name, root: target.root, committedFiles: committed, deletedInProgressFiles: leftovers });
   }
 
   heldFrom(tenant: string): number | null {
@@ -128,7 +157,7 @@ export class ArchiveSink implements Sink {
     return this.serialise(state, () => this.write(state, events, context.offsets));
   }
 
-  /** Commits every open file (after the runners stopped): the next start skips what they hold. */
+  /** Commits every open file (after the runners stopped): the next start skips what they hold. Then closes the target. */
   async close(): Promise<void> {
     this.closed = true;
     for (const state of this.tenants.values()) {
@@ -140,12 +169,13 @@ export class ArchiveSink implements Sink {
         }
       });
     }
+    await this.options.target.close();
   }
 
   private tenantState(tenant: string): TenantState {
     let state = this.tenants.get(tenant);
     if (state === undefined) {
-      state = { open: new Map(), taken: 0, failedFrom: null, queue: Promise.resolve() };
+      state = { open: new Map(), taken: 0, failedFrom: null, uncertain: new Set(), queue: Promise.resolve() };
       this.tenants.set(tenant, state);
     }
     return state;
@@ -169,12 +199,20 @@ export class ArchiveSink implements Sink {
     }
     const touched = new Set<OpenFile>();
     try {
+      await this.recover();
+      await this.relistUncertain(state);
+      // A send's events are of one tenant and mostly share their time text (a batch's observed time): render a partition once per text.
+      let lastTime: string | null = null;
+      let partition = "";
       for (let index = 0; index < events.length; index++) {
         const event = events[index];
         const offset = offsets[index];
         assert(event !== undefined && offset !== undefined, "one offset per event");
         if (offset < state.taken) continue;
-        const partition = renderPartition(this.options.partition, event.tenant, eventTimeMs(event));
+        if (event.time !== lastTime) {
+          partition = renderPartition(this.options.partition, event.tenant, eventTimeMs(event));
+          lastTime = Number.isNaN(Date.parse(event.time)) ? null : event.time; // an unparsed time's partition comes from each event's observed time
+        }
         if (this.committed.covers(event.tenant, partition, offset)) {
           state.taken = offset + 1;
           continue;
@@ -194,7 +232,19 @@ export class ArchiveSink implements Sink {
       return { kind: "delivered" };
     } catch (error) {
       const message = await this.dropOpenFiles(state, error, "archive write failed; dropped the open files, the runner reads again from its committed offset");
-      return { kind: "retry", reason: `archive: ${message}` };
+      const refused = (error as { retryable?: unknown }).retryable === false;
+      return refused ? { kind: "retry", afterMs: REFUSED_RETRY_AFTER_MS, reason: `archive: ${message}` } : { kind: "retry", reason: `archive: ${message}` };
+    }
+  }
+
+  /** Lists the partitions of files dropped after a failure and indexes the committed files found there. */
+  private async relistUncertain(state: TenantState): Promise<void> {
+    for (const partition of [...state.uncertain]) {
+      for (const file of await this.options.target.list(partition)) {
+        const parsed = parseCommittedFileName(file.name, this.options.format.extension);
+        if (parsed !== null) this.committed.add(parsed.tenant, partition, parsed.firstOffset, parsed.lastOffset);
+      }
+      state.uncertain.delete(partition);
     }
   }
 
@@ -206,7 +256,7 @@ export class ArchiveSink implements Sink {
     }
     await this.options.target.ensureDirectory(partition);
     const name = inProgressFileName(tenant, firstOffset, randomBytes(4).toString("hex"));
-    const writer = await this.options.format.create(this.options.target.path(partition, name));
+    const writer = await this.options.format.create(this.options.target.writePath(partition, name));
     const timer = setTimeout(() => this.rollOnAge(state, file), this.options.maxAgeMs);
     timer.unref?.();
     const file: OpenFile = { tenant, partition, name, writer, firstOffset, lastOffset: firstOffset, events: 0, timer };
@@ -227,10 +277,11 @@ export class ArchiveSink implements Sink {
     });
   }
 
-  /** finish (fsync) → rename → fsync the directory; only then is the file committed and its range indexed. */
+  /** finish (fsync) → publish (WebHDFS: upload) → rename → fsync the directory; only then is the file committed and its range indexed. */
   private async roll(state: TenantState, file: OpenFile): Promise<void> {
     clearTimeout(file.timer);
     await file.writer.finish();
+    await this.options.target.publish(file.partition, file.name);
     const finalName = committedFileName(file.tenant, file.firstOffset, file.lastOffset, this.options.format.extension);
     await this.options.target.rename(file.partition, file.name, finalName);
     // Renamed: from here its events are skipped, even if the directory's fsync fails (then the send answers retry and nothing is committed past it yet).
@@ -247,6 +298,7 @@ export class ArchiveSink implements Sink {
     state.open.clear();
     for (const file of files) {
       clearTimeout(file.timer);
+      state.uncertain.add(file.partition);
       state.taken = Math.min(state.taken, file.firstOffset);
       try {
         await file.writer.abort();
