@@ -55,6 +55,11 @@ export class DedupeIndex {
     if (seq >= state.floor) this.remember(state, tenant, agent, seq, baseOffset);
   }
 
+  /** The agent's floor as a batch said it, for a log the batch has no part in (collector routes: every stream log of the tenant hears every floor, so none keeps seqs the agent will never send again). */
+  noteFloor(tenant: string, agent: string, floor: number): void {
+    this.raiseFloor(this.agentState(tenant, agent), floor);
+  }
+
   claim(tenant: string, agent: string, seq: number, floor: number): Claim {
     const state = this.agentState(tenant, agent);
     this.raiseFloor(state, floor);

@@ -28,6 +28,7 @@
 import { randomBytes } from "node:crypto";
 import { assert } from "../../../shared/errors.ts";
 import type { Logger } from "../../../shared/logger.ts";
+import { eventLogName } from "../../routing/streams.ts";
 import type { SendContext, SendOutcome, Sink, SinkEvent } from "../types.ts";
 import type { FileTarget } from "./file-target.ts";
 import { committedFileName, IN_PROGRESS_PREFIX, inProgressFileName, parseCommittedFileName } from "./naming.ts";
@@ -124,7 +125,7 @@ export class ArchiveSink implements Sink {
     assert(!this.closed, "no send after close");
     const first = events[0];
     if (first === undefined) return Promise.resolve({ kind: "delivered" });
-    const state = this.tenantState(first.tenant);
+    const state = this.tenantState(eventLogName(first));
     return this.serialise(state, () => this.write(state, events, context.offsets));
   }
 
@@ -175,11 +176,13 @@ export class ArchiveSink implements Sink {
         assert(event !== undefined && offset !== undefined, "one offset per event");
         if (offset < state.taken) continue;
         const partition = renderPartition(this.options.partition, event.tenant, eventTimeMs(event));
-        if (this.committed.covers(event.tenant, partition, offset)) {
+        // Offsets count in the event's log: a stream's log has its own (collector/routing/streams.ts), so files are named by log.
+        const log = eventLogName(event);
+        if (this.committed.covers(log, partition, offset)) {
           state.taken = offset + 1;
           continue;
         }
-        const file = state.open.get(partition) ?? (await this.openFile(state, event.tenant, partition, offset));
+        const file = state.open.get(partition) ?? (await this.openFile(state, log, partition, offset));
         file.writer.append(event);
         file.lastOffset = offset;
         file.events++;
