@@ -12,6 +12,7 @@ import { httpUrlSchema, identifierSchema, listenAddressSchema } from "../shared/
 import { boundedDuration, boundedSize, durationSchema, sizeSchema } from "../shared/config/units.ts";
 import { transformsSchema } from "../agent/transforms/schema.ts";
 import { routedStreams, routesSchema, streamNameSchema, type RoutesConfig } from "./routing/schema.ts";
+import { DEFAULT_STREAM } from "./routing/streams.ts";
 import { parsePartitionTemplate } from "./sinks/archive/partition.ts";
 
 /** In the kafka sink's topic: the event's stream. */
@@ -34,6 +35,8 @@ const kafkaBrokerSchema = z.string().superRefine((text, ctx) => {
 });
 
 const kafkaBrokersSchema = z.array(kafkaBrokerSchema).min(1, { error: "at least one broker (host:port) is needed" }).describe("Bootstrap brokers, host:port.");
+
+const KAFKA_TOPIC_CHARS_MAX = 249;
 
 /** Kafka's own rule for topic names: 1–249 of letters, digits, ".", "_", "-", and not "." or "..". */
 const kafkaTopicSchema = z
@@ -248,7 +251,7 @@ export const collectorConfigSchema = z
 
 /** Sinks read streams the routes produce; a route's retention is for the embedded log (Kafka topics keep their own). */
 function checkStreams(
-  config: { routes: RoutesConfig; log: { backend: string }; sinks: Record<string, { streams?: string[] | undefined } | undefined> },
+  config: { routes: RoutesConfig; log: { backend: string; kafka?: { topic: string } | undefined }; sinks: Record<string, { streams?: string[] | undefined } | undefined> },
   ctx: z.RefinementCtx,
 ): void {
   const streams = routedStreams(config.routes);
@@ -260,7 +263,11 @@ function checkStreams(
     }
   }
   if (config.log.backend !== "kafka") return;
+  const topic = config.log.kafka?.topic ?? "";
   for (const [index, route] of config.routes.entries()) {
+    if (route.stream !== DEFAULT_STREAM && `${topic}.${route.stream}`.length > KAFKA_TOPIC_CHARS_MAX) {
+      ctx.addIssue({ code: "custom", path: ["routes", index, "stream"], message: `the stream's topic ${topic}.${route.stream} is longer than Kafka's ${KAFKA_TOPIC_CHARS_MAX} characters`, input: route.stream });
+    }
     if (route.retention !== undefined) {
       ctx.addIssue({ code: "custom", path: ["routes", index, "retention"], message: "with log.backend kafka a stream is a Kafka topic: set its retention on the topic (retention.ms, retention.bytes)", input: route.retention });
     }
