@@ -18,51 +18,15 @@ import { promisify } from "node:util";
 import { zstdDecompressSync } from "node:zlib";
 import type { Event } from "../../shared/event.ts";
 import { LOGSHIP, REPO, agentSetup, collectorSetup, until, waitDelivered } from "../helpers/processes.ts";
+import { AGENT_SOURCE_YAML, collectorRoutesYaml, expectedStreams, orderLine, orderSeq } from "../helpers/routed-lines.ts";
 
 const execFileAsync = promisify(execFile);
 const LINES = 1200;
 const LINES_PER_WRITE = 100;
 const DELIVERY_TIMEOUT_MS = 90_000;
 const SEARCH_TOKEN = "e2e-search-token";
-const KINDS = ["purchase", "refund", "top_up", "login", "view", "search"];
-
-/** What line `seq` says: a level and an event kind, and a user's e-mail address (redacted by the agent). */
-function attributes(seq: number): { level: string; event: string } {
-  return { level: seq % 9 === 0 ? "debug" : seq % 4 === 0 ? "error" : "info", event: KINDS[seq % KINDS.length] as string };
-}
-
-/** Line `seq` of the file, logfmt: the parser makes level, event and user fields; the whole line stays the message. */
-function orderLine(seq: number): string {
-  const { level, event } = attributes(seq);
-  return `file=orders seq=${seq} level=${level} event=${event} user=user${seq}@example.com\n`;
-}
-
-/** Where line `seq` must end: dropped by the agent, dropped by the collector, or the first route that matches. */
-function expectedStream(seq: number): string | null {
-  const { level, event } = attributes(seq);
-  if (level === "debug") return null; // agent: drop level:debug
-  if (event === "search") return null; // collector: drop fields.event:search
-  if (event === "purchase" || event === "top_up") return "payments";
-  if (level === "error") return "errors";
-  if (event === "login") return "audit";
-  return "default";
-}
-
-const AGENT_SOURCE = `    parser: { type: logfmt }
-    transforms:
-      - drop: 'level:debug'
-      - redact: { patterns: [email], fields: [message, fields.user] }
-`;
-
 const COLLECTOR_YAML = `  - { token: ${SEARCH_TOKEN}, tenant: default, role: search }
-transforms:
-  - drop: 'fields.event:search'
-  - set: { fields.collector: '{host}' }
-routes:
-  - { stream: payments, when: 'fields.event:(purchase OR top_up)' }
-  - { stream: errors, when: 'level:error' }
-  - { stream: audit, when: 'fields.event:login', retention: { max_age: 30d } }
-sinks:
+${collectorRoutesYaml({ auditRetention: true })}sinks:
   archive: { format: ndjson, streams: [payments], roll: { max_age: 1s } }
 `;
 
@@ -72,7 +36,7 @@ async function dumpStream(configPath: string, stream: string): Promise<Event[]> 
 }
 
 function seqOf(event: Event): number {
-  return Number(/^file=orders seq=(\d+) /.exec(event.message)?.[1] ?? Number.NaN);
+  return orderSeq(event.message);
 }
 
 /** Every line in archive files under `root`, parsed. */
@@ -102,7 +66,7 @@ test("agent filter + redact, collector transforms + three routes: each stream's 
   const collectorProcess = await collector.start();
   cleanups.push(() => collectorProcess.kill());
   const file = join(directory, "orders.log");
-  const agent = await agentSetup(join(directory, "agent"), [collector.url], [file], AGENT_SOURCE);
+  const agent = await agentSetup(join(directory, "agent"), [collector.url], [file], AGENT_SOURCE_YAML);
   const agentProcess = await agent.start();
   cleanups.push(() => agentProcess.kill());
 
@@ -112,11 +76,7 @@ test("agent filter + redact, collector transforms + three routes: each stream's 
   }
   await waitDelivered(agent, [file], DELIVERY_TIMEOUT_MS);
 
-  const expected = new Map<string, number[]>();
-  for (let seq = 0; seq < LINES; seq++) {
-    const stream = expectedStream(seq);
-    if (stream !== null) expected.set(stream, [...(expected.get(stream) ?? []), seq]);
-  }
+  const expected = expectedStreams(LINES);
   assert.deepEqual([...expected.keys()].sort(), ["audit", "default", "errors", "payments"]);
   const ids = new Set<string>();
   for (const [stream, seqs] of expected) {
