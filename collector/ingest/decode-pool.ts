@@ -12,6 +12,9 @@
  *   time (decode-worker.ts), so at most `threads` decompressed payloads
  *   exist at once. The body is copied to the worker (structured clone,
  *   ~150 KB); the original stays here to be appended to the log as received.
+ * - With the collector's transforms or routes (`processing`, given to each
+ *   worker as `workerData`), a worker also splits the batch into stream
+ *   parts (collector/routing/split.ts) and sends those back (compressed).
  * - A body goes to the worker with the fewest bodies waiting.
  * - A worker that dies (a crash in Node's zstd, out of memory) fails the
  *   bodies it held with an error (500, which agents retry), is logged, and

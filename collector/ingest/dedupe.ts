@@ -2,7 +2,9 @@
  * Which batches are already stored, so a batch re-sent after a lost
  * response is acknowledged without being stored twice.
  *
- * Per tenant and agent id: the highest `floor` the agent has sent, and the
+ * Per log (a tenant, or with collector routes a tenant's stream:
+ * collector/routing/streams.ts; the API calls it `tenant`) and agent id:
+ * the highest `floor` the agent has sent, and the
  * seqs stored with seq ≥ that floor (with their base offsets). The agent
  * promises never to send a seq below its floor again, so entries below it
  * are pruned and a seq below it is answered as a duplicate. Rebuilt at start

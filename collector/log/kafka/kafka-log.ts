@@ -1,6 +1,8 @@
 /**
  * The Kafka log backend, write side (`log.backend: kafka`): each accepted
- * batch becomes one record of `log.kafka.topic` (record.ts), produced by an
+ * batch becomes one record of `log.kafka.topic` (record.ts; with collector
+ * routes, each stream's part a record of that stream's topic,
+ * `<topic>.<stream>`, docs/ROUTING.md), produced by an
  * idempotent producer with acks=all, and `append` resolves only once the
  * broker acknowledged it, i.e. once every in-sync replica holds it. That is
  * the durability boundary ingest acknowledges at, as with the embedded
