@@ -4,7 +4,7 @@
  * as the agent sends them) to a collector in a child process, which stores
  * them in the embedded log with group-commit fdatasync and acknowledges.
  *
- *   npx node bench/ingest.bench.ts [--bytes 1GiB] [--clients 4,8] [--fsync-interval 0] [--backends embedded,kafka]
+ *   npx node bench/ingest.bench.ts [--bytes 1GiB] [--clients 4,8] [--fsync-interval 0] [--backends embedded,kafka] [--processing none,routes]
  *   LOGSHIP_BENCH_NODE_ARGS="--cpu-prof" npx node bench/ingest.bench.ts   # profile the collector
  *
  * Prints one JSON object per backend and client count: MB/s and lines/s of
@@ -18,6 +18,11 @@
  * WebAssembly file from its package directory, which a bundle does not carry
  * (the single executable of issue 7 must embed it as an asset). CPU is
  * counted from after start-up, so type stripping does not weigh on it.
+ *
+ * `--processing routes` (not in the default run): the collector has three
+ * routes (docs/ROUTING.md) that split every batch into three streams, so
+ * each batch is decoded, routed and re-encoded on the decode threads: the
+ * cost of routing beside the fast path (`none`, batches stored as received).
  */
 import { spawn } from "node:child_process";
 import { bundle as bundleFile } from "./bundle.ts";
@@ -47,11 +52,17 @@ const { values } = parseArgs({
     "data-dir": { type: "string" },
     backends: { type: "string", default: "embedded,kafka" },
     backend: { type: "string", default: "embedded" },
+    processing: { type: "string", default: "none" },
     bootstrap: { type: "string" },
     topic: { type: "string" },
   },
 });
 const TOKEN = "bench-token";
+/** Every batch of mixed lines splits into three streams: errors, the JSON lines, the access lines. */
+const BENCH_ROUTES = [
+  { stream: "errors", when: "error OR 500" },
+  { stream: "api", when: "handled" },
+];
 const benchRoot = join(process.env["LOGSHIP_BENCH_DATA"] ?? join(import.meta.dirname, "..", ".bench-data"), "ingest");
 const compress = promisify(zstdCompress);
 
@@ -99,6 +110,7 @@ async function runChild(dataDir: string): Promise<void> {
     ingest: { queue_max: 256 },
     // The log path alone: no search index competing for the 2 cores.
     sinks: { search: { type: "none" } },
+    ...(values.processing === "routes" ? { routes: BENCH_ROUTES } : {}),
   });
   let syncs = 0;
   const sync = async (file: FileHandle): Promise<void> => {
@@ -114,11 +126,11 @@ async function runChild(dataDir: string): Promise<void> {
   console.log(JSON.stringify({ syncs, cpu_seconds: (cpu.user + cpu.system) / 1e6, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
 }
 
-async function runCase(backend: string, clients: number, batches: Batch[], script: string, kafka: { bootstrap: string; topic: string }): Promise<Record<string, unknown>> {
+async function runCase(backend: string, processing: string, clients: number, batches: Batch[], script: string, kafka: { bootstrap: string; topic: string }): Promise<Record<string, unknown>> {
   mkdirSync(benchRoot, { recursive: true });
   const dataDir = mkdtempSync(join(benchRoot, "collector-"));
   const nodeArguments = (process.env["LOGSHIP_BENCH_NODE_ARGS"] ?? "").split(" ").filter((argument) => argument !== "");
-  const child = spawn(process.execPath, [...nodeArguments, script, "--child", "--data-dir", dataDir, "--fsync-interval", values["fsync-interval"], "--backend", backend, "--bootstrap", kafka.bootstrap, "--topic", kafka.topic], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...nodeArguments, script, "--child", "--data-dir", dataDir, "--fsync-interval", values["fsync-interval"], "--backend", backend, "--processing", processing, "--bootstrap", kafka.bootstrap, "--topic", kafka.topic], { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const { url } = JSON.parse((await lines.next()).value as string) as { url: string };
   const pool = new Pool(url, { connections: clients, pipelining: 1, keepAliveTimeout: 10_000 });
@@ -151,6 +163,7 @@ async function runCase(backend: string, clients: number, batches: Batch[], scrip
   return {
     bench: "ingest",
     backend,
+    ...(processing === "none" ? {} : { processing }),
     clients,
     fsync_interval_ms: Number(values["fsync-interval"]),
     batches: batches.length,
@@ -189,8 +202,10 @@ if (values.child) {
       await createTopic(kafka.bootstrap, kafka.topic, 4, { "max.message.bytes": String(16 << 20) });
     }
     try {
-      for (const clients of values.clients.split(",").map(Number)) {
-        process.stdout.write(JSON.stringify(await runCase(backend, clients, batches, backend === "kafka" ? import.meta.filename : bundle, kafka)) + "\n");
+      for (const processing of values.processing.split(",")) {
+        for (const clients of values.clients.split(",").map(Number)) {
+          process.stdout.write(JSON.stringify(await runCase(backend, processing, clients, batches, backend === "kafka" ? import.meta.filename : bundle, kafka)) + "\n");
+        }
       }
     } finally {
       if (backend === "kafka") stopKafka();

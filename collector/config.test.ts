@@ -37,6 +37,8 @@ test("an empty mapping gets every default", () => {
     },
     sinks: { search: { type: "embedded", retention: { check_interval: 60_000 } } },
     search: { backend: "embedded", peer_timeout: 5_000 },
+    transforms: [],
+    routes: [],
     peers: [],
   });
 });
@@ -180,4 +182,38 @@ test("ingest.decode_threads: 1 to 64", () => {
     assert.equal(issues.length, 1, `decode_threads ${threads}`);
     assert.match(issues[0] ?? "", /ingest\.decode_threads: /);
   }
+});
+
+test("transforms and routes: conditions, stream names and the catch-all route are checked at their line:column", () => {
+  const good = [
+    "transforms:",
+    "  - drop: 'level:debug'",
+    "routes:",
+    "  - { stream: payments, when: 'source:checkout AND fields.event:(purchase OR top_up)', retention: { max_age: 30d } }",
+    "  - { stream: errors, when: 'level:error' }",
+    "  - { stream: default }",
+    "sinks:",
+    "  archive: { format: ndjson, streams: [payments] }",
+    "  kafka: { brokers: [k:9092], topic: 'logs.{stream}', streams: [payments, errors, default] }",
+    "",
+  ].join("\n");
+  const { config, issues } = load(good);
+  assert.deepEqual(issues, []);
+  assert.equal(config?.routes[0]?.retention?.max_age, 30 * 86_400_000);
+  assert.deepEqual(config?.sinks.archive?.streams, ["payments"]);
+  assert.deepEqual(
+    load("routes:\n  - { stream: all }\n  - { stream: late, when: 'x' }\n  - { stream: 'bad name', when: 'level:(' }\n").issues,
+    [
+      "collector.yaml:2:5: routes[0]: a route without when takes every event, so it must be the last one (the routes after it could never match)",
+      'collector.yaml:4:15: routes[2].stream: a stream name is 1–64 letters, digits, "_" or "-"',
+      "collector.yaml:4:33: routes[2].when: invalid query at column 8 of the condition: expected a search term, found end of query",
+    ],
+  );
+  assert.deepEqual(load("sinks:\n  archive: { format: ndjson, streams: [payments] }\n").issues, ["collector.yaml:2:40: sinks.archive.streams[0]: no route sends events to stream payments; streams: default"]);
+  assert.deepEqual(load("sinks:\n  kafka: { brokers: [k:9092], topic: 'logs.{strem}' }\n").issues.length, 1);
+  assert.deepEqual(
+    load("log: { backend: kafka, kafka: { brokers: [k:1] } }\nroutes:\n  - { stream: a, when: x, retention: { max_bytes: 1GiB } }\n").issues,
+    ["collector.yaml:3:38: routes[0].retention: with log.backend kafka a stream is a Kafka topic: set its retention on the topic (retention.ms, retention.bytes)"],
+  );
+  assert.match(load("transforms:\n  - drop: 'level:('\n").issues[0] ?? "", /^collector\.yaml:2:11: transforms\[0\]\.drop: invalid query/);
 });

@@ -11,7 +11,13 @@ import { formatIssue, loadConfigFile } from "../shared/config/load.ts";
 import { httpUrlSchema, identifierSchema, listenAddressSchema } from "../shared/config/fields.ts";
 import { boundedDuration, boundedSize, durationSchema, sizeSchema } from "../shared/config/units.ts";
 import { INDEX_TEMPLATE_DEFAULT, indexTemplateProblem } from "./opensearch/index-name.ts";
+import { transformsSchema } from "../agent/transforms/schema.ts";
+import { routedStreams, routesSchema, streamNameSchema, type RoutesConfig } from "./routing/schema.ts";
+import { DEFAULT_STREAM } from "./routing/streams.ts";
 import { parsePartitionTemplate } from "./sinks/archive/partition.ts";
+
+/** In the kafka sink's topic: the event's stream. */
+export const STREAM_PLACEHOLDER = "{stream}";
 
 /** Peers at most: a search holds a page from each of them at once. */
 export const PEERS_MAX = 64;
@@ -30,6 +36,8 @@ const kafkaBrokerSchema = z.string().superRefine((text, ctx) => {
 });
 
 const kafkaBrokersSchema = z.array(kafkaBrokerSchema).min(1, { error: "at least one broker (host:port) is needed" }).describe("Bootstrap brokers, host:port.");
+
+const KAFKA_TOPIC_CHARS_MAX = 249;
 
 /** Kafka's own rule for topic names: 1–249 of letters, digits, ".", "_", "-", and not "." or "..". */
 const kafkaTopicSchema = z
@@ -51,11 +59,25 @@ export const kafkaConfigSchema = z.strictObject({
     .describe("Consumer-group session of the sink runners: a collector silent this long loses its partitions to the others. Within the brokers' group.min/max.session.timeout.ms."),
 });
 
+/** A sink's `streams:`: the collector streams it reads (docs/ROUTING.md); absent: every stream. */
+const sinkStreamsSchema = z
+  .exactOptional(z.array(streamNameSchema).min(1, { error: "name at least one stream (leave streams out to read every stream)" }))
+  .describe("Collector streams this sink reads (routes:, docs/ROUTING.md). Absent: every stream.");
+
+/** A topic name, or a template whose `{stream}` is replaced by the event's stream (each result is a topic name). */
+const kafkaTopicTemplateSchema = z.string().superRefine((template, ctx) => {
+  const sample = template.replaceAll(STREAM_PLACEHOLDER, "x".repeat(64));
+  const shortest = template.replaceAll(STREAM_PLACEHOLDER, "x");
+  const valid = kafkaTopicSchema.safeParse(shortest).success && kafkaTopicSchema.safeParse(sample).success;
+  if (!valid) ctx.addIssue({ code: "custom", message: `expected a Kafka topic name (1–249 letters, digits, ".", "_" or "-"), optionally with ${STREAM_PLACEHOLDER} (a stream name, up to 64 characters); got ${JSON.stringify(template)}`, input: template });
+});
+
 export const kafkaSinkConfigSchema = z.strictObject({
   brokers: kafkaBrokersSchema,
-  topic: kafkaTopicSchema.describe("Topic the events are written to (it must exist)."),
+  topic: kafkaTopicTemplateSchema.describe(`Topic the events are written to (it must exist); ${STREAM_PLACEHOLDER} is replaced by the event's stream, e.g. logs.${STREAM_PLACEHOLDER}.`),
   compression: z.enum(["none", "gzip", "snappy", "lz4", "zstd"]).default("none").describe("Kafka compression of the record batches."),
   timeout: kafkaTimeoutSchema.prefault("10s").describe("Each produce request at most this long; a send not acknowledged by then is retried by the sink runner after a backoff."),
+  streams: sinkStreamsSchema,
 });
 
 export const logConfigSchema = z
@@ -145,6 +167,7 @@ export const searchSinkConfigSchema = z
       })
       .prefault({})
       .describe("Retention of the embedded index: whole day partitions are deleted (docs/SEARCH.md, Retention)."),
+    streams: sinkStreamsSchema,
   })
   .superRefine((sink, ctx) => {
     if (sink.type === "opensearch" && sink.url === undefined) {
@@ -202,6 +225,7 @@ export const archiveSinkConfigSchema = z.strictObject({
     .exactOptional(z.string().min(1).regex(/^[^\s&=#]+$/, "a user name without spaces, &, = or #"))
     .describe("webhdfs:// targets: the HDFS user (user.name, simple authentication). Absent: HDFS's anonymous user."),
   timeout: z.exactOptional(boundedDuration({ min: 100, max: 600_000 })).describe("webhdfs:// targets: each WebHDFS request at most this long (default 30s)."),
+  streams: sinkStreamsSchema,
 }).superRefine((archive, ctx) => {
   if (archive.format === "ndjson" && archive.compression === "snappy") {
     ctx.addIssue({ code: "custom", path: ["compression"], message: "ndjson files are zstd-compressed; snappy is for parquet", input: archive.compression });
@@ -239,6 +263,8 @@ export const collectorConfigSchema = z
           .describe("How long each of `peers` has to answer its part of a search or histogram; one that does not is left out and named (partial: true)."),
       })
       .prefault({}),
+    transforms: transformsSchema.default([]).describe("Steps applied to every event on ingest, before the log (docs/ROUTING.md; the steps are those of docs/TRANSFORMS.md)."),
+    routes: routesSchema.default([]),
     peers: z
       .array(httpUrlSchema("http://10.0.0.6:7170"))
       .max(PEERS_MAX, { error: `at most ${PEERS_MAX} peers (each search asks every one of them)` })
@@ -256,6 +282,7 @@ export const collectorConfigSchema = z
         input: sinkKafka.topic,
       });
     }
+    checkStreams(config, ctx);
     if (config.search.backend === "opensearch" && config.sinks.search.type !== "opensearch") {
       ctx.addIssue({
         code: "custom",
@@ -265,6 +292,31 @@ export const collectorConfigSchema = z
       });
     }
   });
+
+/** Sinks read streams the routes produce; a route's retention is for the embedded log (Kafka topics keep their own). */
+function checkStreams(
+  config: { routes: RoutesConfig; log: { backend: string; kafka?: { topic: string } | undefined }; sinks: Record<string, { streams?: string[] | undefined } | undefined> },
+  ctx: z.RefinementCtx,
+): void {
+  const streams = routedStreams(config.routes);
+  for (const [name, sink] of Object.entries(config.sinks)) {
+    for (const [index, stream] of (sink?.streams ?? []).entries()) {
+      if (!streams.includes(stream)) {
+        ctx.addIssue({ code: "custom", path: ["sinks", name, "streams", index], message: `no route sends events to stream ${stream}; streams: ${streams.join(", ")}`, input: stream });
+      }
+    }
+  }
+  if (config.log.backend !== "kafka") return;
+  const topic = config.log.kafka?.topic ?? "";
+  for (const [index, route] of config.routes.entries()) {
+    if (route.stream !== DEFAULT_STREAM && `${topic}.${route.stream}`.length > KAFKA_TOPIC_CHARS_MAX) {
+      ctx.addIssue({ code: "custom", path: ["routes", index, "stream"], message: `the stream's topic ${topic}.${route.stream} is longer than Kafka's ${KAFKA_TOPIC_CHARS_MAX} characters`, input: route.stream });
+    }
+    if (route.retention !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["routes", index, "retention"], message: "with log.backend kafka a stream is a Kafka topic: set its retention on the topic (retention.ms, retention.bytes)", input: route.retention });
+    }
+  }
+}
 
 export type CollectorConfig = z.output<typeof collectorConfigSchema>;
 export type TokenConfig = z.output<typeof tokenConfigSchema>;

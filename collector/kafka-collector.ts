@@ -30,7 +30,9 @@ import { DedupeIndex } from "./ingest/dedupe.ts";
 import { IngestMeter } from "./ingest/meter.ts";
 import type { CollectorServer } from "./ingest/server.ts";
 import { KafkaLog } from "./log/kafka/kafka-log.ts";
-import { closeSinks, searchBackendOf } from "./sinks/build.ts";
+import { routedStreams } from "./routing/schema.ts";
+import { DEFAULT_STREAM } from "./routing/streams.ts";
+import { closeSinks, searchBackendOf, sinkSubscriptions } from "./sinks/build.ts";
 import type { ReplayRequest } from "./sinks/fanout.ts";
 import { KafkaLogFanout } from "./sinks/kafka-log-fanout.ts";
 import { searchIndexOf } from "./sinks/search/sink.ts";
@@ -58,6 +60,8 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
   const searchBackend = await searchBackendOf(config, options.sinks);
   const sinks = new KafkaLogFanout({
     sinks: options.sinks,
+    streams: routedStreams(config.routes).filter((stream) => stream !== DEFAULT_STREAM),
+    subscriptions: sinkSubscriptions(config),
     brokers: kafka.brokers,
     topic: kafka.topic,
     timeoutMs: kafka.timeout,

@@ -18,8 +18,9 @@ import type { CollectorServer } from "./ingest/server.ts";
 import { isValidTenant } from "./log/format.ts";
 import { EmbeddedLog } from "./log/log.ts";
 import type { KafkaLog } from "./log/kafka/kafka-log.ts";
-import { buildSinks, closeSinks, searchBackendOf } from "./sinks/build.ts";
+import { buildSinks, closeSinks, searchBackendOf, sinkSubscriptions } from "./sinks/build.ts";
 import type { KafkaLogFanout } from "./sinks/kafka-log-fanout.ts";
+import type { RetentionLimits } from "./log/retention.ts";
 import type { SyncFunction } from "./log/tenant-log.ts";
 import { SinkFanout } from "./sinks/fanout.ts";
 import { searchIndexOf } from "./sinks/search/sink.ts";
@@ -63,7 +64,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     const { startKafkaCollector } = await import("./kafka-collector.ts");
     return startKafkaCollector({ config, logger, host, port, sinks: sinkList, shutdownTimeoutMs });
   }
-  const sinks = new SinkFanout({ sinks: sinkList, dataDirectory: config.data_dir, logger });
+  const sinks = new SinkFanout({ sinks: sinkList, subscriptions: sinkSubscriptions(config), dataDirectory: config.data_dir, logger });
   const metrics = new CollectorMetrics();
   const log = await EmbeddedLog.open({
     directory: logDirectory(config),
@@ -71,6 +72,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     fsyncIntervalMs: config.log.fsync.interval,
     segmentAgeMs: config.log.segment_age,
     retention: { maxAgeMs: config.log.retention.max_age, maxBytes: config.log.retention.max_bytes, intervalMs: config.log.retention.check_interval },
+    streamRetention: streamRetention(config),
     // Retention keeps what a sink has not confirmed yet (unless max_bytes forces it); with no sinks this is undefined.
     lowestNeededOffset: (tenant) => sinks.lowestNeededOffset(tenant),
     logger,
@@ -117,6 +119,16 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   logger.info("listening", { address: server.url, data_dir: config.data_dir, tenants: log.tenants() });
   // Stopped runners leave unconfirmed sends to the next start.
   return runningNode({ server, log, dedupe, sinks, sinkList, logger });
+}
+
+/** Each route's `retention:` over log.retention (docs/ROUTING.md), by stream. */
+function streamRetention(config: CollectorConfig): Map<string, RetentionLimits> {
+  const limits = new Map<string, RetentionLimits>();
+  for (const route of config.routes) {
+    if (route.retention === undefined) continue;
+    limits.set(route.stream, { maxAgeMs: route.retention.max_age ?? config.log.retention.max_age, maxBytes: route.retention.max_bytes ?? config.log.retention.max_bytes });
+  }
+  return limits;
 }
 
 async function rebuildDedupe(log: EmbeddedLog, logger: Logger): Promise<DedupeIndex> {

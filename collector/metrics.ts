@@ -13,12 +13,14 @@
  * sinks come from the config, status and code from a fixed set.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Histogram, type Registry } from "prom-client";
+import { Counter, Histogram, type Registry } from "prom-client";
 import { createMetricsRegistry, scrapedCounter, scrapedGauge, sendMetrics, type ScrapedValues } from "../shared/metrics.ts";
 import type { RouteHandler } from "./admin/routes.ts";
 import type { IngestMeter } from "./ingest/meter.ts";
 import type { ServerStats } from "./ingest/server.ts";
+import type { StreamOutcome } from "./ingest/service.ts";
 import type { SyncFunction } from "./log/tenant-log.ts";
+import type { ProcessedBatch } from "./routing/processing.ts";
 import type { TenantLogUsage } from "./log/usage.ts";
 import type { SinkRunnerStatus } from "./sinks/runner.ts";
 
@@ -48,6 +50,8 @@ export class CollectorMetrics {
   readonly registry: Registry;
   private readonly fsyncSeconds: Histogram;
   private readonly searchSeconds: Histogram<"route">;
+  private readonly routedEvents: Counter<"tenant" | "stream">;
+  private readonly transformCounters: Record<"dropped" | "redactions" | "redactedEvents" | "parseFailures", Counter<"step">>;
   private sources: CollectorMetricsSources | null = null;
 
   constructor() {
@@ -62,7 +66,25 @@ export class CollectorMetrics {
       buckets: SEARCH_BUCKETS,
       registers,
     });
+    this.routedEvents = new Counter({ name: "logship_collector_routed_events_total", help: "Events stored in each stream by the collector's routes, by tenant and stream (duplicates apart).", labelNames: ["tenant", "stream"], registers });
+    const stepCounter = (name: string, help: string): Counter<"step"> => new Counter({ name, help, labelNames: ["step"], registers });
+    this.transformCounters = {
+      dropped: stepCounter("logship_collector_transform_dropped_events_total", "Events a collector transform step dropped (drop, keep, sample, throttle), by step (<index>_<kind>)."),
+      redactions: stepCounter("logship_collector_transform_redactions_total", "Matches a collector redact step masked, by step."),
+      redactedEvents: stepCounter("logship_collector_transform_redacted_events_total", "Events in which a collector redact step masked at least one match, by step."),
+      parseFailures: stepCounter("logship_collector_transform_parse_failures_total", "Events whose field a collector parse step could not parse (left unchanged), by step."),
+    };
     this.registerScrapeTime(registry);
+  }
+
+  /** A routed batch that stored something (ingest/service.ts): its transforms' counts and each stream's new events. */
+  processed(tenant: string, processed: ProcessedBatch, stored: readonly StreamOutcome[]): void {
+    for (const part of stored) this.routedEvents.inc({ tenant, stream: part.stream }, part.events);
+    for (const step of processed.steps) {
+      for (const key of ["dropped", "redactions", "redactedEvents", "parseFailures"] as const) {
+        if (step[key] > 0) this.transformCounters[key].inc({ step: step.step }, step[key]);
+      }
+    }
   }
 
   /** Where scrape-time values come from; until called they are absent. */

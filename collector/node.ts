@@ -45,6 +45,8 @@ export function startNodeServer(options: NodeServerOptions): Promise<CollectorSe
     decompressConcurrency: config.ingest.decompress_concurrency,
     decodeThreads: config.ingest.decode_threads,
     logger,
+    processing: { transforms: config.transforms, routes: config.routes },
+    onProcessed: (tenant, processed, stored) => options.metrics.processed(tenant, processed, stored),
   });
   return CollectorServer.start({
     host: options.host,

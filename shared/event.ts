@@ -17,6 +17,8 @@ export interface Event {
   message: string;
   fields: Record<string, unknown>;
   truncated?: true;
+  /** The collector stream the event was routed to (docs/ROUTING.md); absent for the default stream. */
+  stream?: string;
 }
 
 /**

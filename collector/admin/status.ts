@@ -5,6 +5,7 @@
  * sees every tenant; a search token only its own. The JSON is the contract
  * `logship status` prints (shared/cli/collector-status.ts).
  */
+import { parseLogName } from "../routing/streams.ts";
 import type { IngestCounts, IngestMeter, IngestMeterSnapshot } from "../ingest/meter.ts";
 import type { StatusPrincipal } from "./routes.ts";
 import type { TenantLogUsage } from "../log/usage.ts";
@@ -76,7 +77,9 @@ export interface StatusSources {
 export async function collectorStatus(sources: StatusSources, principal: StatusPrincipal): Promise<CollectorStatusJson> {
   const nowMs = (sources.nowMs ?? Date.now)();
   const all = [...new Set([...sources.log.tenants(), ...sources.meter.tenants()])].sort();
-  const tenants = principal.tenant === null ? all : [principal.tenant];
+  // A tenant's streams (routes) are logs of their own: `<tenant>@<stream>` rows (collector/routing/streams.ts).
+  const own = principal.tenant;
+  const tenants = own === null ? all : [own, ...all.filter((name) => name !== own && parseLogName(name)?.tenant === own)];
   const runners = sources.sinks.status().filter((runner) => tenants.includes(runner.tenant));
   const tenantJson: TenantStatusJson[] = [];
   const sinkJson: SinkStatusJson[] = [];

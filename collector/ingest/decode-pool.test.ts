@@ -12,7 +12,7 @@ test("decode workers: a summary per batch, refusals as IngestError with their co
   t.after(() => pool.close());
   const summaries = await Promise.all(Array.from({ length: 8 }, (_, seq) => pool.decode(makeBatch({ seq, lines: numberedLines("line", 0, seq + 1) }).body, LIMITS)));
   assert.deepEqual(
-    summaries.map((summary) => [summary.header.seq, summary.events]),
+    summaries.map(({ summary }) => [summary.header.seq, summary.events]),
     Array.from({ length: 8 }, (_, seq) => [seq, seq + 1]),
   );
   assert.equal(pool.workers, 2, "eight bodies at once start no more than `threads` workers");
@@ -27,13 +27,13 @@ test("a worker that dies fails only the bodies it held, is logged, and the next 
   const pool = new DecodePool({ threads: 1, logger: recordingLogger(lines), workerUrl: new URL("../testing/dying-decode-worker.ts", import.meta.url) });
   t.after(() => pool.close());
   const good = makeBatch({ seq: 1, lines: numberedLines("line", 0, 3) }).body;
-  assert.equal((await pool.decode(good, LIMITS)).events, 3);
+  assert.equal((await pool.decode(good, LIMITS)).summary.events, 3);
   const deadly = Buffer.concat([Buffer.from([0]), good]);
   const outcome = await pool.decode(deadly, LIMITS).catch((error: unknown) => error);
   assert.ok(outcome instanceof Error && !(outcome instanceof IngestError), String(outcome));
   assert.match(outcome.message, /the decode worker died: exited with code 3/);
   assert.ok(lines.some((line) => line.level === "error" && /decode worker died/.test(line.message) && line.context["batches"] === 1), JSON.stringify(lines));
-  assert.equal((await pool.decode(good, LIMITS)).events, 3, "a new worker decodes the next batch");
+  assert.equal((await pool.decode(good, LIMITS)).summary.events, 3, "a new worker decodes the next batch");
 });
 
 test("after close, a batch is refused with 503 (shutting down)", async () => {

@@ -12,6 +12,9 @@
  *   time (decode-worker.ts), so at most `threads` decompressed payloads
  *   exist at once. The body is copied to the worker (structured clone,
  *   ~150 KB); the original stays here to be appended to the log as received.
+ * - With the collector's transforms or routes (`processing`, given to each
+ *   worker as `workerData`), a worker also splits the batch into stream
+ *   parts (collector/routing/split.ts) and sends those back (compressed).
  * - A body goes to the worker with the fewest bodies waiting.
  * - A worker that dies (a crash in Node's zstd, out of memory) fails the
  *   bodies it held with an error (500, which agents retry), is logged, and
@@ -32,6 +35,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../../shared/logger.ts";
 import type { BatchSummary } from "../../shared/wire/batch.ts";
+import type { ProcessedBatch, ProcessingConfig } from "../routing/processing.ts";
 import type { DecodeLimits } from "./decode.ts";
 import { IngestError, type IngestErrorCode } from "./errors.ts";
 
@@ -42,13 +46,20 @@ export interface DecodeRequest {
 }
 
 export type DecodeAnswer =
-  | { id: number; summary: BatchSummary }
+  /** `processed` when the pool has transforms or routes (collector/routing/). */
+  | { id: number; summary: BatchSummary; processed?: ProcessedBatch }
   | { id: number; refusal: { code: IngestErrorCode; message: string } }
   /** Not a refusal of the body: a bug or a resource failure in the worker (the stack). */
   | { id: number; failure: string };
 
+/** A checked body: its summary and, with transforms or routes, its stream parts. */
+export interface Decoded {
+  summary: BatchSummary;
+  processed: ProcessedBatch | null;
+}
+
 interface Pending {
-  resolve(summary: BatchSummary): void;
+  resolve(decoded: Decoded): void;
   reject(error: Error): void;
 }
 
@@ -62,6 +73,8 @@ export interface DecodePoolOptions {
   logger: Logger;
   /** The worker's module (default: decode-worker.ts or .mjs, found as below); tests give a failing one. */
   workerUrl?: URL;
+  /** The collector's transforms and routes, given to every worker; absent: bodies are only checked (the fast path). */
+  processing?: ProcessingConfig;
 }
 
 export class DecodePool {
@@ -79,12 +92,12 @@ export class DecodePool {
     return this.threads.length;
   }
 
-  /** The body's summary; rejects with IngestError (400, 413) for a body it refuses, Error for a worker failure. */
-  decode(body: Buffer, limits: DecodeLimits): Promise<BatchSummary> {
+  /** The body's summary (and parts); rejects with IngestError (400, 413) for a body it refuses, Error for a worker failure. */
+  decode(body: Buffer, limits: DecodeLimits): Promise<Decoded> {
     if (this.closed) return Promise.reject(new IngestError("LOGSHIP_SHUTTING_DOWN", "the collector is shutting down; retry", { retryAfterSeconds: 1 }));
     const thread = this.pick();
     const id = this.nextId++;
-    return new Promise<BatchSummary>((resolve, reject) => {
+    return new Promise<Decoded>((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });
       thread.worker.postMessage({ id, body, limits } satisfies DecodeRequest);
     });
@@ -106,14 +119,15 @@ export class DecodePool {
   }
 
   private start(): DecodeThread {
-    const worker = this.options.workerUrl !== undefined ? new Worker(this.options.workerUrl, { name: "logship-decode" }) : startDecodeWorker();
+    const workerData = this.options.processing ?? null;
+    const worker = this.options.workerUrl !== undefined ? new Worker(this.options.workerUrl, { name: "logship-decode", workerData }) : startDecodeWorker(workerData);
     worker.unref();
     const thread: DecodeThread = { worker, pending: new Map() };
     worker.on("message", (answer: DecodeAnswer) => {
       const pending = thread.pending.get(answer.id);
       if (pending === undefined) return;
       thread.pending.delete(answer.id);
-      if ("summary" in answer) pending.resolve(answer.summary);
+      if ("summary" in answer) pending.resolve({ summary: answer.summary, processed: answer.processed ?? null });
       else if ("refusal" in answer) pending.reject(new IngestError(answer.refusal.code, answer.refusal.message));
       else pending.reject(new Error(`the decode worker failed on this batch: ${answer.failure}`));
     });
@@ -146,10 +160,10 @@ export class DecodePool {
 export const DECODE_WORKER_ASSET = "decode-worker.cjs";
 
 /** A decode worker from wherever this code runs: the single executable's asset, else the file found by decodeWorkerUrl. */
-function startDecodeWorker(): Worker {
+function startDecodeWorker(workerData: ProcessingConfig | null): Worker {
   const sea = process.getBuiltinModule("node:sea");
-  if (sea.isSea()) return new Worker(sea.getAsset(DECODE_WORKER_ASSET, "utf8"), { name: "logship-decode", eval: true });
-  return new Worker(decodeWorkerUrl(), { name: "logship-decode" });
+  if (sea.isSea()) return new Worker(sea.getAsset(DECODE_WORKER_ASSET, "utf8"), { name: "logship-decode", eval: true, workerData });
+  return new Worker(decodeWorkerUrl(), { name: "logship-decode", workerData });
 }
 
 /** decode-worker.ts beside this module (sources), or decode-worker.mjs at the root of a bundle (this code in it or in its chunks/). */

@@ -15,8 +15,10 @@
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { parentPort } from "node:worker_threads";
-import { decodeBatch, type DecodeLimits } from "./decode.ts";
+import { parentPort, workerData } from "node:worker_threads";
+import { WireError } from "../../shared/wire/batch.ts";
+import { BatchProcessor, type ProcessingConfig } from "../routing/processing.ts";
+import { decodePayload, type DecodeLimits } from "./decode.ts";
 import { IngestError } from "./errors.ts";
 import type { DecodeAnswer, DecodeRequest } from "./decode-pool.ts";
 
@@ -27,12 +29,14 @@ const collectYoung = runInNewContext("gc") as (options: { type: "minor" }) => vo
 /** Dead payload bytes a thread holds at most before it collects them (one scavenge per this much: ~8 batches of 1 MiB). */
 const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
 let decodedBytes = 0;
+/** The collector's transforms and routes (decode-pool.ts passes them when the config has any), compiled once. */
+const processor = workerData === null || workerData === undefined ? null : new BatchProcessor(workerData as ProcessingConfig);
 
 port.on("message", (request: DecodeRequest) => {
   const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
   let answer: DecodeAnswer;
   try {
-    answer = { id: request.id, summary: decodeBatch(body, request.limits satisfies DecodeLimits) };
+    answer = decodeAnswer(request.id, body, request.limits);
   } catch (error) {
     answer =
       error instanceof IngestError
@@ -46,3 +50,15 @@ port.on("message", (request: DecodeRequest) => {
     collectYoung({ type: "minor" });
   }
 });
+
+function decodeAnswer(id: number, body: Buffer, limits: DecodeLimits): DecodeAnswer {
+  const { payload, summary } = decodePayload(body, limits);
+  if (processor === null) return { id, summary };
+  try {
+    return { id, summary, processed: processor.process(payload, summary, Date.now()) };
+  } catch (error) {
+    // validatePayload checks the structure only; an event record that does not decode is the same refusal as a bad CRC.
+    if (error instanceof WireError) throw new IngestError("LOGSHIP_WIRE", error.message, { cause: error });
+    throw error;
+  }
+}

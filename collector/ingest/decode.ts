@@ -23,6 +23,11 @@ export interface DecodeLimits {
 
 /** Decompresses and validates `body`; throws IngestError (400 or 413). The decompressed payload is dropped on return. */
 export function decodeBatch(body: Buffer, limits: DecodeLimits): BatchSummary {
+  return decodePayload(body, limits).summary;
+}
+
+/** decodeBatch, keeping the decompressed payload (for the collector's transforms and routes, collector/routing/). */
+export function decodePayload(body: Buffer, limits: DecodeLimits): { payload: Buffer; summary: BatchSummary } {
   const frames = checkZstdFrames(body);
   if (!frames.ok) throw new IngestError(frames.truncated ? "LOGSHIP_INGEST_ZSTD_TRUNCATED" : "LOGSHIP_INGEST_ZSTD", frames.reason);
   if (frames.contentBytes !== null && frames.contentBytes > limits.batchBytesMax) {
@@ -37,7 +42,7 @@ export function decodeBatch(body: Buffer, limits: DecodeLimits): BatchSummary {
     throw error;
   }
   checkHeader(summary, limits);
-  return summary;
+  return { payload, summary };
 }
 
 /**

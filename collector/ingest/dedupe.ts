@@ -2,7 +2,9 @@
  * Which batches are already stored, so a batch re-sent after a lost
  * response is acknowledged without being stored twice.
  *
- * Per tenant and agent id: the highest `floor` the agent has sent, and the
+ * Per log (a tenant, or with collector routes a tenant's stream:
+ * collector/routing/streams.ts; the API calls it `tenant`) and agent id:
+ * the highest `floor` the agent has sent, and the
  * seqs stored with seq ≥ that floor (with their base offsets). The agent
  * promises never to send a seq below its floor again, so entries below it
  * are pruned and a seq below it is answered as a duplicate. Rebuilt at start
@@ -53,6 +55,11 @@ export class DedupeIndex {
     const state = this.agentState(tenant, agent);
     this.raiseFloor(state, floor);
     if (seq >= state.floor) this.remember(state, tenant, agent, seq, baseOffset);
+  }
+
+  /** The agent's floor as a batch said it, for a log the batch has no part in (collector routes: every stream log of the tenant hears every floor, so none keeps seqs the agent will never send again). */
+  noteFloor(tenant: string, agent: string, floor: number): void {
+    this.raiseFloor(this.agentState(tenant, agent), floor);
   }
 
   claim(tenant: string, agent: string, seq: number, floor: number): Claim {

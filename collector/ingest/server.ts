@@ -26,7 +26,7 @@ import type { TokenTable } from "./auth.ts";
 import { readBody } from "./body.ts";
 import { IngestError } from "./errors.ts";
 import type { IngestMeter } from "./meter.ts";
-import type { IngestService } from "./service.ts";
+import type { IngestOutcome, IngestService } from "./service.ts";
 
 export interface ServerLimits {
   bodyBytesMax: number;
@@ -165,8 +165,7 @@ export class CollectorServer {
       this.options.meter.record(tenant, { events: outcome.events, bytes: body.length, duplicate: outcome.kind === "duplicate" });
       // During shutdown the connection is not reused: the client goes elsewhere for its next batch.
       if (this.shuttingDown) response.setHeader("Connection", "close");
-      if (outcome.kind === "stored") sendJson(response, 200, { offset: outcome.offset, events: outcome.events });
-      else sendJson(response, 200, outcome.offset === null ? { duplicate: true, events: outcome.events } : { duplicate: true, offset: outcome.offset, events: outcome.events });
+      sendJson(response, 200, outcomeJson(outcome));
     } catch (error) {
       if (this.shuttingDown) response.setHeader("Connection", "close");
       this.refuseIngest(request, response, this.asIngestError(error, tenant));
@@ -257,4 +256,15 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
   const text = JSON.stringify(body);
   response.writeHead(status, { ...headers, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
   response.end(text);
+}
+
+/** The 200 answer's body (docs/INGEST.md); with routes, `streams` says where the events went. */
+function outcomeJson(outcome: IngestOutcome): Record<string, unknown> {
+  const json: Record<string, unknown> = outcome.kind === "duplicate" ? { duplicate: true } : {};
+  if (outcome.kind === "stored" || outcome.offset !== null) json["offset"] = outcome.offset;
+  json["events"] = outcome.events;
+  if (outcome.streams !== undefined) {
+    json["streams"] = Object.fromEntries(outcome.streams.map((stream) => [stream.stream, stream.duplicate ? { duplicate: true, offset: stream.offset, events: stream.events } : { offset: stream.offset, events: stream.events }]));
+  }
+  return json;
 }

@@ -1,5 +1,7 @@
 /**
- * The embedded log: one directory per tenant under `data_dir/log/`, each a
+ * The embedded log: one directory per tenant under `data_dir/log/` (and one
+ * per tenant's stream with collector routes: the "tenant" of this API is a
+ * log name, collector/routing/streams.ts), each a
  * sequence of segment files (format.ts, docs/LOG.md). `open` recovers every
  * tenant's last segment; `append` resolves once the record is fdatasynced
  * (group commit, tenant-log.ts); `read` and `headers` walk records in
@@ -13,7 +15,8 @@ import { mkdir, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../shared/logger.ts";
 import { LogError } from "./errors.ts";
-import { SEGMENT_HEADER_BYTES, isValidTenant, type RecordHeader } from "./format.ts";
+import { isValidLogName, streamOfLog } from "../routing/streams.ts";
+import { SEGMENT_HEADER_BYTES, type RecordHeader } from "./format.ts";
 import { readTenantLog, type LogEntry, type ReadOptions } from "./reader.ts";
 import { recoverTenant, type TenantRecovery } from "./recovery.ts";
 import { scanSegment } from "./scan.ts";
@@ -38,6 +41,8 @@ export interface EmbeddedLogOptions {
   segmentAgeMs?: number;
   /** Without it, nothing is ever deleted. */
   retention?: RetentionOptions;
+  /** Limits of a stream's logs in place of `retention`'s (a route's `retention:`, docs/ROUTING.md), by stream name. */
+  streamRetention?: ReadonlyMap<string, RetentionLimits>;
   /** The lowest offset still needed per tenant (sinks' committed offsets). Default: none registered. */
   lowestNeededOffset?: LowestNeededOffset;
 }
@@ -134,7 +139,7 @@ export class EmbeddedLog {
           tenantDirectory: join(this.directory, tenant),
           tenant,
           activeBaseOffset: tenantLog.activeBaseOffset,
-          limits,
+          limits: this.options.streamRetention?.get(streamOfLog(tenant)) ?? limits,
           lowestNeededOffset: this.options.lowestNeededOffset?.(tenant),
           nowMs: (this.options.nowMs ?? Date.now)(),
           logger: this.options.logger,
@@ -267,7 +272,7 @@ export class EmbeddedLog {
   }
 
   private tenantLog(tenant: string): Promise<TenantLog> {
-    if (!isValidTenant(tenant)) return Promise.reject(new LogError("LOGSHIP_LOG_TENANT", `tenant name ${JSON.stringify(tenant)} cannot be a directory name`));
+    if (!isValidLogName(tenant)) return Promise.reject(new LogError("LOGSHIP_LOG_TENANT", `log name ${JSON.stringify(tenant)} is neither a tenant nor <tenant>@<stream>`));
     let opened = this.tenantLogs.get(tenant);
     if (opened === undefined) {
       opened = this.openTenant(tenant);
@@ -323,5 +328,5 @@ async function listTenantDirectories(directory: string): Promise<string[]> {
   } catch (error) {
     throw new LogError("LOGSHIP_LOG_OPEN", `cannot use the log directory ${directory}: ${(error as Error).message}`, { cause: error });
   }
-  return entries.filter((entry) => entry.isDirectory() && isValidTenant(entry.name)).map((entry) => entry.name).sort();
+  return entries.filter((entry) => entry.isDirectory() && isValidLogName(entry.name)).map((entry) => entry.name).sort();
 }

@@ -5,11 +5,12 @@
  * are the unit of retention, and a time-bounded search opens only the days
  * it needs.
  *
- * Format, version 1 (`PRAGMA user_version = 1`):
+ * Format, version 2 (`PRAGMA user_version = 2`):
  *
  *   events       one row per event id (UNIQUE): time and observed_time in
  *                ms since the epoch, host, source, path, offset, message,
- *                fields as JSON text, truncated 0/1. The integer rowid ties
+ *                fields as JSON text, truncated 0/1, and the collector
+ *                stream the event was routed to (docs/ROUTING.md). The integer rowid ties
  *                the row to its full-text entry and is the row's sequence:
  *                the index's insertion order across the tenant's partitions,
  *                which `GET /v1/tail` resumes from (search-index.ts).
@@ -17,21 +18,34 @@
  *                tokens from shared/query `tokenize` joined by spaces, with
  *                the tokenizer `unicode61 remove_diacritics 0 categories
  *                'L* M* N* Co'` so that FTS5 only splits at those spaces.
- *   indexes      (time, id) for ordered pages; (host|source|path, time) for
- *                the keyword columns.
+ *   indexes      (time, id) for ordered pages; (host|source|path|stream,
+ *                time) for the keyword columns.
+ *
+ * Version 1 (before streams) had no `stream` column. A version 1 file is
+ * brought to version 2 when opened: the column is added with the default
+ * stream as its value for every row (SQLite stores that default in the
+ * schema, so this rewrites no row and takes constant time); such a file
+ * has no stream index, which costs only `stream:` queries on old days a
+ * scan of their rows in the time range.
  *
  * WAL mode, synchronous=FULL: `insert` commits one transaction per call and
  * the sink reports `delivered` only after it, so a commit must survive a
  * power loss (the runner will not send those events again).
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import { DEFAULT_STREAM_NAME } from "../../shared/query/index.ts";
 import { sqlite } from "./sqlite.ts";
 import { IndexError } from "./errors.ts";
 
-export const PARTITION_FORMAT_VERSION = 1;
+export const PARTITION_FORMAT_VERSION = 2;
+/** The format before streams: opened, it is brought to the current one (module comment). */
+const PARTITION_FORMAT_VERSION_WITHOUT_STREAMS = 1;
 
 /** The FTS5 tokenizer of docs/QUERY.md ("For the index and other backends"). */
 export const FTS_TOKENIZER = "unicode61 remove_diacritics 0 categories 'L* M* N* Co'";
+
+/** Version 1 → 2: the stream column (module comment). */
+const ADD_STREAM_COLUMN = `ALTER TABLE events ADD COLUMN stream TEXT NOT NULL DEFAULT '${DEFAULT_STREAM_NAME}'; PRAGMA user_version = ${PARTITION_FORMAT_VERSION};`;
 
 const SCHEMA = `
 CREATE TABLE events (
@@ -45,12 +59,14 @@ CREATE TABLE events (
   offset INTEGER NOT NULL,
   message TEXT NOT NULL,
   fields TEXT NOT NULL,
-  truncated INTEGER NOT NULL
+  truncated INTEGER NOT NULL,
+  stream TEXT NOT NULL DEFAULT '${DEFAULT_STREAM_NAME}'
 );
 CREATE INDEX events_time ON events (time, id);
 CREATE INDEX events_host ON events (host, time);
 CREATE INDEX events_source ON events (source, time);
 CREATE INDEX events_path ON events (path, time);
+CREATE INDEX events_stream ON events (stream, time);
 CREATE VIRTUAL TABLE events_text USING fts5 (tokens, content = '', columnsize = 0, tokenize = "${FTS_TOKENIZER}");
 PRAGMA user_version = ${PARTITION_FORMAT_VERSION};
 `;
@@ -70,6 +86,7 @@ export interface IndexedRow {
   /** JSON text of the event's `fields`. */
   fieldsJson: string;
   truncated: boolean;
+  stream: string;
   /** `tokenize(message).join(" ")`. */
   tokens: string;
 }
@@ -86,6 +103,7 @@ export interface StoredRow {
   message: string;
   fields: string;
   truncated: number;
+  stream: string;
 }
 
 export class Partition {
@@ -106,6 +124,7 @@ export class Partition {
       database.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
       const version = (database.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
       if (version === 0 && create) database.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+      else if (version === PARTITION_FORMAT_VERSION_WITHOUT_STREAMS) database.exec(`BEGIN IMMEDIATE; ${ADD_STREAM_COLUMN} COMMIT;`);
       else if (version !== PARTITION_FORMAT_VERSION) {
         throw new IndexError("LOGSHIP_INDEX_FORMAT", `search index partition ${file} has format version ${version}; this logship reads version ${PARTITION_FORMAT_VERSION}`);
       }
@@ -123,14 +142,14 @@ export class Partition {
    */
   insert(rows: readonly IndexedRow[]): number {
     this.insertEvent ??= this.database.prepare(
-      "INSERT INTO events (rowid, id, time, observed_time, host, source, path, offset, message, fields, truncated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+      "INSERT INTO events (rowid, id, time, observed_time, host, source, path, offset, message, fields, truncated, stream) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
     );
     this.insertText ??= this.database.prepare("INSERT INTO events_text (rowid, tokens) VALUES (?, ?)");
     let added = 0;
     this.database.exec("BEGIN IMMEDIATE");
     try {
       for (const row of rows) {
-        const result = this.insertEvent.run(row.sequence, row.id, row.timeMs, row.observedTimeMs, row.host, row.source, row.path, row.offset, row.message, row.fieldsJson, row.truncated ? 1 : 0);
+        const result = this.insertEvent.run(row.sequence, row.id, row.timeMs, row.observedTimeMs, row.host, row.source, row.path, row.offset, row.message, row.fieldsJson, row.truncated ? 1 : 0, row.stream);
         if (result.changes === 0) continue;
         this.insertText.run(result.lastInsertRowid, row.tokens);
         added++;

@@ -25,7 +25,7 @@
 import { mkdirSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Event } from "../../shared/event.ts";
-import { tokenize } from "../../shared/query/index.ts";
+import { DEFAULT_STREAM_NAME, tokenize } from "../../shared/query/index.ts";
 import { parseTime } from "../../shared/query/values.ts";
 import { isValidTenant } from "../log/format.ts";
 import { IndexError } from "./errors.ts";
@@ -277,6 +277,7 @@ function indexedRow(event: Event, sequence: number): IndexedRow | string {
     message: event.message,
     fieldsJson: JSON.stringify(event.fields),
     truncated: event.truncated === true,
+    stream: event.stream ?? DEFAULT_STREAM_NAME,
     tokens: tokenize(event.message).join(" "),
   };
 }

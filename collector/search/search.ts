@@ -20,7 +20,7 @@
  * The row scan (`candidateRows`) is shared with histogram.ts.
  */
 import { formatTime, type Event } from "../../shared/event.ts";
-import { compileQuery, type Query } from "../../shared/query/index.ts";
+import { compileQuery, DEFAULT_STREAM_NAME, type Query } from "../../shared/query/index.ts";
 import { IndexError } from "./errors.ts";
 import { SEARCH_LIMIT_MAX } from "./params.ts";
 import type { StoredRow } from "./partition.ts";
@@ -157,6 +157,7 @@ export function storedEvent(row: StoredRow): Event {
     fields: JSON.parse(row.fields) as Record<string, unknown>,
   };
   if (row.truncated === 1) event.truncated = true;
+  if (row.stream !== DEFAULT_STREAM_NAME) event.stream = row.stream;
   return event;
 }
 

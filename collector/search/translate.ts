@@ -38,7 +38,7 @@ const SAFE_INTEGER = 2 ** 53;
 const NUMBER_SLACK = 1e-9;
 /** A string that may be an RFC 3339 time or date (values.ts parseTime): four digits, a dash, two digits, a dash, two digits. */
 const TIME_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*";
-const TEXT_COLUMNS: ReadonlySet<string> = new Set(["id", "host", "source", "path", "message"]);
+const TEXT_COLUMNS: ReadonlySet<string> = new Set(["id", "host", "source", "path", "message", "stream"]);
 const TIME_COLUMNS: ReadonlySet<string> = new Set(["time", "observed_time"]);
 
 /** A condition that selects at least every event `query` matches. */

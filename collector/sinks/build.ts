@@ -107,6 +107,16 @@ async function buildArchiveTarget(config: CollectorConfig, archive: ArchiveSinkC
   return WebHdfsTarget.open({ url: target, stagingDirectory: join(config.data_dir, "archive-staging"), user: archive.user, timeoutMs: archive.timeout ?? WEBHDFS_TIMEOUT_MS_DEFAULT });
 }
 
+/** The streams each sink reads, by sink name, for the sinks whose config names `streams` (the others read every stream). */
+export function sinkSubscriptions(config: CollectorConfig): Map<string, readonly string[]> {
+  const subscriptions = new Map<string, readonly string[]>();
+  const { search, archive, kafka } = config.sinks;
+  if (search.streams !== undefined) subscriptions.set("search", search.streams);
+  if (archive?.streams !== undefined) subscriptions.set("archive", archive.streams);
+  if (kafka?.streams !== undefined) subscriptions.set("kafka", kafka.streams);
+  return subscriptions;
+}
+
 /** Closes every sink that holds connections (after their runners stopped); a failure is logged, the others still close. */
 export async function closeSinks(sinks: readonly Sink[], logger: Logger): Promise<void> {
   for (const sink of sinks) {

@@ -1,6 +1,8 @@
 /**
  * Fan-out: one SinkRunner per (configured sink, tenant), each at its own
- * committed offset. Runners for the tenants the log has at start open
+ * committed offset. With collector routes a "tenant" here is a log name
+ * (a tenant's stream, collector/routing/streams.ts), and a sink gets
+ * runners only for the streams it subscribes to (`subscriptions`). Runners for the tenants the log has at start open
  * first; a tenant that appears later (its first append) gets its runners
  * then. `lowestNeededOffset` is the log's retention hook: the lowest
  * committed offset of the tenant's runners (0 while they are opening;
@@ -15,6 +17,7 @@
 import { ConfigError, assert } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { isValidTenant } from "../log/format.ts";
+import { streamOfLog } from "../routing/streams.ts";
 import { ReplayError } from "./replay-error.ts";
 import { SinkRunner, type SinkLog, type SinkRunnerLimits, type SinkRunnerStatus } from "./runner.ts";
 import type { Sink } from "./types.ts";
@@ -52,6 +55,8 @@ export interface ReplayResult {
 
 export interface SinkFanoutOptions {
   sinks: readonly Sink[];
+  /** The streams a sink reads, by sink name (`sinks.<name>.streams`, docs/ROUTING.md); a sink not named here reads every stream. */
+  subscriptions?: ReadonlyMap<string, readonly string[]>;
   dataDirectory: string;
   logger: Logger;
   limits?: Partial<SinkRunnerLimits>;
@@ -93,7 +98,8 @@ export class SinkFanout {
   lowestNeededOffset(tenant: string): number | undefined {
     if (this.options.sinks.length === 0) return undefined;
     const runners = this.runners.get(tenant);
-    if (runners === undefined) return 0;
+    if (runners === undefined) return this.sinksOf(tenant).length === 0 ? undefined : 0;
+    if (runners.length === 0) return undefined;
     return Math.min(...runners.map((runner) => runner.neededOffset));
   }
 
@@ -105,8 +111,7 @@ export class SinkFanout {
   /** Moves a runner's committed offset back (see the module comment). Rejects with ReplayError; resolves once the new offset is durable. */
   async replay(request: ReplayRequest): Promise<ReplayResult> {
     const names = this.sinkNames();
-    const index = names.indexOf(request.sink);
-    if (index < 0) {
+    if (!names.includes(request.sink)) {
       const known = names.length === 0 ? "this collector has no sinks" : `known sinks: ${names.join(", ")}`;
       throw new ReplayError("LOGSHIP_REPLAY_UNKNOWN_SINK", `unknown sink ${JSON.stringify(request.sink)}; ${known}`);
     }
@@ -120,8 +125,11 @@ export class SinkFanout {
     if ("partitionOffsets" in request.from) {
       throw new ReplayError("LOGSHIP_REPLAY_REQUEST", "offsets per partition (PARTITION:OFFSET) are for the Kafka log; this collector's embedded log has one offset per tenant");
     }
+    if (!this.sinksOf(request.tenant).some((sink) => sink.name === request.sink)) {
+      throw new ReplayError("LOGSHIP_REPLAY_UNKNOWN_SINK", `sink ${request.sink} does not read stream ${streamOfLog(request.tenant)} (its streams: ${this.options.subscriptions?.get(request.sink)?.join(", ")})`);
+    }
     if (!this.closed) await this.openTenant(log, request.tenant).catch(() => undefined);
-    const runner = this.runners.get(request.tenant)?.[index];
+    const runner = this.runners.get(request.tenant)?.find((candidate) => candidate.sink.name === request.sink);
     if (runner === undefined || this.closed) {
       throw new ReplayError("LOGSHIP_REPLAY_UNAVAILABLE", `the sink runners of tenant ${request.tenant} are not running (see the collector's log)`);
     }
@@ -174,12 +182,18 @@ export class SinkFanout {
     await Promise.all([...this.runners.values()].flat().map(each));
   }
 
+  /** The sinks that read a log: those subscribed to its stream. */
+  private sinksOf(log: string): readonly Sink[] {
+    const stream = streamOfLog(log);
+    return this.options.sinks.filter((sink) => this.options.subscriptions?.get(sink.name)?.includes(stream) ?? true);
+  }
+
   private openTenant(log: FanoutLog, tenant: string): Promise<void> {
     let opening = this.opening.get(tenant);
     if (opening !== undefined) return opening;
     opening = (async () => {
       const runners = await Promise.all(
-        this.options.sinks.map((sink) =>
+        this.sinksOf(tenant).map((sink) =>
           SinkRunner.open({
             sink,
             tenant,

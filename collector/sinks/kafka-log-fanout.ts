@@ -19,6 +19,8 @@ import { ConfigError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { describeKafkaError } from "../kafka/errors.ts";
 import { isValidTenant } from "../log/format.ts";
+import { streamTopic } from "../log/kafka/record.ts";
+import { DEFAULT_STREAM } from "../routing/streams.ts";
 import { KafkaLogOffsets, KafkaOffsetsError, type PartitionOffsets } from "../log/kafka/offsets.ts";
 import type { ReplayRequest } from "./fanout.ts";
 import { KafkaReplayRange, planKafkaReplay, replayGroup, type KafkaReplayPartitionPlan, type KafkaReplayProgress, type KafkaReplayStart } from "./kafka-log-replay.ts";
@@ -29,7 +31,12 @@ import type { Sink } from "./types.ts";
 
 export interface KafkaLogFanoutOptions {
   sinks: readonly Sink[];
+  /** The named streams of the routes (each its own topic, `<topic>.<stream>`, docs/ROUTING.md); none: the default stream only. */
+  streams?: readonly string[];
+  /** The streams a sink reads, by sink name; a sink not named here reads every stream. */
+  subscriptions?: ReadonlyMap<string, readonly string[]>;
   brokers: readonly string[];
+  /** The default stream's topic. */
   topic: string;
   timeoutMs: number;
   sessionTimeoutMs: number;
@@ -91,7 +98,10 @@ interface Replay {
 export class KafkaLogFanout {
   readonly offsets: KafkaLogOffsets;
   private readonly options: KafkaLogFanoutOptions;
+  /** The default stream's runners, one per sink that reads it. */
   private readonly runners: KafkaLogRunner[];
+  /** One per (sink, named stream it reads): a group of its own over the stream's topic. */
+  private readonly streamRunners: KafkaLogRunner[];
   /** Per sink: its replay running or the latest that ended, and counts over all of them. */
   private readonly replays = new Map<string, SinkReplays>();
   private closed = false;
@@ -104,25 +114,29 @@ export class KafkaLogFanout {
       if (names.has(sink.name)) throw new ConfigError(`two sinks are named ${JSON.stringify(sink.name)}`);
       names.add(sink.name);
     }
-    const { sinks, ...shared } = options;
+    const { sinks, streams: _streams, subscriptions: _subscriptions, ...shared } = options;
     this.options = options;
-    this.runners = sinks.map((sink) => new KafkaLogRunner({ ...shared, sink }));
+    const reads = (sink: Sink, stream: string): boolean => options.subscriptions?.get(sink.name)?.includes(stream) ?? true;
+    this.runners = sinks.filter((sink) => reads(sink, DEFAULT_STREAM)).map((sink) => new KafkaLogRunner({ ...shared, sink }));
+    this.streamRunners = sinks.flatMap((sink) =>
+      (options.streams ?? []).filter((stream) => reads(sink, stream)).map((stream) => new KafkaLogRunner({ ...shared, sink, topic: streamTopic(options.topic, stream), stream })),
+    );
     for (const sink of sinks) this.replays.set(sink.name, { latest: null, started: 0, earlierDelivered: 0, earlierRejected: 0, starting: false });
     this.offsets = new KafkaLogOffsets({ brokers: options.brokers, topic: options.topic, timeoutMs: options.timeoutMs });
   }
 
   /** Every runner starts joining its group in the background (Kafka being down is logged and retried, never thrown). */
   start(): void {
-    for (const runner of this.runners) runner.start();
+    for (const runner of [...this.runners, ...this.streamRunners]) runner.start();
   }
 
   status(): KafkaLogRunnerStatus[] {
-    return this.runners.map((runner) => runner.status());
+    return [...this.runners, ...this.streamRunners].map((runner) => runner.status());
   }
 
   /** Names of the configured sinks, in config order. */
   sinkNames(): string[] {
-    return this.runners.map((runner) => runner.sink.name);
+    return this.options.sinks.map((sink) => sink.name);
   }
 
   /** Each sink's runner, with its replays on this collector. */
@@ -150,8 +164,8 @@ export class KafkaLogFanout {
    */
   async replay(request: ReplayRequest): Promise<KafkaReplayResult> {
     const names = this.sinkNames();
-    const index = names.indexOf(request.sink);
-    const runner = this.runners[index];
+    // Replays cover the default stream's topic (docs/ROUTING.md).
+    const runner = this.runners.find((candidate) => candidate.sink.name === request.sink);
     const replays = this.replays.get(request.sink);
     if (runner === undefined || replays === undefined) {
       const known = names.length === 0 ? "this collector has no sinks" : `known sinks: ${names.join(", ")}`;
@@ -183,14 +197,14 @@ export class KafkaLogFanout {
   /** Lets in-flight sends finish (committing what was delivered), then leaves the groups; running replays end. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.runners, ...this.replayRunners()].map((runner) => runner.close()));
+    await Promise.all([...this.runners, ...this.streamRunners, ...this.replayRunners()].map((runner) => runner.close()));
     await this.closeOffsets();
   }
 
   /** Aborts in-flight sends; nothing unconfirmed is committed. */
   async destroy(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.runners, ...this.replayRunners()].map((runner) => runner.destroy()));
+    await Promise.all([...this.runners, ...this.streamRunners, ...this.replayRunners()].map((runner) => runner.destroy()));
     await this.closeOffsets();
   }
 
@@ -213,7 +227,7 @@ export class KafkaLogFanout {
   }
 
   private startReplay(runner: KafkaLogRunner, tenant: string, plan: readonly KafkaReplayPartitionPlan[]): Replay {
-    const { sinks: _sinks, ...shared } = this.options;
+    const { sinks: _sinks, streams: _streams, subscriptions: _subscriptions, ...shared } = this.options;
     const range = new KafkaReplayRange(replayGroup(runner.sink.name), tenant, plan);
     const replayRunner = new KafkaLogRunner({ ...shared, sink: runner.sink, replay: range });
     const replay: Replay = { range, runner: replayRunner, startedMs: Date.now(), endedMs: null };

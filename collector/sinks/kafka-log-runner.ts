@@ -53,6 +53,7 @@ import { payloadEvents } from "../../shared/wire/batch.ts";
 import { baseClientOptions } from "../kafka/client.ts";
 import { describeKafkaError } from "../kafka/errors.ts";
 import { decodeRecordHeaders } from "../log/kafka/record.ts";
+import { DEFAULT_STREAM } from "../routing/streams.ts";
 import { rejectedEvents, writeDeadLetter } from "./dead-letter.ts";
 import type { KafkaReplayRange } from "./kafka-log-replay.ts";
 import { RecentBatches } from "./recent-batches.ts";
@@ -92,6 +93,8 @@ export interface KafkaLogRunnerOptions {
   nowMs?: () => number;
   /** Re-deliver this range under its own group, then end (module comment). */
   replay?: KafkaReplayRange;
+  /** A named stream's runner (its topic is that stream's): its group is `logship-sink-<sink>.<stream>`. */
+  stream?: string;
 }
 
 /** `done`: a replay runner that delivered its whole range. */
@@ -141,9 +144,9 @@ interface PendingSend {
 
 type Stream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
 
-/** The consumer group of a sink. */
-export function consumerGroup(sink: string): string {
-  return `logship-sink-${sink}`;
+/** The consumer group of a sink (over the default stream's topic), or of its runner over a named stream's topic. */
+export function consumerGroup(sink: string, stream?: string): string {
+  return stream === undefined ? `logship-sink-${sink}` : `logship-sink-${sink}.${stream}`;
 }
 
 export class KafkaLogRunner {
@@ -168,7 +171,7 @@ export class KafkaLogRunner {
   constructor(options: KafkaLogRunnerOptions) {
     this.options = options;
     this.sink = options.sink;
-    this.group = options.replay?.group ?? consumerGroup(options.sink.name);
+    this.group = options.replay?.group ?? consumerGroup(options.sink.name, options.stream);
     this.limits = { ...SINK_RUNNER_LIMITS_DEFAULT, ...options.limits };
     this.nowMs = options.nowMs ?? Date.now;
   }
@@ -396,7 +399,7 @@ export class KafkaLogRunner {
     for (;;) {
       const event = this.nextEvent(events, message);
       if (event === undefined) break;
-      pending.events.push(Object.assign(event, { tenant: header.tenant }));
+      pending.events.push(Object.assign(event, header.stream === DEFAULT_STREAM ? { tenant: header.tenant } : { tenant: header.tenant, stream: header.stream }));
       pending.toOffset = message.offset + 1n;
       if (pending.events.length >= this.limits.eventsPerSendMax) {
         if (!(await this.deliver(pending))) return "stopped";

@@ -42,6 +42,7 @@ import { WakeableSleep } from "../../shared/wakeable-sleep.ts";
 import { payloadEvents } from "../../shared/wire/batch.ts";
 import type { Event } from "../../shared/event.ts";
 import type { LogEntry, ReadOptions } from "../log/reader.ts";
+import { DEFAULT_STREAM, streamOfLog, tenantOfLog } from "../routing/streams.ts";
 import { rejectedEvents, writeDeadLetter } from "./dead-letter.ts";
 import { OffsetStore } from "./offset-store.ts";
 import { ReplayError } from "./replay-error.ts";
@@ -140,7 +141,10 @@ interface PendingBatch {
 
 export class SinkRunner {
   readonly sink: Sink;
+  /** The log this runner reads: a tenant, or a tenant's stream (`<tenant>@<stream>`, collector/routing/streams.ts). */
   readonly tenant: string;
+  /** What every event read gets: its tenant, and its stream when not the default one. */
+  private readonly eventOrigin: { tenant: string; stream?: string };
   private readonly options: SinkRunnerOptions;
   private readonly limits: SinkRunnerLimits;
   private readonly store: OffsetStore;
@@ -168,6 +172,8 @@ export class SinkRunner {
     this.options = options;
     this.sink = options.sink;
     this.tenant = options.tenant;
+    const stream = streamOfLog(options.tenant);
+    this.eventOrigin = stream === DEFAULT_STREAM ? { tenant: tenantOfLog(options.tenant) } : { tenant: tenantOfLog(options.tenant), stream };
     this.limits = { ...SINK_RUNNER_LIMITS_DEFAULT, ...options.limits };
     assert(this.limits.eventsPerSendMax >= 1, "eventsPerSendMax is at least 1");
     this.store = store;
@@ -362,7 +368,7 @@ export class SinkRunner {
       if (event === undefined) break;
       const eventOffset = offset++;
       if (eventOffset < batch.toOffset) continue;
-      batch.events.push(Object.assign(event, { tenant: this.tenant }));
+      batch.events.push(Object.assign(event, this.eventOrigin));
       batch.offsets.push(eventOffset);
       batch.toOffset = eventOffset + 1;
       if (batch.events.length >= this.limits.eventsPerSendMax) {

@@ -49,7 +49,8 @@ function onlyOutput(files: { path: string; contents: Uint8Array }[] | undefined,
   return file.contents;
 }
 
-if (import.meta.main) {
+// Bundled into another entry (bench bundles), import.meta.main is that entry's: run only as this file.
+if (import.meta.main && import.meta.filename.endsWith("build.ts")) {
   const { values } = parseArgs({ options: { out: { type: "string", default: join(import.meta.dirname, "..", "..", "dist", "ui") } } });
   process.stdout.write(`${await writeUiAssets(values.out)}\n`);
 }

@@ -17,6 +17,6 @@ export function detectConfigKind(document: unknown): ConfigKind | undefined {
   if (document === null || typeof document !== "object" || Array.isArray(document)) return undefined;
   if ("sources" in document) return "agent";
   if ("collector" in document || "agent" in document) return "up";
-  if (["listen", "tokens", "sinks", "log", "ingest"].some((key) => key in document)) return "collector";
+  if (["listen", "tokens", "sinks", "log", "ingest", "routes"].some((key) => key in document)) return "collector";
   return undefined;
 }

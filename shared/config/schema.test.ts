@@ -16,7 +16,7 @@ test("agent JSON Schema describes the input side: units as strings, defaults, no
 
 test("collector JSON Schema has every top-level key", () => {
   const schema = jsonSchemaFor("collector") as { properties: Record<string, unknown> };
-  assert.deepEqual(Object.keys(schema.properties).sort(), ["data_dir", "ingest", "listen", "log", "peers", "search", "sinks", "tokens"]);
+  assert.deepEqual(Object.keys(schema.properties).sort(), ["data_dir", "ingest", "listen", "log", "peers", "routes", "search", "sinks", "tokens", "transforms"]);
 });
 
 test("detectConfigKind looks at top-level keys", () => {

@@ -20,9 +20,13 @@ export const TOP_LEVEL_FIELDS: ReadonlySet<string> = new Set([
   "offset",
   "message",
   "truncated",
+  "stream",
 ]);
 
 export const MESSAGE_FIELD = "message";
+/** The collector stream an event was routed to (docs/ROUTING.md); events without one are in the default stream. */
+export const STREAM_FIELD = "stream";
+export const DEFAULT_STREAM_NAME = "default";
 export const FIELDS_PREFIX = "fields.";
 
 export type Query =

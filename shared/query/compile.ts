@@ -11,7 +11,7 @@
  */
 import { assert } from "../errors.ts";
 import type { Event } from "../event.ts";
-import { FIELDS_PREFIX, MESSAGE_FIELD } from "./ast.ts";
+import { DEFAULT_STREAM_NAME, FIELDS_PREFIX, MESSAGE_FIELD, STREAM_FIELD } from "./ast.ts";
 import type { Query, RangeQuery, TermQuery } from "./ast.ts";
 import { ANY_ONE, ANY_RUN, globMatches, literalGlob, parseGlob } from "./glob.ts";
 import type { Glob } from "./glob.ts";
@@ -113,6 +113,8 @@ function fieldNode(field: string, test: ScalarTest): Node {
  * nested objects a → b. Top-level names read the event's own property.
  */
 function fieldGetter(field: string): ValueGetter {
+  // An event of the default stream has no `stream` (shared/event.ts).
+  if (field === STREAM_FIELD) return (event) => event.stream ?? DEFAULT_STREAM_NAME;
   if (!field.startsWith(FIELDS_PREFIX)) return (event) => event[field as keyof MatchableEvent];
   const key = field.slice(FIELDS_PREFIX.length);
   const path = key.split(".");

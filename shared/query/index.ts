@@ -4,7 +4,7 @@
  * patterns the search index shares with the evaluator.
  */
 export type * from "./ast.ts";
-export { canonicalFieldName, FIELDS_PREFIX, MESSAGE_FIELD, TOP_LEVEL_FIELDS } from "./ast.ts";
+export { canonicalFieldName, DEFAULT_STREAM_NAME, FIELDS_PREFIX, MESSAGE_FIELD, STREAM_FIELD, TOP_LEVEL_FIELDS } from "./ast.ts";
 export { caretLines, renderQueryError } from "./caret.ts";
 export { compileQuery, matches, messageGlob } from "./compile.ts";
 export type { EventPredicate, MatchableEvent, ValueQuery } from "./compile.ts";

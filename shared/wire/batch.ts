@@ -310,6 +310,27 @@ export function* payloadEvents(payload: Buffer): Generator<Event> {
   }
 }
 
+/** One segment's events, with where they came from: what re-encoding a part of a batch needs (collector/routing/split.ts). */
+export interface PayloadSegment {
+  /** Index into the header's streams. */
+  stream: number;
+  observedMs: number;
+  events: Event[];
+}
+
+/** The events of a validated payload, segment by segment. Malformed records throw WireError. */
+export function* payloadSegments(payload: Buffer): Generator<PayloadSegment> {
+  const header = readHeader(payload);
+  const segments: SegmentView[] = [];
+  forEachSegment(payload, header, (segment) => segments.push(segment));
+  for (const segment of segments) {
+    const stream = header.streams[segment.stream] as WireStream;
+    const observed = formatTime(segment.observedMs);
+    const events = segment.kind === SEGMENT_RAW ? rawEvents(payload, segment, stream, header.host, observed) : decodedEvents(payload, segment, stream, header.host, observed);
+    yield { stream: segment.stream, observedMs: segment.observedMs, events: [...events] };
+  }
+}
+
 function* rawEvents(payload: Buffer, segment: SegmentView, stream: WireStream, host: string, observed: string): Generator<Event> {
   const baseOffset = payload.readDoubleLE(segment.bodyStart);
   const unterminated = (payload.readUInt8(segment.bodyStart + 8) & RAW_UNTERMINATED) !== 0;

@@ -1,6 +1,8 @@
 /**
  * The Kafka log backend, write side (`log.backend: kafka`): each accepted
- * batch becomes one record of `log.kafka.topic` (record.ts), produced by an
+ * batch becomes one record of `log.kafka.topic` (record.ts; with collector
+ * routes, each stream's part a record of that stream's topic,
+ * `<topic>.<stream>`, docs/ROUTING.md), produced by an
  * idempotent producer with acks=all, and `append` resolves only once the
  * broker acknowledged it, i.e. once every in-sync replica holds it. That is
  * the durability boundary ingest acknowledges at, as with the embedded
@@ -33,7 +35,8 @@ import { RETRY_DELAY_MS, baseClientOptions, createProducer, type KafkaClientSett
 import { brokerSaidRetry, describeKafkaError, kafkaFailureKind } from "../../kafka/errors.ts";
 import { LogError } from "../errors.ts";
 import type { AppendInput, Appended } from "../tenant-log.ts";
-import { encodeRecord } from "./record.ts";
+import { streamOfLog, tenantOfLog } from "../../routing/streams.ts";
+import { encodeRecord, streamTopic } from "./record.ts";
 
 export interface KafkaLogOptions {
   brokers: readonly string[];
@@ -126,16 +129,19 @@ export class KafkaLog {
    * the record's offset in its partition as `baseOffset`. Rejects with
    * LogError: LOGSHIP_LOG_UNAVAILABLE, LOGSHIP_LOG_RECORD_TOO_LARGE, LOGSHIP_LOG_CLOSED.
    */
-  async append(tenant: string, input: AppendInput): Promise<Appended> {
+  async append(log: string, input: AppendInput): Promise<Appended> {
     if (this.closed) throw new LogError("LOGSHIP_LOG_CLOSED", "the log is closed");
-    const record = encodeRecord(this.topic, tenant, input);
+    // A log name: the tenant's default stream goes to the log topic, another stream to its own (collector/routing/streams.ts).
+    const tenant = tenantOfLog(log);
+    const stream = streamOfLog(log);
+    const record = encodeRecord(streamTopic(this.topic, stream), tenant, input, stream);
     let result: ProduceResult;
     for (let attempt = 0; ; attempt++) {
       try {
         result = await this.producer.send({ messages: [record] });
         break;
       } catch (error) {
-        if (attempt >= ANSWERED_RETRIES || this.closed || !brokerSaidRetry(error)) throw this.refused(error, tenant, input);
+        if (attempt >= ANSWERED_RETRIES || this.closed || !brokerSaidRetry(error)) throw this.refused(error, log, input);
         await sleep(RETRY_DELAY_MS * (attempt + 1));
       }
     }

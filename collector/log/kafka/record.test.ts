@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { makeBatch, numberedLines } from "../../testing/batches.ts";
-import { HEADER, decodeRecordHeaders, encodeRecord, recordKey } from "./record.ts";
+import { HEADER, decodeRecordHeaders, encodeRecord, recordKey, streamTopic } from "./record.ts";
 
 const batch = makeBatch({ agent: "agent-7f3a", seq: 42, floor: 40, lines: numberedLines("line", 0, 5), observedMs: 1_764_000_000_123 });
 const input = { batch: batch.body, events: 5, agent: "agent-7f3a", seq: 42, floor: 40, observedMinMs: 1_764_000_000_123, observedMaxMs: 1_764_000_000_456 };
@@ -43,6 +43,7 @@ test("headers decode back to the batch's fields, from bytes as a consumer receiv
   const record = encodeRecord("logship", "default", input);
   assert.deepEqual(decodeRecordHeaders(record.headers as Map<Buffer, Buffer>), {
     tenant: "default",
+    stream: "default",
     agent: "agent-7f3a",
     seq: 42,
     floor: 40,
@@ -50,6 +51,15 @@ test("headers decode back to the batch's fields, from bytes as a consumer receiv
     observedMinMs: 1_764_000_000_123,
     observedMaxMs: 1_764_000_000_456,
   });
+});
+
+test("a named stream's record goes to its own topic and names its stream; the default stream's has no stream header", () => {
+  const record = encodeRecord(streamTopic("logship", "payments"), "default", input, "payments");
+  assert.equal(record.topic, "logship.payments");
+  const header = decodeRecordHeaders(record.headers as Map<Buffer, Buffer>);
+  assert.ok(typeof header !== "string" && header.stream === "payments" && header.tenant === "default");
+  assert.equal(textHeaders(encodeRecord("logship", "default", input).headers as Map<Buffer, Buffer>)[HEADER.stream], undefined);
+  assert.equal(streamTopic("logship", "default"), "logship");
 });
 
 test("a record that is not a logship log record of this format is refused with the reason", () => {

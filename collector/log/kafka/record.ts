@@ -16,12 +16,16 @@
  *              logship.events           event count, decimal
  *              logship.observed_min_ms  earliest observed time, ms since the epoch (as JavaScript prints a number)
  *              logship.observed_max_ms  latest observed time, likewise
+ *              logship.stream           the collector stream (routes), only for a
+ *                                       stream other than the default; each stream
+ *                                       has a topic of its own (streamTopic)
  *
  * The headers repeat what the batch says so that consumers can route,
  * count and deduplicate ((tenant, agent, seq) names a batch for ever)
  * without decompressing it. A consumer refuses a record of another format.
  */
 import type { MessageToProduce } from "@platformatic/kafka";
+import { DEFAULT_STREAM, isValidStream } from "../../routing/streams.ts";
 import { isValidTenant } from "../format.ts";
 import type { AppendInput } from "../tenant-log.ts";
 
@@ -36,11 +40,14 @@ export const HEADER = {
   events: "logship.events",
   observedMinMs: "logship.observed_min_ms",
   observedMaxMs: "logship.observed_max_ms",
+  stream: "logship.stream",
 } as const;
 
 /** What a log record says about its batch (everything but the batch bytes). */
 export interface KafkaRecordHeader {
   tenant: string;
+  /** The collector stream (routes); the default stream's records have no logship.stream header. */
+  stream: string;
   agent: string;
   seq: number;
   floor: number;
@@ -54,7 +61,12 @@ export function recordKey(tenant: string, agent: string): Buffer {
   return Buffer.from(`${tenant}/${agent}`, "utf8");
 }
 
-export function encodeRecord(topic: string, tenant: string, input: AppendInput): MessageToProduce<Buffer, Buffer, Buffer, Buffer> {
+/** The topic of a stream: the log topic for the default stream, `<topic>.<stream>` for the others (docs/ROUTING.md). */
+export function streamTopic(topic: string, stream: string): string {
+  return stream === DEFAULT_STREAM ? topic : `${topic}.${stream}`;
+}
+
+export function encodeRecord(topic: string, tenant: string, input: AppendInput, stream: string = DEFAULT_STREAM): MessageToProduce<Buffer, Buffer, Buffer, Buffer> {
   const text: [string, string][] = [
     [HEADER.format, KAFKA_RECORD_FORMAT],
     [HEADER.tenant, tenant],
@@ -65,6 +77,7 @@ export function encodeRecord(topic: string, tenant: string, input: AppendInput):
     [HEADER.observedMinMs, String(input.observedMinMs)],
     [HEADER.observedMaxMs, String(input.observedMaxMs)],
   ];
+  if (stream !== DEFAULT_STREAM) text.push([HEADER.stream, stream]);
   return {
     topic,
     key: recordKey(tenant, input.agent),
@@ -85,6 +98,8 @@ export function decodeRecordHeaders(headers: ReadonlyMap<Buffer | string, Buffer
   if (format !== KAFKA_RECORD_FORMAT) return format === undefined ? `no ${HEADER.format} header: not a logship log record` : `unknown record format ${JSON.stringify(format)}`;
   const tenant = text.get(HEADER.tenant) ?? "";
   if (!isValidTenant(tenant)) return `${HEADER.tenant} ${JSON.stringify(tenant)} is not a tenant name`;
+  const stream = text.get(HEADER.stream) ?? DEFAULT_STREAM;
+  if (!isValidStream(stream)) return `${HEADER.stream} ${JSON.stringify(stream)} is not a stream name`;
   const agent = text.get(HEADER.agent) ?? "";
   if (agent === "") return `${HEADER.agent} is missing`;
   const counts = { seq: HEADER.seq, floor: HEADER.floor, events: HEADER.events } as const;
@@ -98,5 +113,5 @@ export function decodeRecordHeaders(headers: ReadonlyMap<Buffer | string, Buffer
   const observedMax = text.get(HEADER.observedMaxMs);
   if (observedMin === undefined || observedMax === undefined) return `${HEADER.observedMinMs} or ${HEADER.observedMaxMs} is missing`;
   // Informational (lag age): the agent's clock, written as JavaScript prints a number; not checked further.
-  return { tenant, agent, ...parsed, observedMinMs: Number(observedMin), observedMaxMs: Number(observedMax) };
+  return { tenant, stream, agent, ...parsed, observedMinMs: Number(observedMin), observedMaxMs: Number(observedMax) };
 }

@@ -35,6 +35,7 @@
 import { randomBytes } from "node:crypto";
 import { assert } from "../../../shared/errors.ts";
 import type { Logger } from "../../../shared/logger.ts";
+import { eventLogName } from "../../routing/streams.ts";
 import type { SendContext, SendOutcome, Sink, SinkEvent } from "../types.ts";
 import type { ArchiveTarget } from "./target.ts";
 import { committedFileName, IN_PROGRESS_PREFIX, inProgressFileName, parseCommittedFileName } from "./naming.ts";
@@ -153,7 +154,7 @@ export class ArchiveSink implements Sink {
     assert(!this.closed, "no send after close");
     const first = events[0];
     if (first === undefined) return Promise.resolve({ kind: "delivered" });
-    const state = this.tenantState(first.tenant);
+    const state = this.tenantState(eventLogName(first));
     return this.serialise(state, () => this.write(state, events, context.offsets));
   }
 
@@ -213,11 +214,13 @@ export class ArchiveSink implements Sink {
           partition = renderPartition(this.options.partition, event.tenant, eventTimeMs(event));
           lastTime = Number.isNaN(Date.parse(event.time)) ? null : event.time; // an unparsed time's partition comes from each event's observed time
         }
-        if (this.committed.covers(event.tenant, partition, offset)) {
+        // Offsets count in the event's log: a stream's log has its own (collector/routing/streams.ts), so files are named by log.
+        const log = eventLogName(event);
+        if (this.committed.covers(log, partition, offset)) {
           state.taken = offset + 1;
           continue;
         }
-        const file = state.open.get(partition) ?? (await this.openFile(state, event.tenant, partition, offset));
+        const file = state.open.get(partition) ?? (await this.openFile(state, log, partition, offset));
         file.writer.append(event);
         file.lastOffset = offset;
         file.events++;

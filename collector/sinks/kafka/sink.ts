@@ -33,10 +33,12 @@ import type { Logger } from "../../../shared/logger.ts";
 import { createProducer } from "../../kafka/client.ts";
 import { describeKafkaError, kafkaFailureKind } from "../../kafka/errors.ts";
 import type { SendOutcome, Sink, SinkEvent } from "../types.ts";
+import { DEFAULT_STREAM } from "../../routing/streams.ts";
 import { REQUEST_BYTES_MAX, eventRecord, nextRequest } from "./records.ts";
 
 export interface KafkaSinkOptions {
   brokers: readonly string[];
+  /** A topic, or a template with `{stream}` (the event's stream, docs/ROUTING.md). */
   topic: string;
   compression: CompressionAlgorithmValue;
   /** Per broker request. */
@@ -63,7 +65,7 @@ export class KafkaSink implements Sink {
   }
 
   async send(events: SinkEvent[], signal: AbortSignal): Promise<SendOutcome> {
-    const records = events.map((event) => eventRecord(this.options.topic, event));
+    const records = events.map((event) => eventRecord(eventTopic(this.options.topic, event), event));
     const refused: { event: SinkEvent; why: string }[] = [];
     for (let start = 0; start < records.length; ) {
       signal.throwIfAborted();
@@ -136,4 +138,9 @@ function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/** The topic of an event: `{stream}` in the template becomes its stream (the default stream's name when it has none). */
+export function eventTopic(template: string, event: SinkEvent): string {
+  return template.includes("{stream}") ? template.replaceAll("{stream}", event.stream ?? DEFAULT_STREAM) : template;
 }
