@@ -16,14 +16,16 @@
  *   fields          every scalar inside as keyword (strings, numbers and
  *                   booleans as JSON writes them), objects as objects
  *   truncated       boolean, only when true
+ *   stream          keyword, only for an event of a named stream (docs/ROUTING.md):
+ *                   a default-stream document is the same as in version 1
  *
- * Version 1 of the mapping; the index template (`indexTemplateBody`) carries
+ * Version 2 of the mapping (1 had no stream); the index template (`indexTemplateBody`) carries
  * it in `_meta.logship_mapping_version`.
  */
 import type { Event } from "../../shared/event.ts";
 import { tokenize } from "../../shared/query/index.ts";
 
-export const MAPPING_VERSION = 1;
+export const MAPPING_VERSION = 2;
 /** Keyword values longer than this are kept in _source but not indexed (Lucene refuses terms over 32 KiB). */
 export const KEYWORD_CHARS_MAX = 8191;
 
@@ -43,6 +45,7 @@ export function eventDocument(event: Event, tenant: string): Record<string, unkn
     fields: event.fields,
   };
   if (event.truncated === true) document.truncated = true;
+  if (event.stream !== undefined) document.stream = event.stream;
   return document;
 }
 
@@ -60,6 +63,7 @@ export function documentEvent(source: Record<string, unknown>): Event {
     fields: (typeof source.fields === "object" && source.fields !== null ? source.fields : {}) as Record<string, unknown>,
   };
   if (source.truncated === true) event.truncated = true;
+  if (typeof source.stream === "string") event.stream = source.stream;
   return event;
 }
 
@@ -89,6 +93,7 @@ export function indexMappings(): Record<string, unknown> {
       message_tokens: { type: "text", analyzer: "whitespace", norms: false },
       fields: { type: "object", dynamic: true },
       truncated: { type: "boolean" },
+      stream: KEYWORD,
     },
   };
 }

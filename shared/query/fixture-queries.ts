@@ -15,6 +15,12 @@ function allBut(...ids: string[]): string[] {
 
 /** [query, ids of the fixture events it matches, in fixture order]. */
 export const QUERY_TABLE: Array<[string, string[]]> = [
+  // the collector stream (docs/ROUTING.md): events without one are in "default"
+  ["stream:payments", ["e07", "e15"]],
+  ["stream:pay*", ["e07", "e15"]],
+  ["-stream:payments", allBut("e07", "e15")],
+  ["stream:default AND source:checkout", ALL_IDS.filter((id) => id !== "e15" && FIXTURE_EVENTS.find((event) => event.id === id)?.source === "checkout")],
+  ["stream:payments AND reset", ["e07"]],
   // full text on message: tokens, case-insensitive
   ["timeout", ["e05", "e08", "e11"]],
   ["TIMEOUT", ["e05", "e08", "e11"]],

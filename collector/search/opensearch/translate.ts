@@ -27,7 +27,7 @@
  * `exactQuery` is the translation when both modes agree: then the hits are
  * exactly the matches and histograms count in OpenSearch (date_histogram).
  */
-import { ANY_ONE, ANY_RUN, FIELDS_PREFIX, MESSAGE_FIELD, compileQuery, messageGlob, tokenizeGlob } from "../../../shared/query/index.ts";
+import { ANY_ONE, ANY_RUN, FIELDS_PREFIX, MESSAGE_FIELD, STREAM_FIELD, compileQuery, messageGlob, tokenizeGlob } from "../../../shared/query/index.ts";
 import type { Glob, Query, RangeQuery } from "../../../shared/query/index.ts";
 import { formatTime } from "../../../shared/event.ts";
 import { parseNumber, parseTime } from "../../../shared/query/values.ts";
@@ -97,6 +97,8 @@ function leaf(query: Leaf, mode: Mode): OpenSearchQuery {
   if (TIME_COLUMNS.has(query.field)) return timeLeaf(query.field, query, mode);
   if (KEYWORD_COLUMNS.has(query.field)) return keywordLeaf(query.field, query, mode);
   if (query.field.startsWith(FIELDS_PREFIX)) return fieldLeaf(query.field, query, mode);
+  // A stream is stored only when it is not the default one (documents.ts): left to the evaluator.
+  if (query.field === STREAM_FIELD) return inexact(mode);
   return MATCH_NONE;
 }
 
