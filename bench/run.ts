@@ -44,6 +44,7 @@ const TARGETS: Record<string, string> = {
   "archive.bench.ts": "issue 6: the archive sink on the local disk (a sink runner reading the embedded log, decoding, writing and committing files): Parquet ≥ 200,000 events/s, files ≤ 15 % of the raw log; NDJSON.zst beside it",
   "spool-memory.bench.ts": "issue 3: collector down, writer at 50 MB/s for 60 s: agent RSS < 100 MB while the spool grows (the test holds it under 120 MiB)",
   "kafka-client.bench.ts": "issue 4: choosing the Kafka client against the real local broker (docs/KAFKA.md)",
+  "latency.bench.ts": "issue 8: end-to-end latency from a line written to it being searchable (p50, p99) and the agent's CPU per GB, at a steady 5 MB/s (a busy host); no target",
   "log.bench.ts": "issue 4: the embedded log without HTTP: ingest ≥ 500 MB/s of raw log (stored compressed), a sink runner's read and decode ≥ 300 MB/s",
   "parsers.bench.ts": "parser hot path alone (no target of its own; json ≥ 500k lines/s was the design aim)",
   "package.bench.ts": "issue 7: the single executable dist/logship-linux-x64: its size, and start-up to the output of `logship version` (median of 10 runs); the agent's one restart with its Node options beside it (docs/PACKAGING.md)",
