@@ -40,8 +40,9 @@ LOCK_FILE="$CACHE_DIR/debian-root.lock"
 # debootstrap's own retries cover a flaky mirror; this bounds a stalled one.
 CREATE_TIMEOUT_S="${DEBIAN_ROOT_CREATE_TIMEOUT_S:-900}"
 
-say() { echo "debian-root.sh: $*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
+ENGINE_SCRIPT=debian-root.sh
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # The first Debian archive apt uses here (one-line `deb URL ...` or deb822
 # `URIs: URL`), not the security archive (whose path ends in debian-security).

@@ -54,47 +54,19 @@ DATA_DIR="${HDFS_DATA_DIR:-/tmp/logship-hdfs-$HDFS_PORT}"
 CONF_DIR="$DATA_DIR/conf"
 START_TIMEOUT="${HDFS_START_TIMEOUT:-120}"
 
-say() { echo "hdfs.sh: $*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
-
-need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found (${2:-install it})"; }
+ENGINE_SCRIPT=hdfs.sh
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 fetch_jars() {
-  if [[ -f "$LIB_DIR/.complete" ]]; then return 0; fi
-  need java "Java 17 is required"
-  need mvn "Maven is required to fetch Hadoop's jars from Maven Central"
-  say "downloading Apache Hadoop $HADOOP_VERSION (HDFS) jars from Maven Central into $LIB_DIR"
-  local work
-  work="$(mktemp -d)"
-  cat >"$work/pom.xml" <<EOF
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>logship.engines</groupId>
-  <artifactId>hdfs-engine</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
+  maven_jars "$LIB_DIR" "Apache Hadoop $HADOOP_VERSION (HDFS)" "hadoop-hdfs-$HADOOP_VERSION.jar" "$(cat <<XML
     <!-- NameNode, DataNode and their WebHDFS handlers -->
     <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-hdfs</artifactId><version>$HADOOP_VERSION</version></dependency>
     <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-hdfs-client</artifactId><version>$HADOOP_VERSION</version></dependency>
     <!-- Configuration, RPC, HttpServer2, logging through reload4j -->
     <dependency><groupId>org.apache.hadoop</groupId><artifactId>hadoop-common</artifactId><version>$HADOOP_VERSION</version></dependency>
-  </dependencies>
-</project>
-EOF
-  rm -rf "$LIB_DIR.tmp"
-  if ! (cd "$work" && mvn -B -q -Dstyle.color=never dependency:copy-dependencies -DincludeScope=runtime \
-          -DoutputDirectory="$LIB_DIR.tmp") >"$work/mvn.log" 2>&1; then
-    cat "$work/mvn.log" >&2
-    rm -rf "$work" "$LIB_DIR.tmp"
-    die "could not download Hadoop $HADOOP_VERSION from Maven Central (see Maven's output above)"
-  fi
-  ls "$LIB_DIR.tmp"/hadoop-hdfs-"$HADOOP_VERSION".jar >/dev/null 2>&1 \
-    || die "Maven ran but hadoop-hdfs-$HADOOP_VERSION.jar is missing"
-  rm -rf "$LIB_DIR" "$work"
-  mkdir -p "$CACHE_DIR"
-  mv "$LIB_DIR.tmp" "$LIB_DIR"
-  touch "$LIB_DIR/.complete"
+XML
+)"
 }
 
 # The config dir first: core-site.xml, hdfs-site.xml, log4j.properties and webapps/ are found as resources.
@@ -248,14 +220,7 @@ cmd_start() {
 stop_role() {
   local role="$1" pid
   if ! pid="$(running_pid "$role")"; then rm -f "$(pid_file "$role")"; say "$role not running"; return 0; fi
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$(pid_file "$role")"; say "$role stopped"; return 0; }
-    sleep 0.2
-  done
-  say "$role (pid $pid) did not stop in 20s; killing"
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$(pid_file "$role")"
+  stop_pid "$(pid_file "$role")" "$role" 20 "$pid"
 }
 
 cmd_start_namenode() {

@@ -38,48 +38,20 @@ PID_FILE="$DATA_DIR/kafka.pid"
 SERVER_LOG="$DATA_DIR/server.log"
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 
-say() { echo "kafka.sh: $*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
-
-need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found (${2:-install it})"; }
+ENGINE_SCRIPT=kafka.sh
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 fetch_jars() {
-  if [[ -f "$LIB_DIR/.complete" ]]; then return 0; fi
-  need java "Java 17+ is required"
-  need mvn "Maven is required to fetch Kafka's jars from Maven Central"
-  say "downloading Apache Kafka $KAFKA_VERSION jars from Maven Central into $LIB_DIR"
-  local work
-  work="$(mktemp -d)"
-  cat >"$work/pom.xml" <<EOF
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>logship.engines</groupId>
-  <artifactId>kafka-engine</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
+  maven_jars "$LIB_DIR" "Apache Kafka $KAFKA_VERSION" "kafka_2.13-$KAFKA_VERSION.jar" "$(cat <<XML
     <!-- core (kafka.Kafka, kafka.tools.StorageTool) pulls in kafka-server,
          kafka-metadata, kafka-raft, kafka-storage, the coordinators, clients -->
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
     <!-- Kafka logs through slf4j 1.7; bind it to log4j2 as the distribution does -->
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>$LOG4J_VERSION</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>$LOG4J_VERSION</version></dependency>
-  </dependencies>
-</project>
-EOF
-  rm -rf "$LIB_DIR.tmp"
-  if ! (cd "$work" && mvn -B -q -Dstyle.color=never dependency:copy-dependencies -DincludeScope=runtime \
-          -DoutputDirectory="$LIB_DIR.tmp") >"$work/mvn.log" 2>&1; then
-    cat "$work/mvn.log" >&2
-    rm -rf "$work" "$LIB_DIR.tmp"
-    die "could not download Kafka $KAFKA_VERSION from Maven Central (see Maven's output above)"
-  fi
-  ls "$LIB_DIR.tmp"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1 \
-    || die "Maven ran but kafka_2.13-$KAFKA_VERSION.jar is missing"
-  rm -rf "$LIB_DIR" "$work"
-  mkdir -p "$CACHE_DIR"
-  mv "$LIB_DIR.tmp" "$LIB_DIR"
-  touch "$LIB_DIR/.complete"
+XML
+)"
 }
 
 classpath() { echo "$LIB_DIR/*"; }
@@ -202,14 +174,7 @@ cmd_start() {
 cmd_stop() {
   local pid
   if ! pid="$(running_pid)"; then rm -f "$PID_FILE"; say "not running"; return 0; fi
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$PID_FILE"; say "stopped"; return 0; }
-    sleep 0.2
-  done
-  say "pid $pid did not stop in 20s; killing"
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$PID_FILE"
+  stop_pid "$PID_FILE" "the broker" 20 "$pid"
 }
 
 cmd_status() {

@@ -75,9 +75,9 @@ SCHEME=http
 [[ "$SECURE" == 1 ]] && SCHEME=https
 URL="$SCHEME://$HOST:$OPENSEARCH_PORT"
 
-say() { echo "opensearch.sh: $*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
-need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found (${2:-install it})"; }
+ENGINE_SCRIPT=opensearch.sh
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 java_home() {
   if [[ -n "${JAVA_HOME:-}" ]]; then echo "$JAVA_HOME"; return; fi
@@ -295,14 +295,7 @@ cmd_start() {
 cmd_stop() {
   local pid
   if ! pid="$(running_pid)"; then rm -f "$PID_FILE"; say "not running"; return 0; fi
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 150); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$PID_FILE"; say "stopped"; return 0; }
-    sleep 0.2
-  done
-  say "pid $pid did not stop in 30s; killing"
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$PID_FILE"
+  stop_pid "$PID_FILE" "the node" 30 "$pid"
 }
 
 cmd_status() {
