@@ -23,13 +23,8 @@ import { ApiError, type Api } from "./api.ts";
 import type { Highlighter } from "./highlight.ts";
 import { moveFocus } from "./results.ts";
 import { eventRow, type RowActions } from "./rows.ts";
+import { TAIL_RECONNECT_MS_FIRST, TAIL_RECONNECT_MS_MAX, TAIL_ROWS_MAX, TAIL_ROWS_PER_FRAME_MAX } from "./tail-limits.ts";
 
-/** Rows shown, and events waiting while paused, at most. */
-export const TAIL_ROWS_MAX = 500;
-/** Rows put on the page per animation frame at most (2,000 lines/s is ~35 a frame, a batch of the agent's can be a few hundred); the rest wait for the next frames. */
-export const TAIL_ROWS_PER_FRAME_MAX = 200;
-export const TAIL_RECONNECT_MS_FIRST = 250;
-export const TAIL_RECONNECT_MS_MAX = 5000;
 /** An event-stream line longer than this is refused (events are at most max_line_bytes plus their fields). */
 const TAIL_LINE_CHARS_MAX = 16 * 1024 * 1024;
 
@@ -47,7 +42,9 @@ export class LiveTail {
   private highlight: Highlighter = (message) => [{ text: message, hit: false }];
   private waiting: Event[] = [];
   private frame: number | undefined;
+  /** Events received, put on the page, and dropped unshown (too many waiting); received = shown + dropped + waiting. */
   private received = 0;
+  private shown = 0;
   private dropped = 0;
   private state: "connecting" | "live" | "reconnecting" = "connecting";
   paused = false;
@@ -66,6 +63,7 @@ export class LiveTail {
     this.highlight = highlight;
     this.waiting = [];
     this.received = 0;
+    this.shown = 0;
     this.dropped = 0;
     this.paused = false;
     this.options.list.replaceChildren();
@@ -152,6 +150,7 @@ export class LiveTail {
     const fragment = document.createDocumentFragment();
     for (let index = batch.length - 1; index >= 0; index--) fragment.append(eventRow(batch[index] as Event, this.highlight, this.options.actions));
     list.prepend(fragment);
+    this.shown += batch.length;
     while (list.childElementCount > TAIL_ROWS_MAX) list.lastElementChild?.remove();
     this.showStatus();
     if (this.waiting.length > 0) this.schedule();
@@ -166,7 +165,13 @@ export class LiveTail {
         : this.state === "reconnecting"
           ? `Reconnecting… · ${received}`
           : "Connecting…";
-    this.options.status.textContent = text;
-    this.options.status.dataset["state"] = this.paused ? "paused" : this.state;
+    const { status } = this.options;
+    status.textContent = text;
+    status.dataset["state"] = this.paused ? "paused" : this.state;
+    // The counts as numbers, for tests and the benchmark to read (the text is for people).
+    status.dataset["received"] = String(this.received);
+    status.dataset["shown"] = String(this.shown);
+    status.dataset["dropped"] = String(this.dropped);
+    status.dataset["waiting"] = String(this.waiting.length);
   }
 }

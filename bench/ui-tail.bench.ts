@@ -1,0 +1,209 @@
+/**
+ * The web UI's live tail at a steady 2,000 lines/s (issue 9: "the page
+ * stays responsive at 2,000 lines/s; older lines are dropped from the
+ * view"), measured in the browser.
+ *
+ *   npx node bench/ui-tail.bench.ts [--rate 2000] [--seconds 20] [--clicks 5]
+ *
+ * A bundled collector (embedded log and search index) fed by a bundled
+ * agent tailing a file that a writer appends `rate` lines a second to
+ * (test/helpers/paced-writer.ts), for `seconds`. Chromium (headless, driven
+ * by playwright-core) has the page in live tail for a query that matches
+ * every line (and marks a word of each) from before the first line until
+ * the last. In the page (test/helpers/tail-probe.ts): the gaps between
+ * animation frames (over 50 ms, p50, p95, longest), long tasks, and, in the
+ * second half, `clicks` pairs of Pause and Resume (a pause of 250 ms), each
+ * click timed from its event's timestamp to after the next paint, beside
+ * the browser's Event Timing of inputs that took 16 ms or more. Then, once
+ * the page has every line: lines received against written, rows put on the
+ * page and dropped unshown (shown + dropped = received), and the rows in
+ * the document at the end and at most (the bound).
+ *
+ * Prints one JSON object. The machine's load average is in it: the
+ * collector, the agent, the writer and Chromium share its cores with
+ * whatever else runs.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "../test/helpers/browser.ts";
+import { writePaced } from "../test/helpers/paced-writer.ts";
+import { installTailProbe, pageNowMs, probedRowsMax, probeSummary } from "../test/helpers/tail-probe.ts";
+import { freePort, startCollector, stopCollector } from "./bench-collector.ts";
+import { bundleLogship } from "./bundle.ts";
+import { AGENT_ENV, AGENT_NODE_OPTIONS } from "./node-options.ts";
+import { TOKENS } from "./search-data.ts";
+
+const { values } = parseArgs({ options: { rate: { type: "string", default: "2000" }, seconds: { type: "string", default: "20" }, clicks: { type: "string", default: "5" } } });
+const linesPerSecond = Number(values.rate);
+const seconds = Number(values.seconds);
+const clickPairs = Number(values.clicks);
+const totalLines = linesPerSecond * seconds;
+/** The live query: every line has the word, so every line matches and has a mark. */
+const QUERY = "checkout";
+/** How long each pause of the Pause/Resume pairs lasts, and the time between pairs. */
+const PAUSE_MS = 250;
+const CLICK_SPACING_MS = 1500;
+/** How long the page may take to receive every line after the writer stops. */
+const CATCH_UP_TIMEOUT_MS = 120_000;
+
+const root = process.env["LOGSHIP_BENCH_DATA"] ?? join(import.meta.dirname, "..", ".bench-data");
+const work = join(root, "ui-tail");
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+const logFile = join(work, "app.log");
+writeFileSync(logFile, "");
+
+/** An access-log-like line of ~150 bytes. */
+function line(sequence: number): string {
+  return `ts=${new Date().toISOString()} level=info service=checkout method=GET path=/api/orders/${sequence} status=200 duration_ms=${sequence % 97} msg="tail line seq=${sequence} served"`;
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+async function startAgent(logship: string, collectorUrl: string): Promise<ChildProcess> {
+  const port = await freePort();
+  const config = join(work, "agent.yaml");
+  writeFileSync(
+    config,
+    `data_dir: ${join(work, "agent")}\nhost: bench\ncollectors: [${collectorUrl}]\ntoken: ${TOKENS.ingest}\napi: { listen: 127.0.0.1:${port} }\nsources:\n  - name: app\n    paths: [${JSON.stringify(logFile)}]\n    start_at: beginning\n`,
+  );
+  const child = spawn(process.execPath, [...AGENT_NODE_OPTIONS, logship, "agent", "--config", config, "--log-format", "json", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...AGENT_ENV } });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return child;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) throw new Error("the agent did not answer /healthz within 30 s");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function stopAgent(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+interface TailCounts {
+  received: number;
+  shown: number;
+  dropped: number;
+  waiting: number;
+}
+
+async function tailCounts(page: Page): Promise<TailCounts> {
+  const data = await page.locator("#tail-status").evaluate((element) => ({ ...(element as unknown as { dataset: Record<string, string> }).dataset }));
+  return { received: Number(data["received"]), shown: Number(data["shown"]), dropped: Number(data["dropped"]), waiting: Number(data["waiting"]) };
+}
+
+/**
+ * CPU seconds Chromium's processes have used so far (the DevTools protocol's
+ * SystemInfo.getProcessInfo): the page's renderers, and every process of
+ * the browser. Less swayed by other work on the machine than frame times.
+ */
+async function chromiumCpuSeconds(browser: Browser): Promise<{ renderer: number; all: number }> {
+  const session = await browser.newBrowserCDPSession();
+  const { processInfo } = (await session.send("SystemInfo.getProcessInfo")) as { processInfo: { type: string; cpuTime: number }[] };
+  await session.detach();
+  const sum = (infos: { cpuTime: number }[]): number => infos.reduce((total, info) => total + info.cpuTime, 0);
+  return { renderer: sum(processInfo.filter((info) => info.type === "renderer")), all: sum(processInfo) };
+}
+
+/** Pause/Resume pairs through the second half of the stream. */
+async function clickPausePairs(page: Page, signal: AbortSignal): Promise<TailCounts> {
+  await new Promise((resolve) => setTimeout(resolve, (seconds * 1000) / 2));
+  const beforePauses = await tailCounts(page);
+  for (let pair = 0; pair < clickPairs && !signal.aborted; pair++) {
+    await page.click("#pause-button");
+    await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+    await page.click("#pause-button");
+    await new Promise((resolve) => setTimeout(resolve, CLICK_SPACING_MS));
+  }
+  return beforePauses;
+}
+
+const loadAtStart = loadavg()[0] ?? 0;
+const logship = await bundleLogship(root);
+const collector = await startCollector(logship, join(work, "collector"));
+const agent = await startAgent(logship, collector.url);
+const browser = await launchChromium();
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${collector.url}/?${new URLSearchParams({ q: QUERY, range: "15m" })}`);
+  await page.fill("#signin-token", TOKENS.search);
+  await page.press("#signin-token", "Enter");
+  await page.waitForSelector('body[data-busy="false"] #summary[data-matches]', { state: "attached" });
+  await page.click("#live-button");
+  await page.waitForSelector('#tail-status[data-state="live"]');
+  await installTailProbe(page, "#tail-events", "#pause-button");
+
+  const cpuBefore = await chromiumCpuSeconds(browser);
+  const fromMs = await pageNowMs(page);
+  const writing = new AbortController();
+  const clicking = clickPausePairs(page, writing.signal);
+  const written = await writePaced(logFile, { linesPerSecond, lines: totalLines, line });
+  writing.abort();
+  const beforePauses = await clicking;
+  const toMs = await pageNowMs(page);
+  const cpuAfter = await chromiumCpuSeconds(browser);
+  const streamSeconds = (toMs - fromMs) / 1000;
+  const atWriterEnd = await tailCounts(page);
+  const deadline = Date.now() + CATCH_UP_TIMEOUT_MS;
+  let final = atWriterEnd;
+  while (final.received < written || final.waiting > 0) {
+    if (Date.now() > deadline) throw new Error(`the page received ${final.received} of ${written} lines (${final.waiting} waiting) within ${CATCH_UP_TIMEOUT_MS} ms of the writer's end`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    final = await tailCounts(page);
+  }
+  if (final.shown + final.dropped !== final.received) throw new Error(`shown ${final.shown} + dropped ${final.dropped} ≠ received ${final.received}`);
+  const summary = await probeSummary(page, fromMs, toMs);
+  const rowsAtEnd = await page.locator("#tail-events > li").count();
+  console.log(
+    JSON.stringify({
+      bench: "ui_tail",
+      case: "live_tail",
+      path: "writer → file → bundled agent → bundled collector (log, search index) → GET /v1/tail → Chromium (headless) live tail, 1280×800",
+      query: QUERY,
+      lines_per_s: linesPerSecond,
+      seconds,
+      lines_written: written,
+      lines_received_when_writer_stopped: atWriterEnd.received,
+      lines_received: final.received,
+      rows_put_on_page: final.shown,
+      lines_dropped_unshown: final.dropped,
+      lines_dropped_before_pauses: beforePauses.dropped,
+      rows_in_dom_at_end: rowsAtEnd,
+      rows_in_dom_max: await probedRowsMax(page),
+      renderer_cpu_s_per_s: round((cpuAfter.renderer - cpuBefore.renderer) / streamSeconds),
+      chromium_cpu_s_per_s: round((cpuAfter.all - cpuBefore.all) / streamSeconds),
+      frames_per_s: round(summary.framesPerSecond),
+      frames_over_50_ms: summary.framesOver50Ms,
+      frame_gap_p50_ms: round(summary.frameGapP50Ms),
+      frame_gap_p95_ms: round(summary.frameGapP95Ms),
+      frame_gap_max_ms: round(summary.frameGapMaxMs),
+      long_tasks: summary.longTasks,
+      long_task_total_ms: round(summary.longTaskTotalMs),
+      long_task_max_ms: round(summary.longTaskMaxMs),
+      pause_clicks: summary.clicks,
+      click_to_paint_p50_ms: round(summary.clickToPaintP50Ms),
+      click_to_paint_max_ms: round(summary.clickToPaintMaxMs),
+      inputs_over_16_ms: summary.slowInputs,
+      input_max_ms: round(summary.slowInputMaxMs),
+      load_1m_start: round(loadAtStart),
+      load_1m_end: round(loadavg()[0] ?? 0),
+    }),
+  );
+} finally {
+  await browser.close();
+  await stopAgent(agent);
+  await stopCollector(collector);
+}
