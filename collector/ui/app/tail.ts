@@ -7,7 +7,11 @@
  * Bounded at any rate (docs/UI.md, "Live tail at high rates"): events are
  * kept as the JSON text they came in until they are shown; the list is
  * updated at most once per TAIL_FLUSH_INTERVAL_MS, in an animation frame,
- * with at most TAIL_ROWS_PER_FLUSH_MAX rows (the oldest waiting first); at
+ * with at most TAIL_ROWS_PER_FLUSH_MAX rows (the oldest waiting first), and
+ * fewer while updates take the page longer than TAIL_UPDATE_MS_TARGET (a
+ * slow device, or a CPU busy with other work: the rows per update halve
+ * after a slow update and grow back by TAIL_ROWS_PER_FLUSH_STEP after a
+ * quick one, so the page stays responsive and shows what it can); at
  * most TAIL_ROWS_MAX rows are kept (older ones leave the bottom) and at most
  * TAIL_ROWS_MAX events wait, paused or not (the oldest waiting ones are
  * dropped unshown and counted: they would have left the bottom of the list
@@ -29,7 +33,16 @@ import { ApiError, type Api } from "./api.ts";
 import type { Highlighter } from "./highlight.ts";
 import { moveFocus } from "./results.ts";
 import { eventRow, type RowActions } from "./rows.ts";
-import { TAIL_FLUSH_INTERVAL_MS, TAIL_RECONNECT_MS_FIRST, TAIL_RECONNECT_MS_MAX, TAIL_ROWS_MAX, TAIL_ROWS_PER_FLUSH_MAX } from "./tail-limits.ts";
+import {
+  TAIL_FLUSH_INTERVAL_MS,
+  TAIL_RECONNECT_MS_FIRST,
+  TAIL_RECONNECT_MS_MAX,
+  TAIL_ROWS_MAX,
+  TAIL_ROWS_PER_FLUSH_MAX,
+  TAIL_ROWS_PER_FLUSH_MIN,
+  TAIL_ROWS_PER_FLUSH_STEP,
+  TAIL_UPDATE_MS_TARGET,
+} from "./tail-limits.ts";
 
 /** An event-stream line longer than this is refused (events are at most max_line_bytes plus their fields). */
 const TAIL_LINE_CHARS_MAX = 16 * 1024 * 1024;
@@ -52,6 +65,8 @@ export class LiveTail {
   private frame: number | undefined;
   /** When the list was last updated (the animation frame's time). */
   private flushedMs = Number.NEGATIVE_INFINITY;
+  /** Rows the next update may put on the page: TAIL_ROWS_PER_FLUSH_MAX, less while updates are slow. */
+  private rowsPerFlush = TAIL_ROWS_PER_FLUSH_MAX;
   /** Events received, put on the page, and dropped unshown (too many waiting); received = shown + dropped + waiting. */
   private received = 0;
   private shown = 0;
@@ -165,15 +180,23 @@ export class LiveTail {
     this.frame = requestAnimationFrame((timeMs) => {
       this.frame = undefined;
       this.flushedMs = timeMs;
-      if (this.paused) this.showStatus();
-      else this.flush();
+      if (this.paused) return this.showStatus();
+      const rows = this.flush();
+      // The next frame starts once this one's script, style, layout and paint are done: its time is the update's cost.
+      requestAnimationFrame((nextMs) => this.adapt(rows, nextMs - timeMs));
     });
   }
 
-  /** The oldest waiting events (up to an update's worth) onto the top of the list, newest first; the oldest rows off the bottom. */
-  private flush(): void {
+  /** Halves the rows per update after a slow one; gives some back after a quick one that used its full allowance. */
+  private adapt(rows: number, updateMs: number): void {
+    if (updateMs > TAIL_UPDATE_MS_TARGET) this.rowsPerFlush = Math.max(TAIL_ROWS_PER_FLUSH_MIN, Math.floor(this.rowsPerFlush / 2));
+    else if (rows >= this.rowsPerFlush) this.rowsPerFlush = Math.min(TAIL_ROWS_PER_FLUSH_MAX, this.rowsPerFlush + TAIL_ROWS_PER_FLUSH_STEP);
+  }
+
+  /** The oldest waiting events (up to an update's worth) onto the top of the list, newest first; the oldest rows off the bottom. Returns the rows put in. */
+  private flush(): number {
     const { list } = this.options;
-    const batch = this.waiting.splice(0, TAIL_ROWS_PER_FLUSH_MAX);
+    const batch = this.waiting.splice(0, this.rowsPerFlush);
     const fragment = document.createDocumentFragment();
     for (let index = batch.length - 1; index >= 0; index--) fragment.append(eventRow(JSON.parse(batch[index] as string) as Event, this.highlight, this.options.actions));
     list.prepend(fragment);
@@ -181,6 +204,7 @@ export class LiveTail {
     while (list.childElementCount > TAIL_ROWS_MAX) list.lastElementChild?.remove();
     this.showStatus();
     if (this.waiting.length > 0) this.schedule();
+    return batch.length;
   }
 
   private showStatus(): void {
