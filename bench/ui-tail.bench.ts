@@ -3,7 +3,7 @@
  * stays responsive at 2,000 lines/s; older lines are dropped from the
  * view"), measured in the browser.
  *
- *   npx node bench/ui-tail.bench.ts [--rate 2000] [--seconds 20] [--clicks 5]
+ *   npx node bench/ui-tail.bench.ts [--rate 2000] [--seconds 20] [--clicks 5] [--trace]
  *
  * A bundled collector (embedded log and search index) fed by a bundled
  * agent tailing a file that a writer appends `rate` lines a second to
@@ -11,13 +11,18 @@
  * by playwright-core) has the page in live tail for a query that matches
  * every line (and marks a word of each) from before the first line until
  * the last. In the page (test/helpers/tail-probe.ts): the gaps between
- * animation frames (over 50 ms, p50, p95, longest), long tasks, and, in the
- * second half, `clicks` pairs of Pause and Resume (a pause of 250 ms), each
- * click timed from its event's timestamp to after the next paint, beside
- * the browser's Event Timing of the inputs (over 100 ms, longest). Then, once
- * the page has every line: lines received against written, rows put on the
- * page and dropped unshown (shown + dropped = received), and the rows in
- * the document at the end and at most (the bound).
+ * animation frames (over 50 ms, p50, p95, longest), long tasks, and, in
+ * the second half, `clicks` pairs of Pause and Resume (a pause of 250 ms),
+ * each click timed from its event's timestamp to after the next paint,
+ * beside the browser's Event Timing of the inputs (over 100 ms, longest).
+ * With --trace, from a Chromium trace of the page's main thread: its CPU
+ * time, and the CPU time it ran during the long tasks against their wall
+ * time (on shared cores a long task can be mostly a wait for a core; the
+ * trace costs the browser CPU time of its own, so it is not on by
+ * default). Then, once the page has every line: lines received against
+ * written, rows put on the page and dropped unshown (shown + dropped =
+ * received), and the rows in the document at the end and at most (the
+ * bound).
  *
  * Prints one JSON object per case: `idle_page`, the same page in live tail
  * with no lines (what the machine's other work does to the frames), then
@@ -39,7 +44,7 @@ import { bundleLogship } from "./bundle.ts";
 import { AGENT_ENV, AGENT_NODE_OPTIONS } from "./node-options.ts";
 import { TOKENS } from "./search-data.ts";
 
-const { values } = parseArgs({ options: { rate: { type: "string", default: "2000" }, seconds: { type: "string", default: "20" }, clicks: { type: "string", default: "5" } } });
+const { values } = parseArgs({ options: { rate: { type: "string", default: "2000" }, seconds: { type: "string", default: "20" }, clicks: { type: "string", default: "5" }, trace: { type: "boolean", default: false } } });
 const linesPerSecond = Number(values.rate);
 const seconds = Number(values.seconds);
 const clickPairs = Number(values.clicks);
@@ -48,6 +53,8 @@ const QUERY = "checkout";
 /** How long each pause of the Pause/Resume pairs lasts, and the time between pairs. */
 const PAUSE_MS = 250;
 const CLICK_SPACING_MS = 1500;
+/** The trace category of Chromium's task events (RunTask), with their thread CPU time. */
+const TASK_TRACE_CATEGORY = "disabled-by-default-devtools.timeline";
 /** How long the page may take to receive every line after the writer stops. */
 const CATCH_UP_TIMEOUT_MS = 120_000;
 
@@ -119,6 +126,40 @@ async function chromiumCpuSeconds(browser: Browser): Promise<{ renderer: number;
   return { renderer: sum(processInfo.filter((info) => info.type === "renderer")), all: sum(processInfo) };
 }
 
+/** A trace event of Chromium's (the Trace Event Format): complete events carry their wall (`dur`) and thread CPU (`tdur`) time in µs. */
+interface TraceEvent {
+  ph: string;
+  name: string;
+  pid: number;
+  tid: number;
+  dur?: number;
+  tdur?: number;
+  args?: { name?: string };
+}
+
+/**
+ * The page's main thread, from a Chromium trace of the stream: its tasks'
+ * CPU time, and its long tasks (over 50 ms) in wall time and in the CPU
+ * time the thread actually ran during them. On a machine whose cores are
+ * shared, a long task whose CPU time is a fraction of its wall time was
+ * mostly waiting for a core, not working.
+ */
+function mainThreadTasks(trace: Buffer): { cpuMs: number; longTasks: number; longTaskWallMs: number; longTaskCpuMs: number } {
+  const events = (JSON.parse(trace.toString("utf8")) as { traceEvents: TraceEvent[] }).traceEvents;
+  const mains = new Set(events.filter((event) => event.ph === "M" && event.name === "thread_name" && event.args?.name === "CrRendererMain").map((event) => `${event.pid}:${event.tid}`));
+  const tasksByThread = new Map<string, TraceEvent[]>();
+  for (const event of events) {
+    const thread = `${event.pid}:${event.tid}`;
+    if (event.ph !== "X" || event.name !== "RunTask" || !mains.has(thread)) continue;
+    tasksByThread.set(thread, [...(tasksByThread.get(thread) ?? []), event]);
+  }
+  // The page's renderer is the busiest one (other renderers are Chromium's own, idle).
+  const cpu = (tasks: TraceEvent[]): number => tasks.reduce((sum, task) => sum + (task.tdur ?? 0), 0) / 1000;
+  const tasks = [...tasksByThread.values()].sort((a, b) => cpu(b) - cpu(a))[0] ?? [];
+  const long = tasks.filter((task) => (task.dur ?? 0) > 50_000);
+  return { cpuMs: cpu(tasks), longTasks: long.length, longTaskWallMs: long.reduce((sum, task) => sum + (task.dur ?? 0), 0) / 1000, longTaskCpuMs: cpu(long) };
+}
+
 /** Pause/Resume pairs through the second half of the stream. */
 async function clickPausePairs(page: Page, signal: AbortSignal): Promise<TailCounts> {
   await setTimeout((seconds * 1000) / 2);
@@ -145,6 +186,7 @@ async function runCase(browser: Browser, collectorUrl: string, name: string, rat
   await installTailProbe(page, "#tail-events", "#pause-button");
 
   const cpuBefore = await chromiumCpuSeconds(browser);
+  if (values.trace) await browser.startTracing(page, { categories: [TASK_TRACE_CATEGORY] });
   const fromMs = await pageNowMs(page);
   const writing = new AbortController();
   const clicking = clickPausePairs(page, writing.signal);
@@ -152,6 +194,7 @@ async function runCase(browser: Browser, collectorUrl: string, name: string, rat
   writing.abort();
   const beforePauses = await clicking;
   const toMs = await pageNowMs(page);
+  const tasks = values.trace ? mainThreadTasks(await browser.stopTracing()) : undefined;
   const cpuAfter = await chromiumCpuSeconds(browser);
   const streamSeconds = (toMs - fromMs) / 1000;
   const atWriterEnd = await tailCounts(page);
@@ -192,6 +235,14 @@ async function runCase(browser: Browser, collectorUrl: string, name: string, rat
     long_tasks: summary.longTasks,
     long_task_total_ms: round(summary.longTaskTotalMs),
     long_task_max_ms: round(summary.longTaskMaxMs),
+    ...(tasks === undefined
+      ? {}
+      : {
+          traced: true,
+          main_thread_cpu_s_per_s: round(tasks.cpuMs / 1000 / streamSeconds),
+          long_task_cpu_ms: round(tasks.longTaskCpuMs),
+          long_task_cpu_share: round(tasks.longTaskCpuMs / Math.max(1, tasks.longTaskWallMs)),
+        }),
     pause_clicks: summary.clicks,
     click_to_paint_p50_ms: round(summary.clickToPaintP50Ms),
     click_to_paint_max_ms: round(summary.clickToPaintMaxMs),
