@@ -50,6 +50,7 @@ const TARGETS: Record<string, string> = {
   "package.bench.ts": "issue 7: the single executable dist/logship-linux-x64: its size, and start-up to the output of `logship version` (median of 10 runs); the agent's one restart with its Node options beside it (docs/PACKAGING.md)",
   "opensearch.bench.ts": "issue 10: events/s into OpenSearch from one collector (a sink runner over the embedded log, the node on this machine) beside the embedded index's rate through the same runner; no target",
   "ui.bench.ts": "issue 9: web UI, time from pressing Enter to the first results painted (measured in Chromium with User Timing), needle query over 10 M events: < 300 ms; the newest page of every event beside it (docs/UI.md, Benchmark)",
+  "ui-tail.bench.ts": "issue 9: web UI live tail at 2,000 lines/s for 20 s (real agent → collector → Chromium): the page stays responsive (frames over 50 ms, frame gaps, a Pause click to its paint, measured in the page) and the rows stay bounded; every line shown or counted as dropped (docs/UI.md, Live tail at high rates)",
   "search.bench.ts":
     "issue 5: 10 M indexed events (~1.5 GB raw): indexing ≥ 150,000 events/s, needle p50 < 50 ms over the full range, histogram over 24 h < 500 ms, freshness p99 < 2 s while ingesting 20,000 events/s; a field filter over the last hour and a phrase query beside them (what each case measures and where its clock starts: docs/SEARCH.md, Benchmark)",
 };

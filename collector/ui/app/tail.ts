@@ -4,14 +4,24 @@
  * send): matching events stream in at the top as the collector indexes
  * them, newest first.
  *
- * Bounded at any rate: events are parsed as they arrive but put on the page
- * in animation frames, at most TAIL_ROWS_PER_FRAME_MAX rows a frame (a
- * collector sends a batch's events at once: spreading them keeps every
- * frame short), at most TAIL_ROWS_MAX rows are kept (older ones are removed
- * from the bottom), and at most TAIL_ROWS_MAX events wait, paused or not
- * (older waiting ones are dropped and counted). So the page's work per
- * frame and its memory do not grow with the rate (2,000 lines/s is ~35
- * rows a frame).
+ * Bounded at any rate (docs/UI.md, "Live tail at high rates"): events are
+ * kept as the JSON text they came in until they are shown; the list is
+ * updated at most once per TAIL_FLUSH_INTERVAL_MS, in an animation frame,
+ * with at most TAIL_ROWS_PER_FLUSH_MAX rows (the oldest waiting first), and
+ * fewer while updates take the page longer than TAIL_UPDATE_MS_TARGET (a
+ * slow device, or a CPU busy with other work: the rows per update halve
+ * after a slow update and grow back by TAIL_ROWS_PER_FLUSH_STEP after a
+ * quick one, so the page stays responsive and shows what it can); at
+ * most TAIL_ROWS_MAX rows are kept (older ones leave the bottom) and at most
+ * TAIL_ROWS_MAX events wait, paused or not (the oldest waiting ones are
+ * dropped unshown and counted: they would have left the bottom of the list
+ * before the newer ones were in). So the page's work per second and its
+ * memory do not grow with the rate. Why updates are spaced out rather
+ * than one per frame: an update costs the page a fixed part (style, layout,
+ * paint of the list) plus a part per row, and at 2,000 lines/s an update in
+ * every frame paid the fixed part 60 times a second and left no frame free
+ * for a click; with 10 updates a second bench/ui-tail.bench.ts measured
+ * fewer long tasks and a quicker Pause (docs/UI.md).
  *
  * A stream that breaks is reopened after a backoff (250 ms doubling to
  * TAIL_RECONNECT_MS_MAX) with the last position as Last-Event-ID: nothing
@@ -23,13 +33,17 @@ import { ApiError, type Api } from "./api.ts";
 import type { Highlighter } from "./highlight.ts";
 import { moveFocus } from "./results.ts";
 import { eventRow, type RowActions } from "./rows.ts";
+import {
+  TAIL_FLUSH_INTERVAL_MS,
+  TAIL_RECONNECT_MS_FIRST,
+  TAIL_RECONNECT_MS_MAX,
+  TAIL_ROWS_MAX,
+  TAIL_ROWS_PER_FLUSH_MAX,
+  TAIL_ROWS_PER_FLUSH_MIN,
+  TAIL_ROWS_PER_FLUSH_STEP,
+  TAIL_UPDATE_MS_TARGET,
+} from "./tail-limits.ts";
 
-/** Rows shown, and events waiting while paused, at most. */
-export const TAIL_ROWS_MAX = 500;
-/** Rows put on the page per animation frame at most (2,000 lines/s is ~35 a frame, a batch of the agent's can be a few hundred); the rest wait for the next frames. */
-export const TAIL_ROWS_PER_FRAME_MAX = 200;
-export const TAIL_RECONNECT_MS_FIRST = 250;
-export const TAIL_RECONNECT_MS_MAX = 5000;
 /** An event-stream line longer than this is refused (events are at most max_line_bytes plus their fields). */
 const TAIL_LINE_CHARS_MAX = 16 * 1024 * 1024;
 
@@ -45,9 +59,17 @@ export class LiveTail {
   private readonly options: LiveTailOptions;
   private controller: AbortController | undefined;
   private highlight: Highlighter = (message) => [{ text: message, hit: false }];
-  private waiting: Event[] = [];
+  /** Events not on the page yet, oldest first, as the JSON text of the stream (parsed only if shown). */
+  private waiting: string[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private frame: number | undefined;
+  /** When the list was last updated (the animation frame's time). */
+  private flushedMs = Number.NEGATIVE_INFINITY;
+  /** Rows the next update may put on the page: TAIL_ROWS_PER_FLUSH_MAX, less while updates are slow. */
+  private rowsPerFlush = TAIL_ROWS_PER_FLUSH_MAX;
+  /** Events received, put on the page, and dropped unshown (too many waiting); received = shown + dropped + waiting. */
   private received = 0;
+  private shown = 0;
   private dropped = 0;
   private state: "connecting" | "live" | "reconnecting" = "connecting";
   paused = false;
@@ -66,6 +88,7 @@ export class LiveTail {
     this.highlight = highlight;
     this.waiting = [];
     this.received = 0;
+    this.shown = 0;
     this.dropped = 0;
     this.paused = false;
     this.options.list.replaceChildren();
@@ -80,6 +103,8 @@ export class LiveTail {
     this.controller = undefined;
     if (this.frame !== undefined) cancelAnimationFrame(this.frame);
     this.frame = undefined;
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   setPaused(paused: boolean): void {
@@ -103,10 +128,12 @@ export class LiveTail {
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
+          const events: string[] = [];
           for (const message of parser.push(decoder.decode(value, { stream: true }))) {
             lastEventId = message.lastEventId;
-            if (message.data !== null) this.receive(JSON.parse(message.data) as Event);
+            if (message.data !== null) events.push(message.data);
           }
+          if (events.length > 0) this.receive(events);
         }
       } catch (error) {
         if (signal.aborted) return;
@@ -124,37 +151,60 @@ export class LiveTail {
     }
   }
 
-  private receive(event: Event): void {
-    this.received++;
-    this.waiting.push(event);
-    if (this.waiting.length > TAIL_ROWS_MAX) {
-      const excess = this.waiting.length - TAIL_ROWS_MAX;
+  /** Events of one read of the stream (JSON text) join the waiting ones; beyond TAIL_ROWS_MAX the oldest waiting are dropped. */
+  private receive(events: string[]): void {
+    this.received += events.length;
+    const kept = events.length > TAIL_ROWS_MAX ? events.slice(-TAIL_ROWS_MAX) : events;
+    this.dropped += events.length - kept.length;
+    for (const event of kept) this.waiting.push(event);
+    const excess = this.waiting.length - TAIL_ROWS_MAX;
+    if (excess > 0) {
       this.waiting.splice(0, excess);
       this.dropped += excess;
     }
     this.schedule();
   }
 
-  /** One update per animation frame: the waiting events onto the page, or while paused only the status line. */
+  /** The next update: in the first animation frame at least TAIL_FLUSH_INTERVAL_MS after the last one. */
   private schedule(): void {
-    if (this.frame !== undefined) return;
-    this.frame = requestAnimationFrame(() => {
+    if (this.timer !== undefined || this.frame !== undefined) return;
+    const waitMs = this.flushedMs + TAIL_FLUSH_INTERVAL_MS - performance.now();
+    if (waitMs <= 0) return this.requestFrame();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.requestFrame();
+    }, waitMs);
+  }
+
+  private requestFrame(): void {
+    this.frame = requestAnimationFrame((timeMs) => {
       this.frame = undefined;
-      if (this.paused) this.showStatus();
-      else this.flush();
+      this.flushedMs = timeMs;
+      if (this.paused) return this.showStatus();
+      const rows = this.flush();
+      // The next frame starts once this one's script, style, layout and paint are done: its time is the update's cost.
+      requestAnimationFrame((nextMs) => this.adapt(rows, nextMs - timeMs));
     });
   }
 
-  /** The oldest waiting events (up to a frame's worth) onto the top of the list, newest first; the oldest rows off the bottom. */
-  private flush(): void {
+  /** Halves the rows per update after a slow one; gives some back after a quick one that used its full allowance. */
+  private adapt(rows: number, updateMs: number): void {
+    if (updateMs > TAIL_UPDATE_MS_TARGET) this.rowsPerFlush = Math.max(TAIL_ROWS_PER_FLUSH_MIN, Math.floor(this.rowsPerFlush / 2));
+    else if (rows >= this.rowsPerFlush) this.rowsPerFlush = Math.min(TAIL_ROWS_PER_FLUSH_MAX, this.rowsPerFlush + TAIL_ROWS_PER_FLUSH_STEP);
+  }
+
+  /** The oldest waiting events (up to an update's worth) onto the top of the list, newest first; the oldest rows off the bottom. Returns the rows put in. */
+  private flush(): number {
     const { list } = this.options;
-    const batch = this.waiting.splice(0, TAIL_ROWS_PER_FRAME_MAX);
+    const batch = this.waiting.splice(0, this.rowsPerFlush);
     const fragment = document.createDocumentFragment();
-    for (let index = batch.length - 1; index >= 0; index--) fragment.append(eventRow(batch[index] as Event, this.highlight, this.options.actions));
+    for (let index = batch.length - 1; index >= 0; index--) fragment.append(eventRow(JSON.parse(batch[index] as string) as Event, this.highlight, this.options.actions));
     list.prepend(fragment);
+    this.shown += batch.length;
     while (list.childElementCount > TAIL_ROWS_MAX) list.lastElementChild?.remove();
     this.showStatus();
     if (this.waiting.length > 0) this.schedule();
+    return batch.length;
   }
 
   private showStatus(): void {
@@ -166,7 +216,13 @@ export class LiveTail {
         : this.state === "reconnecting"
           ? `Reconnecting… · ${received}`
           : "Connecting…";
-    this.options.status.textContent = text;
-    this.options.status.dataset["state"] = this.paused ? "paused" : this.state;
+    const { status } = this.options;
+    status.textContent = text;
+    status.dataset["state"] = this.paused ? "paused" : this.state;
+    // The counts as numbers, for tests and the benchmark to read (the text is for people).
+    status.dataset["received"] = String(this.received);
+    status.dataset["shown"] = String(this.shown);
+    status.dataset["dropped"] = String(this.dropped);
+    status.dataset["waiting"] = String(this.waiting.length);
   }
 }
