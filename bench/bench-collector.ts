@@ -5,18 +5,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { COLLECTOR_NODE_OPTIONS } from "./node-options.ts";
+import { freePort, stop } from "./processes.ts";
 import { SEARCH_BENCH_ROOT, TENANT, TOKENS } from "./search-data.ts";
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export interface Collector {
   child: ChildProcess;
@@ -45,9 +37,5 @@ export async function startCollector(logship: string, dataDirectory: string): Pr
 }
 
 export async function stopCollector(collector: Collector): Promise<void> {
-  if (collector.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => collector.child.once("exit", resolve));
-  collector.child.kill("SIGTERM");
-  await exited;
+  await stop(collector.child);
 }
-
