@@ -108,9 +108,19 @@ export interface LogshipShipResult {
   /** The agent's VmHWM when everything was acknowledged. */
   agentPeakRssMb: number;
   collectorPolledPeakRssMb: number;
+  /** Events in the collector's log when everything was acknowledged (logship_collector_log_end_offset of its fresh log). */
+  eventsStored: number;
   /** Event bytes before compression and on the wire, from the agent's /status. */
   uncompressedBytes: number;
   compressedBytes: number;
+}
+
+/** The default tenant's log end offset from the collector's /metrics: the events its fresh log holds. */
+async function logEndOffset(collector: LogshipProcess): Promise<number> {
+  const text = await (await fetch(`${collector.url}/metrics`)).text();
+  const match = /^logship_collector_log_end_offset\{tenant="default"\} (\d+)$/m.exec(text);
+  if (match === null) throw new Error(`no logship_collector_log_end_offset{tenant="default"} in ${collector.url}/metrics`);
+  return Number(match[1]);
 }
 
 /** Ships `files` through a fresh collector and agent and measures the agent until every byte is acknowledged; stops both. */
@@ -136,6 +146,7 @@ export async function shipThroughLogship(options: LogshipShipOptions): Promise<L
   }
   const seconds = (Date.now() - started) / 1000;
   const agentUsage = usage(agentPid);
+  const eventsStored = await logEndOffset(collector);
   await stop(agent.child);
   await stop(collector.child);
   return {
@@ -146,6 +157,7 @@ export async function shipThroughLogship(options: LogshipShipOptions): Promise<L
     agentPolledPeakRssMb,
     agentPeakRssMb: agentUsage.peakRssMb,
     collectorPolledPeakRssMb,
+    eventsStored,
     uncompressedBytes: status.compression.uncompressed_bytes,
     compressedBytes: status.compression.compressed_bytes,
   };
