@@ -67,6 +67,8 @@ export interface FluentBitShipResult {
   cpuSeconds: number;
   /** VmHWM when the run ended. */
   peakRssMb: number;
+  /** CPU of this (the benchmark's) process during the run: the endpoint's work, and the polls. */
+  endpointCpuSeconds: number;
   endpoint: EndpointCounts;
   /** True when the run ended because no line came for STALL_MS. */
   stalled: boolean;
@@ -110,6 +112,7 @@ export async function shipThroughFluentBit(options: FluentBitShipOptions): Promi
   const logPath = join(options.directory, "fluent-bit.log");
   const logFd = openSync(logPath, "w");
   const started = Date.now();
+  const benchCpuAtStart = process.cpuUsage();
   const child = spawn(options.binary, ["-c", config], { stdio: ["ignore", logFd, logFd] });
   closeSync(logFd);
   let exitCode: number | null | undefined;
@@ -131,9 +134,10 @@ export async function shipThroughFluentBit(options: FluentBitShipOptions): Promi
     }
   }
   const counts = endpoint.counts();
+  const benchCpu = process.cpuUsage(benchCpuAtStart);
   const endedMs = counts.lastLinesAtMs ?? Date.now();
   const { cpuSeconds, peakRssMb } = usage(child.pid as number);
   await stop(child);
   await endpoint.close();
-  return { bytes, lines, linesReceived: counts.lines, seconds: (endedMs - started) / 1000, cpuSeconds, peakRssMb, endpoint: counts, stalled };
+  return { bytes, lines, linesReceived: counts.lines, seconds: (endedMs - started) / 1000, cpuSeconds, peakRssMb, endpointCpuSeconds: (benchCpu.user + benchCpu.system) / 1e6, endpoint: counts, stalled };
 }

@@ -10,7 +10,7 @@
  *
  *   {"bench":"fluentbit","case":"ship","shipper":"fluent-bit"|"logship", round, bytes, lines,
  *    lines_received, all_arrived, seconds, mb_per_s, lines_per_s, shipper_cpu_seconds_per_gb,
- *    shipper_peak_rss_mb, wire_mb, raw_to_wire_ratio}
+ *    shipper_peak_rss_mb, receiver_cpu_seconds_per_gb, wire_mb, raw_to_wire_ratio}
  *   {"bench":"fluentbit","case":"logship_vs_fluent_bit", mb_per_s_ratio, cpu_per_gb_ratio,
  *    peak_rss_ratio}   (medians over the rounds; above 1: logship more of it)
  *   {"bench":"fluentbit","case":"ship","shipper":"fluent-bit","skipped":"<why>"}   (when no binary is built)
@@ -19,7 +19,9 @@
  *
  * lines_received: for Fluent Bit, the lines the endpoint counted; for
  * logship, the events in the collector's fresh log. Peak RSS is the
- * shipper's VmHWM; CPU is utime + stime of all its threads. Build the peer
+ * shipper's VmHWM; CPU is utime + stime of all its threads. The receiver's
+ * CPU, for context: the collector's, or this process's during a Fluent Bit
+ * run (the endpoint, and the polls). Build the peer
  * with `test/engines/fluent-bit.sh build` (outside the repo).
  */
 import { mkdirSync, rmSync } from "node:fs";
@@ -56,7 +58,7 @@ interface Row {
   printed: Record<string, unknown>;
 }
 
-function row(shipper: Shipper, roundNumber: number, run: { bytes: number; lines: number; linesReceived: number; seconds: number; cpuSeconds: number; peakRssMb: number; wireBytes: number }, detail: Record<string, unknown>): Row {
+function row(shipper: Shipper, roundNumber: number, run: { bytes: number; lines: number; linesReceived: number; seconds: number; cpuSeconds: number; peakRssMb: number; wireBytes: number; receiverCpuSeconds: number }, detail: Record<string, unknown>): Row {
   const mbPerS = run.bytes / 1e6 / run.seconds;
   const cpuPerGb = run.cpuSeconds / (run.bytes / 1e9);
   return {
@@ -78,6 +80,7 @@ function row(shipper: Shipper, roundNumber: number, run: { bytes: number; lines:
       lines_per_s: Math.round(run.lines / run.seconds),
       shipper_cpu_seconds_per_gb: round(cpuPerGb),
       shipper_peak_rss_mb: round(run.peakRssMb),
+      receiver_cpu_seconds_per_gb: round(run.receiverCpuSeconds / (run.bytes / 1e9)),
       wire_mb: round(run.wireBytes / 1e6),
       raw_to_wire_ratio: round(run.bytes / Math.max(1, run.wireBytes)),
       ...detail,
@@ -89,13 +92,13 @@ async function runFluentBit(roundNumber: number, peer: Extract<FluentBitLookup, 
   const run = await shipThroughFluentBit({ binary: peer.binary, directory: join(work, `fluent-bit-${roundNumber}`), files });
   // out_http's zstd is src/flb_zstd.c's ZSTD_compress at level 1, as the agent's default level.
   const detail = { shipper_version: peer.version.replace(/^Fluent Bit /, ""), compression: "zstd (level 1)", ...(run.stalled ? { stalled: true } : {}), ...(run.endpoint.rejectedRequests > 0 ? { rejected_requests: run.endpoint.rejectedRequests } : {}) };
-  return row("fluent-bit", roundNumber, { ...run, wireBytes: run.endpoint.wireBytes }, detail);
+  return row("fluent-bit", roundNumber, { ...run, wireBytes: run.endpoint.wireBytes, receiverCpuSeconds: run.endpointCpuSeconds }, detail);
 }
 
 async function runLogship(roundNumber: number): Promise<Row> {
   const run = await shipThroughLogship({ logship, directory: join(work, `logship-${roundNumber}`), files, compression, role: { argv: AGENT_NODE_OPTIONS, env: AGENT_ENV }, sourceYaml: "" });
   const detail = { shipper_version: "this commit", compression: `zstd (level ${compression.level}, ${compression.strategy})` };
-  return row("logship", roundNumber, { ...run, linesReceived: run.eventsStored, cpuSeconds: run.agentCpuSeconds, peakRssMb: run.agentPeakRssMb, wireBytes: run.compressedBytes }, detail);
+  return row("logship", roundNumber, { ...run, linesReceived: run.eventsStored, cpuSeconds: run.agentCpuSeconds, peakRssMb: run.agentPeakRssMb, wireBytes: run.compressedBytes, receiverCpuSeconds: run.collectorCpuSeconds }, detail);
 }
 
 function median(numbers: readonly number[]): number {

@@ -108,6 +108,7 @@ export interface LogshipShipResult {
   /** The agent's VmHWM when everything was acknowledged. */
   agentPeakRssMb: number;
   collectorPolledPeakRssMb: number;
+  collectorCpuSeconds: number;
   /** Events in the collector's log when everything was acknowledged (logship_collector_log_end_offset of its fresh log). */
   eventsStored: number;
   /** Event bytes before compression and on the wire, from the agent's /status. */
@@ -146,6 +147,7 @@ export async function shipThroughLogship(options: LogshipShipOptions): Promise<L
   }
   const seconds = (Date.now() - started) / 1000;
   const agentUsage = usage(agentPid);
+  const collectorCpuSeconds = usage(collector.child.pid as number).cpuSeconds;
   const eventsStored = await logEndOffset(collector);
   await stop(agent.child);
   await stop(collector.child);
@@ -157,6 +159,7 @@ export async function shipThroughLogship(options: LogshipShipOptions): Promise<L
     agentPolledPeakRssMb,
     agentPeakRssMb: agentUsage.peakRssMb,
     collectorPolledPeakRssMb,
+    collectorCpuSeconds,
     eventsStored,
     uncompressedBytes: status.compression.uncompressed_bytes,
     compressedBytes: status.compression.compressed_bytes,
