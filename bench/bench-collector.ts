@@ -6,8 +6,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort } from "../test/helpers/processes.ts";
 import { COLLECTOR_NODE_OPTIONS } from "./node-options.ts";
+import { freePort, stop } from "./processes.ts";
 import { SEARCH_BENCH_ROOT, TENANT, TOKENS } from "./search-data.ts";
 
 export interface Collector {
@@ -37,9 +37,5 @@ export async function startCollector(logship: string, dataDirectory: string): Pr
 }
 
 export async function stopCollector(collector: Collector): Promise<void> {
-  if (collector.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => collector.child.once("exit", resolve));
-  collector.child.kill("SIGTERM");
-  await exited;
+  await stop(collector.child);
 }
-

@@ -35,6 +35,7 @@ function cells(line: string): string[] {
 /** What tells one case of a bench from another, in a bar's label (after the row's first cell: the bench, client or parser). */
 const LABEL_COLUMNS: Record<string, (value: string) => string> = {
   case: (value) => value,
+  shipper: (value) => value,
   backend: (value) => value,
   clients: (value) => `${value} clients`,
   level: (value) => `level ${value}`,

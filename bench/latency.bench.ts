@@ -23,12 +23,11 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { seededRandom } from "../shared/random.ts";
 import { followTail } from "../shared/cli/tail-client.ts";
-import { freePort } from "../test/helpers/processes.ts";
 import { startCollector, stopCollector } from "./bench-collector.ts";
 import { bundleLogship } from "./bundle.ts";
 import { mixedLine } from "./data.ts";
 import { AGENT_ENV, AGENT_NODE_OPTIONS } from "./node-options.ts";
-import { processUsage } from "./proc.ts";
+import { freePort, usage } from "./processes.ts";
 import { TOKENS } from "./search-data.ts";
 
 const { values } = parseArgs({ options: { "rate-mb": { type: "string", default: "5" }, seconds: { type: "string", default: "30" } } });
@@ -78,7 +77,7 @@ let sequence = 0;
 let probes = 0;
 let written = 0;
 const started = Date.now();
-const cpuBefore = processUsage(agent.pid as number).cpuSeconds;
+const cpuBefore = usage(agent.pid as number).cpuSeconds;
 let agentPeakMb = 0;
 let collectorPeakMb = 0;
 while (Date.now() - started < seconds * 1000) {
@@ -88,12 +87,12 @@ while (Date.now() - started < seconds * 1000) {
   if (elapsedMs >= probes * PROBE_INTERVAL_MS) chunk += `${PROBE} ${probes++} written ${Date.now()}\n`;
   appendFileSync(file, chunk);
   written += chunk.length;
-  agentPeakMb = Math.max(agentPeakMb, processUsage(agent.pid as number).rssMb);
-  collectorPeakMb = Math.max(collectorPeakMb, processUsage(collector.child.pid as number).rssMb);
+  agentPeakMb = Math.max(agentPeakMb, usage(agent.pid as number).rssMb);
+  collectorPeakMb = Math.max(collectorPeakMb, usage(collector.child.pid as number).rssMb);
   await new Promise((resolve) => setTimeout(resolve, WRITE_INTERVAL_MS));
 }
 const writingS = (Date.now() - started) / 1000;
-const cpuSeconds = processUsage(agent.pid as number).cpuSeconds - cpuBefore;
+const cpuSeconds = usage(agent.pid as number).cpuSeconds - cpuBefore;
 const drainUntil = Date.now() + DRAIN_MS;
 while (arrivedMs.size < probes && Date.now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 100));
 following.abort();

@@ -39,10 +39,10 @@ import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "../test/helpers/browser.ts";
 import { writePaced } from "../test/helpers/paced-writer.ts";
 import { installTailProbe, pageNowMs, probedRowsMax, probeSummary } from "../test/helpers/tail-probe.ts";
-import { freePort } from "../test/helpers/processes.ts";
 import { startCollector, stopCollector } from "./bench-collector.ts";
 import { bundleLogship } from "./bundle.ts";
 import { AGENT_ENV, AGENT_NODE_OPTIONS } from "./node-options.ts";
+import { freePort } from "./processes.ts";
 import { TOKENS } from "./search-data.ts";
 
 const { values } = parseArgs({ options: { rate: { type: "string", default: "2000" }, seconds: { type: "string", default: "20" }, clicks: { type: "string", default: "5" }, trace: { type: "boolean", default: false } } });

@@ -38,3 +38,24 @@ test("the chart reads the page's tables: a throughput bar per case with MB/s, a 
   assert.equal((svg.match(/<rect x=/g) ?? []).length, 7);
   assert.match(svg, />delivery ship greedy drop\+redact\+set<\/text>/);
 });
+
+test("the side-by-side rows are labelled by shipper and round; the skipped row and the ratio row draw no bar", () => {
+  const page = `## fluentbit.bench.ts
+
+| bench | case | shipper | round | mb_per_s | shipper_peak_rss_mb | skipped | mb_per_s_ratio | peak_rss_ratio |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| fluentbit | ship | fluent-bit | 1 | 119.5 | 80.2 |  |  |  |
+| fluentbit | ship | logship | 1 | 150.1 | 95.4 |  |  |  |
+| fluentbit | ship | fluent-bit |  |  |  | not built |  |  |
+| fluentbit | logship_vs_fluent_bit |  |  |  |  |  | 1.26 | 1.19 |
+`;
+  const { throughput, memory } = chartBars(pageRows(page));
+  assert.deepEqual(throughput, [
+    { label: "fluentbit ship fluent-bit round 1", value: 119.5 },
+    { label: "fluentbit ship logship round 1", value: 150.1 },
+  ]);
+  assert.deepEqual(memory, [
+    { label: "fluentbit ship fluent-bit round 1 — shipper peak", value: 80.2 },
+    { label: "fluentbit ship logship round 1 — shipper peak", value: 95.4 },
+  ]);
+});
