@@ -38,7 +38,7 @@ import { parseArgs } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "../test/helpers/browser.ts";
 import { writePaced } from "../test/helpers/paced-writer.ts";
-import { installTailProbe, pageNowMs, probedRowsMax, probeSummary } from "../test/helpers/tail-probe.ts";
+import { installTailProbe, pageNowMs, probedRowsMax, probeSummary, tailCounts, type TailCounts } from "../test/helpers/tail-probe.ts";
 import { startCollector, stopCollector } from "./bench-collector.ts";
 import { bundleLogship } from "./bundle.ts";
 import { AGENT_ENV, AGENT_NODE_OPTIONS } from "./node-options.ts";
@@ -102,17 +102,6 @@ async function stopAgent(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-interface TailCounts {
-  received: number;
-  shown: number;
-  dropped: number;
-  waiting: number;
-}
-
-async function tailCounts(page: Page): Promise<TailCounts> {
-  const data = await page.locator("#tail-status").evaluate((element) => ({ ...(element as unknown as { dataset: Record<string, string> }).dataset }));
-  return { received: Number(data["received"]), shown: Number(data["shown"]), dropped: Number(data["dropped"]), waiting: Number(data["waiting"]) };
-}
 
 /**
  * CPU seconds Chromium's processes have used so far (the DevTools protocol's

@@ -299,15 +299,7 @@ function forEachSegment(payload: Buffer, header: BatchHeader, visit: (segment: S
 
 /** Every event of a validated payload, as search returns it. Malformed records throw WireError. */
 export function* payloadEvents(payload: Buffer): Generator<Event> {
-  const header = readHeader(payload);
-  const segments: SegmentView[] = [];
-  forEachSegment(payload, header, (segment) => segments.push(segment));
-  for (const segment of segments) {
-    const stream = header.streams[segment.stream] as WireStream;
-    const observed = formatTime(segment.observedMs);
-    if (segment.kind === SEGMENT_RAW) yield* rawEvents(payload, segment, stream, header.host, observed);
-    else yield* decodedEvents(payload, segment, stream, header.host, observed);
-  }
+  for (const { events } of segmentsWithEvents(payload)) yield* events;
 }
 
 /** One segment's events, with where they came from: what re-encoding a part of a batch needs (collector/routing/split.ts). */
@@ -320,14 +312,18 @@ export interface PayloadSegment {
 
 /** The events of a validated payload, segment by segment. Malformed records throw WireError. */
 export function* payloadSegments(payload: Buffer): Generator<PayloadSegment> {
+  for (const { segment, events } of segmentsWithEvents(payload)) yield { stream: segment.stream, observedMs: segment.observedMs, events: [...events] };
+}
+
+/** Each segment of a payload with its events, decoded as they are read. */
+function* segmentsWithEvents(payload: Buffer): Generator<{ segment: SegmentView; events: Generator<Event> }> {
   const header = readHeader(payload);
   const segments: SegmentView[] = [];
   forEachSegment(payload, header, (segment) => segments.push(segment));
   for (const segment of segments) {
     const stream = header.streams[segment.stream] as WireStream;
     const observed = formatTime(segment.observedMs);
-    const events = segment.kind === SEGMENT_RAW ? rawEvents(payload, segment, stream, header.host, observed) : decodedEvents(payload, segment, stream, header.host, observed);
-    yield { stream: segment.stream, observedMs: segment.observedMs, events: [...events] };
+    yield { segment, events: segment.kind === SEGMENT_RAW ? rawEvents(payload, segment, stream, header.host, observed) : decodedEvents(payload, segment, stream, header.host, observed) };
   }
 }
 

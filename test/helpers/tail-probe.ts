@@ -162,3 +162,16 @@ export async function probeSummary(page: Page, fromMs: number, toMs: number): Pr
 function percentile(sorted: readonly number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))] ?? Number.NaN;
 }
+
+export interface TailCounts {
+  received: number;
+  shown: number;
+  dropped: number;
+  waiting: number;
+}
+
+/** The live tail's counts, from its status line's data attributes. */
+export async function tailCounts(page: Page): Promise<TailCounts> {
+  const data = await page.locator("#tail-status").evaluate((element) => ({ ...(element as unknown as { dataset: Record<string, string> }).dataset }));
+  return { received: Number(data["received"]), shown: Number(data["shown"]), dropped: Number(data["dropped"]), waiting: Number(data["waiting"]) };
+}

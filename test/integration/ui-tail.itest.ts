@@ -21,12 +21,11 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Page } from "playwright-core";
 import { TAIL_ROWS_MAX } from "../../collector/ui/app/tail-limits.ts";
 import { launchChromium } from "../helpers/browser.ts";
 import { writePaced } from "../helpers/paced-writer.ts";
 import { REPO, agentSetup, collectorSetup, until } from "../helpers/processes.ts";
-import { installTailProbe, probedRowsAdded, probedRowsMax } from "../helpers/tail-probe.ts";
+import { installTailProbe, probedRowsAdded, probedRowsMax, tailCounts } from "../helpers/tail-probe.ts";
 
 const SEARCH_TOKEN = "ui-tail-search-token";
 const LINES_PER_SECOND = 2000;
@@ -47,18 +46,6 @@ function sequenceOf(text: string): number {
   return Number(match[1]);
 }
 
-interface TailCounts {
-  received: number;
-  shown: number;
-  dropped: number;
-  waiting: number;
-}
-
-/** The live tail's counts, from its status line's data attributes. */
-async function tailCounts(page: Page): Promise<TailCounts> {
-  const data = await page.locator("#tail-status").evaluate((element) => ({ ...(element as unknown as { dataset: Record<string, string> }).dataset }));
-  return { received: Number(data["received"]), shown: Number(data["shown"]), dropped: Number(data["dropped"]), waiting: Number(data["waiting"]) };
-}
 
 test("live tail at 2,000 lines/s: the rows stay at their bound, every line shown or counted as dropped, pause holds and resume continues", { timeout: 240_000 }, async (t) => {
   mkdirSync(SCREENSHOTS, { recursive: true });
