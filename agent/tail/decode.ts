@@ -48,15 +48,22 @@ export class EventDecoder {
     const out = emptyDecoded();
     const truncatedLines = new Set(run.truncated);
     const count = run.starts.length;
-    // One string for a run of ASCII lines (one call into Node, not one per
-    // line), each line a slice of it; other runs are decoded line by line.
-    const first = count === 0 ? 0 : (run.starts[0] as number);
-    const last = count === 0 ? 0 : (run.ends[count - 1] as number);
-    const ascii = count > 0 && isAscii(run.buffer.subarray(first, last)) ? run.buffer.toString("latin1", first, last) : null;
+    // Lines are decoded a window at a time: one string per window of ASCII
+    // lines (one call into Node, not one per line), each line a slice of it;
+    // a window with other bytes, and a line longer than a window, line by line.
+    let windowText: string | null = null;
+    let windowBase = 0;
+    let windowEndIndex = 0;
     for (let index = 0; index < count; index++) {
       const start = run.starts[index] as number;
       const end = run.ends[index] as number;
-      const text = ascii === null ? run.buffer.toString("utf8", start, end) : ascii.slice(start - first, end - first);
+      if (index === windowEndIndex) {
+        windowEndIndex = decodeWindowEnd(run, index);
+        windowBase = start;
+        const windowEnd = run.ends[windowEndIndex - 1] as number;
+        windowText = windowEndIndex - index > 1 && isAscii(run.buffer.subarray(start, windowEnd)) ? run.buffer.toString("latin1", start, windowEnd) : null;
+      }
+      const text = windowText === null ? run.buffer.toString("utf8", start, end) : windowText.slice(start - windowBase, end - windowBase);
       const offset = run.bufferOffset + start;
       const endOffset = index + 1 < count ? run.bufferOffset + (run.starts[index + 1] as number) : run.consumedOffset;
       const truncated = truncatedLines.has(index);
@@ -100,6 +107,21 @@ export class EventDecoder {
     decoded.timesMs.push(timeMs);
     out.count++;
   }
+}
+
+/**
+ * Bytes of lines decoded as one string at most: below V8's largest regular
+ * object, so a window's string is young garbage like the lines it holds,
+ * not a large object kept until a full collection.
+ */
+const DECODE_WINDOW_BYTES = 32 * 1024;
+
+/** The index after the last line of the window starting at line `first` (at least one line). */
+function decodeWindowEnd(run: LineRun, first: number): number {
+  const base = run.starts[first] as number;
+  let end = first + 1;
+  while (end < run.starts.length && (run.ends[end] as number) - base <= DECODE_WINDOW_BYTES) end++;
+  return end;
 }
 
 function emptyDecoded(): Decoded {
