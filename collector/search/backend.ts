@@ -1,11 +1,16 @@
 /**
  * The seam between the search API (routes.ts, cluster.ts) and the index
- * that answers: the embedded SQLite index (search.ts, histogram.ts) or
- * OpenSearch (opensearch/backend.ts), chosen by `search.backend`. Both take
- * the same requests and give the same result shapes (SearchResult,
- * HistogramResult, the same opaque cursors), and both are held to the
- * evaluator by the shared query table (shared/query/fixture-queries.ts).
+ * that answers: the embedded SQLite index (search.ts, histogram.ts,
+ * context.ts, facets.ts) or OpenSearch (opensearch/backend.ts), chosen by
+ * `search.backend`. Both take the same requests and give the same result
+ * shapes (SearchResult, HistogramResult, EventContext, FacetsResult, the
+ * same opaque cursors), and both are held to the evaluator by the shared
+ * query table (shared/query/fixture-queries.ts). `context` and `facets` are
+ * optional: a backend without them answers those routes 404
+ * LOGSHIP_SEARCH_UNAVAILABLE.
  */
+import type { ContextRequest, EventContext } from "./context.ts";
+import type { FacetsRequest, FacetsResult } from "./facets.ts";
 import type { HistogramRequest, HistogramResult } from "./histogram.ts";
 import type { SearchRequest, SearchResult } from "./search.ts";
 
@@ -14,4 +19,8 @@ export interface SearchBackend {
   readonly kind: "embedded" | "opensearch";
   search(request: SearchRequest): Promise<SearchResult>;
   histogram(request: HistogramRequest): Promise<HistogramResult>;
+  /** The event and the lines around it in its file; undefined when the tenant has no event with that id. */
+  context?(request: ContextRequest): Promise<EventContext | undefined>;
+  /** The most frequent values of the query's newest matches. */
+  facets?(request: FacetsRequest): Promise<FacetsResult>;
 }

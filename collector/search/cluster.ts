@@ -103,7 +103,7 @@ export interface ClusterFacets {
 }
 
 /** The cluster's facets (each node's sample, summed: facets.ts `mergeFacets`); `local` counts this collector's. */
-export async function clusterFacets(cluster: ClusterRequest, params: ClusterFacetsParams, local: () => FacetsResult): Promise<ClusterFacets> {
+export async function clusterFacets(cluster: ClusterRequest, params: ClusterFacetsParams, local: () => Promise<FacetsResult>): Promise<ClusterFacets> {
   const parameters = new URLSearchParams({ q: params.queryText });
   if (params.sinceMs !== undefined) parameters.set("since", absoluteTime("since", params.sinceMs));
   if (params.untilMs !== undefined) parameters.set("until", absoluteTime("until", params.untilMs));

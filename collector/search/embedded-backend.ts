@@ -1,9 +1,11 @@
 /**
  * The embedded index (search-index.ts) behind the backend seam
- * (backend.ts): searchIndex and histogramIndex, which are synchronous
- * (node:sqlite), as promises.
+ * (backend.ts): searchIndex, histogramIndex, eventContext and facetsIndex,
+ * which are synchronous (node:sqlite), as promises.
  */
 import type { SearchBackend } from "./backend.ts";
+import { eventContext, type ContextRequest, type EventContext } from "./context.ts";
+import { facetsIndex, type FacetsRequest, type FacetsResult } from "./facets.ts";
 import { histogramIndex, type HistogramRequest, type HistogramResult } from "./histogram.ts";
 import { searchIndex, type SearchRequest, type SearchResult } from "./search.ts";
 import type { SearchIndex } from "./search-index.ts";
@@ -22,5 +24,13 @@ export class EmbeddedBackend implements SearchBackend {
 
   async histogram(request: HistogramRequest): Promise<HistogramResult> {
     return histogramIndex(this.index, request);
+  }
+
+  async context(request: ContextRequest): Promise<EventContext | undefined> {
+    return eventContext(this.index, request);
+  }
+
+  async facets(request: FacetsRequest): Promise<FacetsResult> {
+    return facetsIndex(this.index, request);
   }
 }

@@ -105,35 +105,57 @@ class ValueCounts {
   }
 }
 
-export function facetsIndex(index: SearchIndex, request: FacetsRequest): FacetsResult {
+/**
+ * The facets of the matches given one by one (newest first), for any
+ * backend: facetsIndex below, OpenSearch's (opensearch/backend.ts).
+ */
+export class FacetCounter {
+  private readonly topLevel = new Map<string, ValueCounts>(TOP_LEVEL_FACETS.map((field) => [field, new ValueCounts()]));
+  private readonly keyed = new Map<string, ValueCounts>();
+  events = 0;
+
+  add(event: Event): void {
+    this.events++;
+    countEvent(event, this.topLevel, this.keyed);
+  }
+
+  result(complete: boolean): FacetsResult {
+    const fields = [...this.keyed].sort((a, b) => b[1].events - a[1].events || (a[0] < b[0] ? -1 : 1)).slice(0, FACET_FIELDS_MAX);
+    return {
+      events: this.events,
+      complete,
+      facets: [...[...this.topLevel].map(([field, counts]) => counts.facet(field)), ...fields.map(([key, counts]) => counts.facet(`fields.${key}`))],
+    };
+  }
+}
+
+/** The request's `eventsMax`, checked (default FACET_EVENTS_MAX_DEFAULT). */
+export function facetEventsMax(request: FacetsRequest): number {
   const eventsMax = request.eventsMax ?? FACET_EVENTS_MAX_DEFAULT;
-  const scanRowsMax = request.scanRowsMax ?? SCAN_ROWS_MAX_DEFAULT;
   if (!Number.isSafeInteger(eventsMax) || eventsMax < 1) throw new RangeError(`eventsMax must be a positive integer; got ${eventsMax}`);
+  return eventsMax;
+}
+
+export function facetsIndex(index: SearchIndex, request: FacetsRequest): FacetsResult {
+  const eventsMax = facetEventsMax(request);
+  const scanRowsMax = request.scanRowsMax ?? SCAN_ROWS_MAX_DEFAULT;
   const predicate = compileQuery(request.query);
   const scan = { tenant: request.tenant, condition: translateQuery(request.query), order: "desc" as const, ...rangeOf(request) };
-  const topLevel = new Map<string, ValueCounts>(TOP_LEVEL_FACETS.map((field) => [field, new ValueCounts()]));
-  const keyed = new Map<string, ValueCounts>();
-  let events = 0;
+  const counter = new FacetCounter();
   let rowsRead = 0;
   let complete = true;
   for (const row of candidateRows(index, scan, scanRowsMax)) {
     rowsRead++;
     const event = storedEvent(row);
     if (!predicate(event)) continue;
-    events++;
-    countEvent(event, topLevel, keyed);
-    if (events === eventsMax) {
+    counter.add(event);
+    if (counter.events === eventsMax) {
       complete = false;
       break;
     }
   }
   if (rowsRead === scanRowsMax) complete = false;
-  const fields = [...keyed].sort((a, b) => b[1].events - a[1].events || (a[0] < b[0] ? -1 : 1)).slice(0, FACET_FIELDS_MAX);
-  return {
-    events,
-    complete,
-    facets: [...[...topLevel].map(([field, counts]) => counts.facet(field)), ...fields.map(([key, counts]) => counts.facet(`fields.${key}`))],
-  };
+  return counter.result(complete);
 }
 
 function rangeOf(request: FacetsRequest): { sinceMs?: number; untilMs?: number } {

@@ -50,9 +50,9 @@ import type { TailLimits, TailStreams } from "./tail.ts";
 
 export interface SearchRoutesOptions {
   tokens: TokenTable;
-  /** The embedded index the search sink writes; undefined: this collector has none (tail and context are 404). */
+  /** The embedded index the search sink writes; undefined: this collector has none (the live tail is 404). */
   index: SearchIndex | undefined;
-  /** What answers /v1/search and /v1/histogram (`search.backend`); default: the embedded `index` (none: 404). */
+  /** What answers /v1/search, /v1/histogram, /v1/facets and /v1/context (`search.backend`); default: the embedded `index` (none: 404). */
   backend?: SearchBackend;
   logger: Logger;
   /** Other collectors searched together with this one (config `peers`); none: this collector answers alone. */
@@ -154,16 +154,17 @@ async function histogram(request: IncomingMessage, response: ServerResponse, sta
 
 async function facets(request: IncomingMessage, response: ServerResponse, state: RouteState): Promise<void> {
   const { principal, parameters } = admit(request, state.options);
-  const index = embeddedIndex(state.options, "facets");
+  const backend = await backendOf(state.options);
+  const facetsOf = backend.facets?.bind(backend);
+  if (facetsOf === undefined) throw unavailable(backend, "facets");
   const params = facetsParams(parameters, Date.now());
   const tenant = tenantFor(principal, params.tenant);
-  const { facetsIndex } = await import("./facets.ts");
   const { sinceMs, untilMs } = params;
-  const local = () => facetsIndex(index, { tenant, query: params.query, ...defined({ sinceMs, untilMs }) });
+  const local = () => facetsOf({ tenant, query: params.query, ...defined({ sinceMs, untilMs }) });
   const cluster = await clusterRequest(request, state);
   const answer: { result: FacetsResult; partial: boolean; peersFailed: PeerFailure[] } =
     cluster === undefined
-      ? { result: local(), partial: false, peersFailed: [] }
+      ? { result: await local(), partial: false, peersFailed: [] }
       : await (await import("./cluster.ts")).clusterFacets(cluster, { queryText: parameters.get("q") ?? "", ...defined({ sinceMs, untilMs, tenant: params.tenant }) }, local);
   const failed = answer.partial ? { peers_failed: answer.peersFailed } : {};
   sendJson(response, 200, { ...answer.result, partial: answer.partial, ...failed }, { "Logship-Node": state.nodeId });
@@ -208,13 +209,18 @@ async function tail(request: IncomingMessage, response: ServerResponse, options:
 
 async function context(request: IncomingMessage, response: ServerResponse, options: SearchRoutesOptions): Promise<void> {
   const { principal, parameters } = admit(request, options);
-  const index = embeddedIndex(options, "context");
+  const backend = await backendOf(options);
+  if (backend.context === undefined) throw unavailable(backend, "context");
   const params = contextParams(parameters);
   const tenant = tenantFor(principal, params.tenant);
-  const { eventContext } = await import("./context.ts");
-  const found = eventContext(index, { tenant, id: params.id, before: params.before, after: params.after });
+  const found = await backend.context({ tenant, id: params.id, before: params.before, after: params.after });
   if (found === undefined) throw new SearchRequestError("LOGSHIP_EVENT_NOT_FOUND", `no event ${JSON.stringify(params.id)} in tenant ${tenant}'s index`);
   sendJson(response, 200, found);
+}
+
+/** The 404 for a route the configured backend does not serve. */
+function unavailable(backend: SearchBackend, what: string): SearchRequestError {
+  return new SearchRequestError("LOGSHIP_SEARCH_UNAVAILABLE", `${what} is not served by the ${backend.kind} search backend; ask a collector that serves it`);
 }
 
 /** Method and token, in that order, then something to answer from; then the query string. */
@@ -234,7 +240,7 @@ async function backendOf(options: SearchRoutesOptions): Promise<SearchBackend> {
   return new EmbeddedBackend(embeddedIndex(options, "search"));
 }
 
-/** The embedded index, for what only it serves (tail, context). */
+/** The embedded index, for what only it serves (the live tail). */
 function embeddedIndex(options: SearchRoutesOptions, what: string): SearchIndex {
   if (options.index === undefined) {
     throw new SearchRequestError("LOGSHIP_SEARCH_UNAVAILABLE", `${what} is served from the embedded index only, and this collector keeps none (sinks.search.type is not embedded); ask a collector that does`);

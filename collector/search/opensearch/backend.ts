@@ -19,16 +19,28 @@
  * else is read newest first and counted by the evaluator, at most
  * `scanRowsMax` hits (`complete: false` past that).
  *
+ * Context: the event by its id, then its file's documents (same tenant,
+ * host, path and id stream prefix, as ../context.ts) with the nearest
+ * offsets below and above it, sorted by offset in OpenSearch (exact: no
+ * time window).
+ *
+ * Facets: the query's matches read newest first, each checked by the
+ * evaluator and counted in Node (../facets.ts `FacetCounter`), the newest
+ * `eventsMax` matches and at most `scanRowsMax` hits, so the answer is the
+ * embedded index's for the same documents.
+ *
  * Documents are searchable once OpenSearch refreshed the index (every
  * second by default): the embedded index shows them as soon as the sink
  * wrote them.
  */
-import type { Event } from "../../../shared/event.ts";
+import { eventIdStream, type Event } from "../../../shared/event.ts";
 import { compileQuery } from "../../../shared/query/index.ts";
 import { OpenSearchError, type OpenSearchClient } from "../../opensearch/client.ts";
 import { documentEvent } from "../../opensearch/documents.ts";
 import type { IndexNames } from "../../opensearch/index-name.ts";
 import type { SearchBackend } from "../backend.ts";
+import type { ContextRequest, EventContext } from "../context.ts";
+import { facetEventsMax, FacetCounter, type FacetsRequest, type FacetsResult } from "../facets.ts";
 import { bucketSize, type HistogramRequest, type HistogramResult } from "../histogram.ts";
 import { SEARCH_LIMIT_MAX } from "../params.ts";
 import { decodeCursor, encodeCursor, SCAN_ROWS_MAX_DEFAULT, type Position, type SearchRequest, type SearchResult } from "../search.ts";
@@ -130,6 +142,50 @@ export class OpenSearchBackend implements SearchBackend {
     return result;
   }
 
+  async context(request: ContextRequest): Promise<EventContext | undefined> {
+    const [found] = await this.sources(request.tenant, { bool: { filter: [{ term: { tenant: request.tenant } }, { term: { id: request.id } }] } }, [], 1);
+    if (found === undefined) return undefined;
+    const event = documentEvent(found);
+    const file = [{ term: { tenant: request.tenant } }, { term: { host: event.host } }, { term: { path: event.path } }, { prefix: { id: eventIdStream(event.id) } }];
+    const side = async (count: number, bound: "lt" | "gt"): Promise<Event[]> => {
+      const order = bound === "lt" ? "desc" : "asc";
+      const sources = await this.sources(request.tenant, { bool: { filter: [...file, { range: { offset: { [bound]: event.offset } } }] } }, [{ offset: { order } }, { id: { order } }], count);
+      return sources.map(documentEvent);
+    };
+    return { event, before: (await side(request.before, "lt")).reverse(), after: await side(request.after, "gt") };
+  }
+
+  async facets(request: FacetsRequest): Promise<FacetsResult> {
+    const eventsMax = facetEventsMax(request);
+    const scanRowsMax = request.scanRowsMax ?? this.options.scanRowsMax ?? SCAN_ROWS_MAX_DEFAULT;
+    const predicate = compileQuery(request.query);
+    const filter = this.filter(request.tenant, translateToOpenSearch(request.query), request.sinceMs, request.untilMs);
+    const counter = new FacetCounter();
+    let after: Position | undefined;
+    let hitsRead = 0;
+    for (;;) {
+      const size = Math.min(CHUNK_HITS, scanRowsMax - hitsRead);
+      const hits = await this.hits(request.tenant, filter, "desc", size, after);
+      for (const hit of hits) {
+        hitsRead++;
+        after = { timeMs: hit.sort[0], id: hit.sort[1] };
+        const event = documentEvent(hit._source);
+        if (!predicate(event)) continue;
+        counter.add(event);
+        if (counter.events === eventsMax) return counter.result(false);
+      }
+      if (hits.length < size) return counter.result(true);
+      if (hitsRead >= scanRowsMax) return counter.result(false);
+    }
+  }
+
+  /** The _source of up to `size` of the tenant's documents that `query` selects, in `sort` order. */
+  private async sources(tenant: string, query: OpenSearchQuery, sort: Record<string, unknown>[], size: number): Promise<Record<string, unknown>[]> {
+    if (size <= 0) return [];
+    const hits = await this.searchHits(tenant, { size, track_total_hits: false, query, ...(sort.length === 0 ? {} : { sort }) });
+    return hits.map((hit) => hit._source);
+  }
+
   /** The tenant's documents in [sinceMs, untilMs) that `query` selects. */
   private filter(tenant: string, query: OpenSearchQuery, sinceMs: number | undefined, untilMs: number | undefined): OpenSearchQuery {
     const filter: OpenSearchQuery[] = [{ term: { tenant } }];
@@ -144,6 +200,11 @@ export class OpenSearchBackend implements SearchBackend {
   private async hits(tenant: string, query: OpenSearchQuery, order: "asc" | "desc", size: number, after: Position | undefined): Promise<Hit[]> {
     if (size <= 0) return [];
     const body = { size, track_total_hits: false, query, sort: [{ time: { order } }, { id: { order } }], ...(after === undefined ? {} : { search_after: [after.timeMs, after.id] }) };
+    return this.searchHits(tenant, body);
+  }
+
+  /** The hits of one search request over the tenant's indices. */
+  private async searchHits(tenant: string, body: Record<string, unknown>): Promise<Hit[]> {
     const response = await this.options.client.request("POST", `/${this.options.names.tenantPattern(tenant)}/_search?${INDEX_OPTIONS}`, { body });
     if (response.status !== 200) {
       throw new OpenSearchError("LOGSHIP_OPENSEARCH_RESPONSE", `OpenSearch search answered ${response.status}: ${response.text.slice(0, 300)}`, { status: response.status });
