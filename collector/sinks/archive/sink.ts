@@ -154,8 +154,11 @@ export class ArchiveSink implements Sink {
     assert(!this.closed, "no send after close");
     const first = events[0];
     if (first === undefined) return Promise.resolve({ kind: "delivered" });
-    const state = this.tenantState(eventLogName(first));
-    return this.serialise(state, () => this.write(state, events, context.offsets));
+    // A send's events are of one log (runner.ts reads one log per send). Offsets count
+    // in that log: a stream's log has its own (collector/routing/streams.ts), so files are named by log.
+    const log = eventLogName(first);
+    const state = this.tenantState(log);
+    return this.serialise(state, () => this.write(state, log, events, context.offsets));
   }
 
   /** Commits every open file (after the runners stopped): the next start skips what they hold. Then closes the target. */
@@ -191,7 +194,7 @@ export class ArchiveSink implements Sink {
     return result;
   }
 
-  private async write(state: TenantState, events: SinkEvent[], offsets: readonly number[]): Promise<SendOutcome> {
+  private async write(state: TenantState, log: string, events: SinkEvent[], offsets: readonly number[]): Promise<SendOutcome> {
     if (state.failedFrom !== null) {
       const from = state.failedFrom;
       state.failedFrom = null;
@@ -214,8 +217,6 @@ export class ArchiveSink implements Sink {
           partition = renderPartition(this.options.partition, event.tenant, eventTimeMs(event));
           lastTime = Number.isNaN(Date.parse(event.time)) ? null : event.time; // an unparsed time's partition comes from each event's observed time
         }
-        // Offsets count in the event's log: a stream's log has its own (collector/routing/streams.ts), so files are named by log.
-        const log = eventLogName(event);
         if (this.committed.covers(log, partition, offset)) {
           state.taken = offset + 1;
           continue;
