@@ -148,17 +148,9 @@ jvm() {
 
 pid_file() { echo "$DATA_DIR/$1.pid"; }
 
-running_pid() {
-  local file
-  file="$(pid_file "$1")"
-  [[ -f "$file" ]] || return 1
-  local pid
-  pid="$(cat "$file")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
-  echo "$pid"
-}
+running_pid() { pid_running "$(pid_file "$1")"; }
 
-port_open() { (exec 3<>"/dev/tcp/$HDFS_HOST/$1") 2>/dev/null; }
+port_open() { tcp_open "$HDFS_HOST" "$1"; }
 
 # A WebHDFS write round trip through both steps: the NameNode answers (out of
 # safe mode), the DataNode registered and takes a block.

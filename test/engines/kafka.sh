@@ -102,15 +102,9 @@ logger.org.level = \${env:KAFKA_LOG_LEVEL:-INFO}
 EOF
 }
 
-running_pid() {
-  [[ -f "$PID_FILE" ]] || return 1
-  local pid
-  pid="$(cat "$PID_FILE")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
-  echo "$pid"
-}
+running_pid() { pid_running "$PID_FILE"; }
 
-port_open() { (exec 3<>"/dev/tcp/$KAFKA_HOST/$KAFKA_PORT") 2>/dev/null; }
+port_open() { tcp_open "$KAFKA_HOST" "$KAFKA_PORT"; }
 
 # A metadata round trip: with kcat when present (fast), else with Kafka's own
 # admin client (a JVM start per try; KAFKA_PROBE=java forces this path).

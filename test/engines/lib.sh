@@ -1,6 +1,6 @@
 # Shared by the engine scripts (kafka.sh, hdfs.sh, opensearch.sh,
-# debian-root.sh): messages, tool checks, jars from Maven Central and
-# stopping a process by its pid file. Sourced; each script sets
+# debian-root.sh): messages, tool checks, jars from Maven Central, a
+# process by its pid file (alive? stop it) and an open TCP port. Sourced; each script sets
 # ENGINE_SCRIPT (its name in messages) first.
 
 say() { echo "${ENGINE_SCRIPT:?}: $*" >&2; }
@@ -46,6 +46,18 @@ POM
   mv "$lib_dir.tmp" "$lib_dir"
   touch "$lib_dir/.complete"
 }
+
+# pid_running PID_FILE: prints the pid in PID_FILE and succeeds if that process is alive.
+pid_running() {
+  [[ -f "$1" ]] || return 1
+  local pid
+  pid="$(cat "$1")"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+# tcp_open HOST PORT: succeeds if something accepts a TCP connection there.
+tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 # stop_pid PID_FILE LABEL SECONDS PID
 # SIGTERM, then SIGKILL after SECONDS; removes PID_FILE either way.

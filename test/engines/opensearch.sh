@@ -226,13 +226,7 @@ EOF
   fi
 }
 
-running_pid() {
-  [[ -f "$PID_FILE" ]] || return 1
-  local pid
-  pid="$(cat "$PID_FILE")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
-  echo "$pid"
-}
+running_pid() { pid_running "$PID_FILE"; }
 
 # curl against the node, authenticated and trusting the test CA when secured.
 node_curl() {
