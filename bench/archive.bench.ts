@@ -23,7 +23,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { constants, zstdCompressSync } from "node:zlib";
 import { EmbeddedLog } from "../collector/log/log.ts";
 import { FileTarget } from "../collector/sinks/archive/file-target.ts";
 import { ndjsonFormat } from "../collector/sinks/archive/ndjson-file.ts";
@@ -34,8 +33,7 @@ import { SinkRunner } from "../collector/sinks/runner.ts";
 import type { SendContext, SinkEvent } from "../collector/sinks/types.ts";
 import { parseSize } from "../shared/config/units.ts";
 import { silentLogger } from "../shared/logger.ts";
-import { encodePayload, rawSegment } from "../shared/wire/batch.ts";
-import { benchFiles } from "./data.ts";
+import { benchFiles, rawBatches, type RawBatch } from "./data.ts";
 
 const { values } = parseArgs({ options: { bytes: { type: "string", default: "256MiB" }, format: { type: "string" } } });
 
@@ -59,27 +57,9 @@ const ROLL_MAX_BYTES = 128 * 1024 * 1024;
 const ROLL_MAX_AGE_MS = 5 * 60_000;
 
 /** ~1 MiB raw batches cut at line ends, compressed once: what an agent ships. */
-function buildBatches(): { body: Buffer; rawBytes: number; events: number; observedMs: number }[] {
+function buildBatches(): RawBatch[] {
   const [path] = benchFiles(join(root, "archive"), totalBytes, 1, "mixed");
-  const data = readFileSync(path as string).subarray(0, totalBytes);
-  const batches = [];
-  let offset = 0;
-  for (let seq = 0; offset < data.length; seq++) {
-    let end = Math.min(data.length, offset + (1 << 20));
-    end = data.lastIndexOf(0x0a, end - 1) + 1;
-    if (end <= offset) break;
-    const lines = data.subarray(offset, end);
-    let events = 0;
-    for (let index = lines.indexOf(0x0a); index !== -1; index = lines.indexOf(0x0a, index + 1)) events++;
-    const observedMs = BASE_MS + seq * 1000;
-    const payload = encodePayload(
-      { agent: "bench-agent", host: "bench-host", seq, floor: 0, created_ms: observedMs, streams: [{ key: "bench-stream-key-00000", source: "bench", path: "/var/log/bench.log", fields: {} }] },
-      [rawSegment(0, observedMs, offset, events, lines, false)],
-    );
-    batches.push({ body: zstdCompressSync(payload, { params: { [constants.ZSTD_c_compressionLevel]: 1 } }), rawBytes: lines.length, events, observedMs });
-    offset = end;
-  }
-  return batches;
+  return rawBatches(readFileSync(path as string).subarray(0, totalBytes), { host: "bench-host", firstObservedMs: BASE_MS, observedStepMs: 1000 });
 }
 
 function directoryBytes(directory: string): { files: number; bytes: number } {

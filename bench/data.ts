@@ -7,8 +7,10 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, openSync, writeSync, closeSync, statSync, renameSync } from "node:fs";
 import { join } from "node:path";
+import { constants, zstdCompressSync } from "node:zlib";
 import { eventId, type Event } from "../shared/event.ts";
 import { seededRandom } from "../shared/random.ts";
+import { encodePayload, rawSegment } from "../shared/wire/batch.ts";
 
 const PATHS = ["/", "/index.html", "/api/v1/orders", "/api/v1/users/42", "/static/app.js", "/healthz", "/login", "/cart?id=1842"];
 const AGENTS = ["Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36", "curl/8.5.0", "kube-probe/1.31", "Go-http-client/2.0"];
@@ -171,4 +173,38 @@ export class SearchEventGenerator {
 
 function two(value: number): string {
   return String(value).padStart(2, "0");
+}
+
+/** One agent batch made from file bytes: the compressed body, and what it holds. */
+export interface RawBatch {
+  body: Buffer;
+  rawBytes: number;
+  events: number;
+  observedMs: number;
+}
+
+/**
+ * `data` cut at line ends into ~1 MiB RAW batches of one stream, each
+ * compressed once (zstd level 1) as an agent ships it; batch `seq` is
+ * observed at `firstObservedMs + seq * observedStepMs`.
+ */
+export function rawBatches(data: Buffer, options: { host: string; firstObservedMs: number; observedStepMs: number }): RawBatch[] {
+  const batches: RawBatch[] = [];
+  let offset = 0;
+  for (let seq = 0; offset < data.length; seq++) {
+    let end = Math.min(data.length, offset + (1 << 20));
+    end = data.lastIndexOf(0x0a, end - 1) + 1;
+    if (end <= offset) break;
+    const lines = data.subarray(offset, end);
+    let events = 0;
+    for (let index = lines.indexOf(0x0a); index !== -1; index = lines.indexOf(0x0a, index + 1)) events++;
+    const observedMs = options.firstObservedMs + seq * options.observedStepMs;
+    const payload = encodePayload(
+      { agent: "bench-agent", host: options.host, seq, floor: 0, created_ms: observedMs, streams: [{ key: "bench-stream-key-00000", source: "bench", path: "/var/log/bench.log", fields: {} }] },
+      [rawSegment(0, observedMs, offset, events, lines, false)],
+    );
+    batches.push({ body: zstdCompressSync(payload, { params: { [constants.ZSTD_c_compressionLevel]: 1 } }), rawBytes: lines.length, events, observedMs });
+    offset = end;
+  }
+  return batches;
 }

@@ -13,12 +13,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { zstdDecompressSync } from "node:zlib";
 import { EmbeddedLog } from "../collector/log/log.ts";
 import { parseSize } from "../shared/config/units.ts";
 import { silentLogger } from "../shared/logger.ts";
-import { encodePayload, payloadEvents, rawSegment, validatePayload } from "../shared/wire/batch.ts";
-import { benchFiles } from "./data.ts";
+import { payloadEvents, validatePayload } from "../shared/wire/batch.ts";
+import { benchFiles, rawBatches, type RawBatch } from "./data.ts";
 
 const { values } = parseArgs({ options: { bytes: { type: "string", default: "512MiB" }, writers: { type: "string", default: "8" } } });
 const root = process.env["LOGSHIP_BENCH_DATA"] ?? join(import.meta.dirname, "..", ".bench-data");
@@ -26,29 +26,9 @@ const totalBytes = parseSize(values.bytes);
 const writers = Number(values.writers);
 
 /** ~1 MiB raw batches cut at line ends from the mixed benchmark data, compressed once up front. */
-function buildBatches(): { body: Buffer; rawBytes: number; events: number; observedMs: number }[] {
+function buildBatches(): RawBatch[] {
   const [path] = benchFiles(join(root, "tail"), 1 << 30, 4, "mixed");
-  const data = readFileSync(path as string).subarray(0, totalBytes);
-  const batches = [];
-  let offset = 0;
-  let seq = 0;
-  while (offset < data.length) {
-    let end = Math.min(data.length, offset + (1 << 20));
-    end = data.lastIndexOf(0x0a, end - 1) + 1;
-    if (end <= offset) break;
-    const lines = data.subarray(offset, end);
-    let events = 0;
-    for (let index = lines.indexOf(0x0a); index !== -1; index = lines.indexOf(0x0a, index + 1)) events++;
-    const observedMs = 1_764_000_000_000 + seq;
-    const payload = encodePayload(
-      { agent: "bench-agent", host: "bench", seq, floor: 0, created_ms: observedMs, streams: [{ key: "bench-stream-key-00000", source: "bench", path: "/var/log/bench.log", fields: {} }] },
-      [rawSegment(0, observedMs, offset, events, lines, false)],
-    );
-    batches.push({ body: zstdCompressSync(payload, { params: { [constants.ZSTD_c_compressionLevel]: 1 } }), rawBytes: lines.length, events, observedMs });
-    offset = end;
-    seq++;
-  }
-  return batches;
+  return rawBatches(readFileSync(path as string).subarray(0, totalBytes), { host: "bench", firstObservedMs: 1_764_000_000_000, observedStepMs: 1 });
 }
 
 const batches = buildBatches();
