@@ -22,5 +22,6 @@ test("the built Fluent Bit ships every line of the files into the acknowledging 
   assert.equal(run.stalled, false);
   assert.equal(run.endpoint.rejectedRequests, 0);
   assert.ok(run.endpoint.wireBytes < run.endpoint.bodyBytes, "bodies arrive compressed");
-  assert.ok(run.cpuSeconds > 0 && run.peakRssMb > 0);
+  // /proc counts CPU in 10 ms ticks: shipping 10,000 lines may take less than one.
+  assert.ok(run.cpuSeconds >= 0 && run.peakRssMb > 0);
 });
