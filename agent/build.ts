@@ -48,7 +48,7 @@ export function buildSource(source: SourceConfig, index: number, configFile: str
           },
     lineBytesMax: source.max_line_bytes,
     // Checked by the schema; compiled here, once per rule.
-    transforms: compileTransforms(source.transforms ?? []),
+    transforms: compileTransforms(source.transforms ?? [], { streamLevelTail: true }),
   });
 }
 

@@ -63,7 +63,7 @@ async function runCase(name: Case): Promise<Record<string, unknown>> {
     // Every line starts a new event here; the joiner still tests each line.
     multiline: name === "multiline" ? { start: "^(\\d|\\{)", negate: false, linesMax: 500, bytesMax: 1 << 20, timeoutMs: 2000 } : null,
     lineBytesMax: 1 << 20,
-    transforms: name === "transforms" ? compileTransforms(agentConfigSchema.parse({ sources: [{ name, paths: ["/x"], transforms: BENCH_TRANSFORMS }] }).sources[0]?.transforms ?? []) : null,
+    transforms: name === "transforms" ? compileTransforms(agentConfigSchema.parse({ sources: [{ name, paths: ["/x"], transforms: BENCH_TRANSFORMS }] }).sources[0]?.transforms ?? [], { streamLevelTail: true }) : null,
   });
   const output = new CountingOutput();
   const defaults = agentConfigSchema.parse({ sources: [{ name: "x", paths: ["/x"] }], tail: { read_bytes_per_pass: values["read-bytes"] } });

@@ -94,8 +94,6 @@ const READ_BUFFERS_MAX = 4;
 
 function noRelease(): void {}
 
-const NO_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({});
-
 export class Tailer {
   private readonly options: TailerOptions;
   private readonly logger: Logger;
@@ -820,8 +818,9 @@ export class Tailer {
   private streamInfo(stream: FileStream): StreamInfo {
     let info = this.infos.get(stream);
     if (info === undefined) {
-      // With transforms, each event carries its whole fields (static ones merged before the steps ran).
-      const fields = stream.source.transforms === null ? stream.source.fields : NO_FIELDS;
+      // With transforms, what the chain says (its stream-level values, and the static fields unless each event carries them).
+      const transforms = stream.source.transforms;
+      const fields = transforms === null ? stream.source.fields : transforms.streamFields({ host: this.options.host, source: stream.source.name, path: stream.pathLabel }, stream.source.fields);
       info = { key: stream.key as string, source: stream.source.name, path: stream.pathLabel, host: this.options.host, fields };
       this.infos.set(stream, info);
     }

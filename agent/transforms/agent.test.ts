@@ -1,9 +1,11 @@
 /**
  * Transforms in a running agent shipping to a real collector in this
  * process: the collector holds only the events that pass, changed as the
- * steps changed them (static fields included: a source with transforms
- * ships each event's whole fields), and /status and /metrics count what the
- * steps dropped and redacted, labelled by source and step.
+ * steps changed them (static fields included: a source whose steps write
+ * fields ships each event's whole fields; one whose chain ends in
+ * stream-constant sets ships them once per stream), and /status and
+ * /metrics count what the steps dropped and redacted, labelled by source
+ * and step.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -63,13 +65,7 @@ test("an agent with drop, redact, set and remove ships only the kept events, tra
     { source: "app", step: "3_remove", dropped_events: 0, redactions: 0, redacted_events: 0, parse_failures: 0 },
   ]);
 
-  let events: Event[] = [];
-  const searchDeadline = Date.now() + 10_000;
-  while (events.length < 2 && Date.now() < searchDeadline) {
-    const response = await fetch(`${collector.url}/v1/search?limit=100&order=asc`, { headers: { authorization: `Bearer ${SEARCH_TOKEN}` } });
-    events = ((await response.json()) as { events: Event[] }).events;
-    if (events.length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const events = await storedEvents(collector.url, 2);
   assert.deepEqual(
     events.sort((a, b) => a.offset - b.offset).map((event) => [event.offset, event.message, event.fields]),
     [
@@ -78,3 +74,52 @@ test("an agent with drop, redact, set and remove ships only the kept events, tra
     ],
   );
 });
+
+test("a chain ending in stream-constant sets: stored events have them over parsed and static fields, as if each event had been set", async (t) => {
+  const directory = mkdtempSync(join(tmpdir(), "logship-agent-transforms-"));
+  const collector = await startTestCollector({ dataDir: join(directory, "collector") });
+  const file = join(directory, "app.log");
+  const lines = [{ message: "ok", level: "info", env: "local" }, { message: "noise", level: "debug" }, { message: "paid by bob@example.com", level: "warn", origin: "parsed" }];
+  writeFileSync(file, lines.map((line) => `${JSON.stringify(line)}\n`).join(""));
+  const agent = await startTestAgent({
+    data_dir: join(directory, "agent"),
+    host: "web-7",
+    collectors: [collector.url],
+    token: INGEST_TOKEN,
+    sources: [
+      {
+        name: "app",
+        paths: [file],
+        start_at: "beginning",
+        parser: { type: "json" },
+        fields: { service: "shop", env: "dev" },
+        transforms: [{ drop: "fields.level:debug" }, { redact: { patterns: ["email"] } }, { set: { "fields.env": "prod", "fields.origin": "{host}/{source}" } }],
+      },
+    ],
+  });
+  t.after(async () => {
+    await agent.stop();
+    await collector.stop();
+    rmSync(directory, { recursive: true, force: true });
+  });
+  const events = await storedEvents(collector.url, 2);
+  assert.deepEqual(
+    events.sort((a, b) => a.offset - b.offset).map((event) => [event.message, event.fields]),
+    [
+      ["ok", { level: "info", env: "prod", service: "shop", origin: "web-7/app" }],
+      ["paid by [REDACTED:email]", { level: "warn", origin: "web-7/app", service: "shop", env: "prod" }],
+    ],
+  );
+});
+
+/** The collector's events once it holds `count` of them (searched until then, for at most 10 s). */
+async function storedEvents(collectorUrl: string, count: number): Promise<Event[]> {
+  let events: Event[] = [];
+  const searchDeadline = Date.now() + 10_000;
+  while (events.length < count && Date.now() < searchDeadline) {
+    const response = await fetch(`${collectorUrl}/v1/search?limit=100&order=asc`, { headers: { authorization: `Bearer ${SEARCH_TOKEN}` } });
+    events = ((await response.json()) as { events: Event[] }).events;
+    if (events.length < count) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return events;
+}

@@ -7,44 +7,65 @@
  * end offset is unchanged, so dropped lines are checkpointed like shipped
  * ones: read once, never again.
  *
- * The fields that come out are the event's whole fields: the block of a
- * source with transforms carries no static fields of its own (tailer.ts),
- * so a step can change or remove a static field.
+ * When a step may write fields (TransformChain.writesFields), the fields
+ * that come out are the event's whole fields: the stream then carries no
+ * static fields of its own (tailer.ts), so a step can change or remove a
+ * static field. Otherwise the event's fields object is made only if a step
+ * reads it, and what comes out is the event's parsed fields as they were:
+ * the static fields go in the stream's fields (TransformChain.streamFields).
  */
 import { formatTime } from "../../shared/event.ts";
 import type { DecodedEvents } from "../events.ts";
 import type { Decoded } from "../tail/decode.ts";
-import type { TransformChain } from "./chain.ts";
+import type { StreamContext, TransformChain } from "./chain.ts";
 import type { TransformEvent } from "./paths.ts";
 
 /** What a stream contributes to every event of a decode. */
-export interface TransformContext {
-  host: string;
-  source: string;
-  path: string;
+export interface TransformContext extends StreamContext {
   staticFields: Readonly<Record<string, unknown>>;
 }
 
-/** The event a step sees; `time` and `observed_time` are formatted only if a step reads them. */
+/**
+ * The event a step sees; `time`, `observed_time` and `fields` are made only
+ * if a step reads them. One per decode, moved from event to event (`next`):
+ * steps run one event at a time and keep no reference to it.
+ */
 class ColumnEvent implements TransformEvent {
   readonly host: string;
   readonly source: string;
   readonly path: string;
-  readonly offset: number;
-  message: string;
-  fields: Record<string, unknown>;
-  private readonly timeMs: number | undefined;
+  private readonly staticFields: Readonly<Record<string, unknown>>;
   private readonly observedMs: number;
+  offset = 0;
+  message = "";
+  private parsed: Record<string, unknown> | undefined = undefined;
+  private merged: Record<string, unknown> | undefined = undefined;
+  private timeMs: number | undefined = undefined;
 
-  constructor(context: TransformContext, offset: number, message: string, fields: Record<string, unknown>, timeMs: number | undefined, observedMs: number) {
+  constructor(context: TransformContext, observedMs: number) {
     this.host = context.host;
     this.source = context.source;
     this.path = context.path;
+    this.staticFields = context.staticFields;
+    this.observedMs = observedMs;
+  }
+
+  next(offset: number, message: string, parsed: Record<string, unknown> | undefined, timeMs: number | undefined): this {
     this.offset = offset;
     this.message = message;
-    this.fields = fields;
+    this.parsed = parsed;
+    this.merged = undefined;
     this.timeMs = timeMs;
-    this.observedMs = observedMs;
+    return this;
+  }
+
+  /** Static fields of the rule win over parsed ones, as in blockEvents. */
+  get fields(): Record<string, unknown> {
+    return (this.merged ??= this.parsed === undefined ? { ...this.staticFields } : { ...this.parsed, ...this.staticFields });
+  }
+
+  set fields(fields: Record<string, unknown>) {
+    this.merged = fields;
   }
 
   get time(): string {
@@ -63,18 +84,18 @@ export function applyTransforms(decoded: Decoded, chain: TransformChain, context
   const output: DecodedEvents = { offsets: [], messages: [], fields: [], timesMs: [] };
   const truncated = new Set(decoded.truncated);
   const truncatedOut: number[] = [];
+  const writesFields = chain.writesFields;
+  const cursor = new ColumnEvent(context, nowMs);
   for (let index = 0; index < decoded.count; index++) {
     const parsed = input.fields[index];
     const offset = input.offsets[index] as number;
     const timeMs = input.timesMs[index];
-    // Static fields of the rule win over parsed ones, as in blockEvents.
-    const fields = parsed === undefined ? { ...context.staticFields } : { ...parsed, ...context.staticFields };
-    const event = new ColumnEvent(context, offset, input.messages[index] as string, fields, timeMs, nowMs);
+    const event = cursor.next(offset, input.messages[index] as string, parsed, timeMs);
     if (!chain.apply(event, nowMs)) continue;
     if (truncated.has(index)) truncatedOut.push(output.offsets.length);
     output.offsets.push(offset);
     output.messages.push(event.message);
-    output.fields.push(event.fields);
+    output.fields.push(writesFields ? event.fields : parsed);
     output.timesMs.push(timeMs);
   }
   return { lines: null, decoded: output, truncated: truncatedOut, count: output.offsets.length };

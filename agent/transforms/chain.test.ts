@@ -127,3 +127,32 @@ test("parse applies a parser to a field: fields merged (or set at into), json's 
     [["0_parse", 1], ["1_parse", 0]],
   );
 });
+
+test("the agent's stream-level tail: trailing stream-constant sets go to the stream's fields, not to each event", () => {
+  const text = (steps: string) => `sources:\n  - name: app\n    paths: [/var/log/app.log]\n    fields: { team: core, env: dev }\n    transforms: ${steps}\n`;
+  const agentChain = (steps: string): TransformChain => {
+    const result = loadConfigText(text(steps), "agent.yaml", agentConfigSchema, {});
+    if (!result.ok) assert.fail(result.issues.map(formatIssue).join("\n"));
+    const chain = compileTransforms(result.config.sources[0]?.transforms as TransformsConfig, { streamLevelTail: true });
+    assert.ok(chain !== null);
+    return chain;
+  };
+  const context = { host: "web-1", source: "app", path: "/var/log/app.log" };
+  const statics = { team: "core", env: "dev" };
+  // Read-only steps, then stream-constant sets: events keep their own fields; the stream carries static + set values (set wins).
+  const tail = agentChain(`[{ drop: 'fields.env:prod' }, { set: { fields.env: prod, fields.origin: '{host}/{source}' } }, { set: { fields.n: 3, fields.brace: '{{x}}' } }]`);
+  assert.equal(tail.writesFields, false);
+  const [kept] = run(tail, [event("a", { status: 200 })]);
+  assert.deepEqual(kept?.fields, { status: 200 });
+  assert.deepEqual(tail.streamFields(context, statics), { team: "core", env: "prod", origin: "web-1/app", n: 3, brace: "{x}" });
+  // A per-event set before the tail writes fields: the static fields stay per event; the stream has the tail's values only.
+  const perEvent = agentChain(`[{ set: { fields.who: '{fields.user}' } }, { set: { fields.origin: '{path}' } }]`);
+  assert.equal(perEvent.writesFields, true);
+  assert.deepEqual(perEvent.streamFields(context, statics), { origin: "/var/log/app.log" });
+  // A set reading an event's field, a dotted key, or the message is not stream-level, nor is anything before it.
+  for (const steps of [`[{ set: { fields.origin: '{fields.user}' } }]`, `[{ set: { fields.a.b: x } }]`, `[{ set: { message: x } }]`, `[{ set: { fields.env: prod } }, { redact: { patterns: [email] } }]`]) {
+    const chain = agentChain(steps);
+    const [out] = run(chain, [event("m", { user: "u" })]);
+    assert.notDeepEqual(out, event("m", { user: "u" }), steps);
+  }
+});

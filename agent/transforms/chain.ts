@@ -4,13 +4,23 @@
  * regexes, paths and templates are parsed there, so per event each step is
  * a few property reads and calls. Each step counts what it did (dropped
  * events; redactions), for the agent's status and metrics.
+ *
+ * Stream-level tail (the agent asks for it): trailing `set` steps whose
+ * every value is the same for all events of a file stream (constants,
+ * templates of host, source and path) into top-level `fields.<name>` keys
+ * are not run per event: their values go into the stream's fields in the
+ * batch header once (`streamFields`), which readers merge over each event's
+ * fields, as a set run last would. When no step run per event writes fields, the rule's
+ * static fields go there too and events carry only their parsed fields
+ * (`writesFields`): no object and no JSON per event for fields every event
+ * of the stream shares.
  */
-import { compileQuery, parseQuery, type EventPredicate } from "../../shared/query/index.ts";
+import { compileQuery, FIELDS_PREFIX, parseQuery, type EventPredicate } from "../../shared/query/index.ts";
 import { buildParser } from "../parsers/index.ts";
 import { checkedFieldPath, type FieldPath, getPath, removePath, setPath, type TransformEvent, valueText } from "./paths.ts";
 import { redactPatterns, redactText } from "./redact.ts";
 import { TRANSFORM_KINDS, type TransformKind, type TransformStepConfig, type TransformsConfig } from "./schema.ts";
-import { compileTemplate, isConstant, templateRenderer } from "./template.ts";
+import { compileTemplate, isConstant, isStreamConstant, renderTemplate, type Template, templateRenderer } from "./template.ts";
 
 /** What one step did since the rule was built. */
 export interface TransformStepCounts {
@@ -30,21 +40,69 @@ export interface TransformStepCounts {
 /** Runs one step; false drops the event. */
 type StepFunction = (event: TransformEvent, nowMs: number) => boolean;
 
+export interface TransformChainOptions {
+  /**
+   * Leave the stream-level tail out of `apply`, for `streamFields` to
+   * return (the agent, whose batches carry fields per stream). Default
+   * false: `apply` runs every step (the collector).
+   */
+  streamLevelTail?: boolean;
+}
+
+/** What a file stream gives every one of its events. */
+export interface StreamContext {
+  host: string;
+  source: string;
+  path: string;
+}
+
 export class TransformChain {
   readonly counts: readonly TransformStepCounts[];
+  /**
+   * True when a step run per event may change fields: each event then
+   * carries its whole fields (the rule's static fields merged in before the
+   * steps), and the stream only the stream-level tail's values.
+   */
+  readonly writesFields: boolean;
   private readonly steps: readonly StepFunction[];
+  /** The stream-level tail's assignments, in order (a later one wins). */
+  private readonly streamAssignments: readonly { key: string; value: string | number | boolean | null | Template }[];
 
-  constructor(config: TransformsConfig) {
+  constructor(config: TransformsConfig, options: TransformChainOptions = {}) {
     const counts: TransformStepCounts[] = [];
     const steps: StepFunction[] = [];
+    const streamLevelFrom = options.streamLevelTail === true ? streamLevelStart(config) : config.length;
+    const streamAssignments: { key: string; value: string | number | boolean | null | Template }[] = [];
+    let writesFields = false;
     for (const [index, stepConfig] of config.entries()) {
       const kind = stepKind(stepConfig);
       const stepCounts: TransformStepCounts = { step: `${index}_${kind}`, kind, dropped: 0, redactions: 0, redactedEvents: 0, parseFailures: 0 };
       counts.push(stepCounts);
+      if (index >= streamLevelFrom) {
+        for (const [target, value] of Object.entries(stepConfig.set as SetAssignments)) {
+          streamAssignments.push({ key: target.slice(FIELDS_PREFIX.length), value: typeof value === "string" ? compileTemplate(value) : value });
+        }
+        continue;
+      }
+      writesFields ||= stepWritesFields(stepConfig, kind);
       steps.push(compileStep(stepConfig, kind, stepCounts));
     }
     this.counts = counts;
     this.steps = steps;
+    this.streamAssignments = streamAssignments;
+    this.writesFields = writesFields;
+  }
+
+  /**
+   * The fields the batch header carries for a stream of this rule: the
+   * stream-level tail's values, over the rule's static fields unless a step
+   * run per event writes fields (then each event carries those).
+   */
+  streamFields(context: StreamContext, staticFields: Readonly<Record<string, unknown>>): Record<string, unknown> {
+    const fields: Record<string, unknown> = this.writesFields ? {} : { ...staticFields };
+    const event = { ...context, offset: 0, time: "", observed_time: "", message: "", fields: {} };
+    for (const { key, value } of this.streamAssignments) fields[key] = Array.isArray(value) ? renderTemplate(value as Template, event) : value;
+    return fields;
   }
 
   /** Applies every step in order to `event` (changing it); false: a step dropped it. */
@@ -55,8 +113,49 @@ export class TransformChain {
 }
 
 /** The chain of a source's `transforms:`, or null when it has none. */
-export function compileTransforms(config: TransformsConfig): TransformChain | null {
-  return config.length === 0 ? null : new TransformChain(config);
+export function compileTransforms(config: TransformsConfig, options: TransformChainOptions = {}): TransformChain | null {
+  return config.length === 0 ? null : new TransformChain(config, options);
+}
+
+type SetAssignments = Record<string, string | number | boolean | null>;
+
+/**
+ * Index of the first step of the stream-level tail (config.length when
+ * there is none): the trailing `set` steps whose every assignment is a
+ * top-level `fields.<name>` (no dot: a dotted key could reach into a nested
+ * object of an event) with a stream-constant value.
+ */
+function streamLevelStart(config: TransformsConfig): number {
+  let start = config.length;
+  while (start > 0) {
+    const assignments = config[start - 1]?.set;
+    if (assignments === undefined) break;
+    const streamLevel = Object.entries(assignments).every(
+      ([target, value]) => target.startsWith(FIELDS_PREFIX) && !target.slice(FIELDS_PREFIX.length).includes(".") && (typeof value !== "string" || isStreamConstant(compileTemplate(value))),
+    );
+    if (!streamLevel) break;
+    start--;
+  }
+  return start;
+}
+
+/** True when the step, run per event, may add, change or remove a field. */
+function stepWritesFields(step: TransformStepConfig, kind: TransformKind): boolean {
+  switch (kind) {
+    case "set":
+      return Object.keys(step.set as SetAssignments).some((target) => target !== "message");
+    case "redact":
+      return (step.redact as NonNullable<TransformStepConfig["redact"]>).fields.some((target) => target !== "message");
+    case "rename":
+    case "remove":
+    case "parse":
+      return true;
+    case "drop":
+    case "keep":
+    case "sample":
+    case "throttle":
+      return false;
+  }
 }
 
 function stepKind(step: TransformStepConfig): TransformKind {
@@ -131,7 +230,7 @@ function compileParse(config: NonNullable<TransformStepConfig["parse"]>, counts:
   };
 }
 
-function compileSet(assignments: Record<string, string | number | boolean | null>): StepFunction {
+function compileSet(assignments: SetAssignments): StepFunction {
   const compiled = Object.entries(assignments).map(([target, value]) => {
     const path = checkedFieldPath(target, "write");
     if (typeof value !== "string") return { path, value: () => value };

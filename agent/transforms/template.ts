@@ -30,6 +30,11 @@ export function isConstant(template: Template): boolean {
 /** Top-level names that are the same for every event of a file stream. */
 const STREAM_CONSTANT = new Set(["host", "source", "path"]);
 
+/** True when the template reads only host, source and path: one value per file stream. */
+export function isStreamConstant(template: Template): boolean {
+  return template.every((part) => part.kind === "text" || (part.path.kind === "top" && STREAM_CONSTANT.has(part.path.name)));
+}
+
 /**
  * How a `set` renders a template per event. A template that reads only
  * host, source and path (`'{host}/{source}'`) has one value per file
@@ -37,7 +42,7 @@ const STREAM_CONSTANT = new Set(["host", "source", "path"]);
  * event.
  */
 export function templateRenderer(template: Template): (event: TransformEvent) => string {
-  if (!template.every((part) => part.kind === "text" || (part.path.kind === "top" && STREAM_CONSTANT.has(part.path.name)))) {
+  if (!isStreamConstant(template)) {
     return (event) => renderTemplate(template, event);
   }
   let host: string | null = null;
