@@ -7,7 +7,7 @@
  * /metrics count what the steps dropped and redacted, labelled by source
  * and step.
  */
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,9 +19,6 @@ import type { Event } from "../../shared/event.ts";
 import { scrapeUntil, sampleValue } from "../../shared/testing/exposition.ts";
 
 test("an agent with drop, redact, set and remove ships only the kept events, transformed, and counts the rest", async (t) => {
-  const directory = mkdtempSync(join(tmpdir(), "logship-agent-transforms-"));
-  const collector = await startTestCollector({ dataDir: join(directory, "collector") });
-  const file = join(directory, "app.log");
   const lines = [
     "GET /healthz 200",
     "login by alice@example.com",
@@ -29,26 +26,9 @@ test("an agent with drop, redact, set and remove ships only the kept events, tra
     "GET /healthz 200",
     "paid 4111 1111 1111 1111 by bob@example.com",
   ];
-  writeFileSync(file, lines.map((line) => `${line}\n`).join(""));
-  const agent = await startTestAgent({
-    data_dir: join(directory, "agent"),
-    host: "web-7",
-    collectors: [collector.url],
-    token: INGEST_TOKEN,
-    sources: [
-      {
-        name: "app",
-        paths: [file],
-        start_at: "beginning",
-        fields: { service: "shop", team: "payments" },
-        transforms: [{ drop: "healthz OR debug" }, { redact: { patterns: ["email", "credit_card"] } }, { set: { "fields.origin": "{fields.service}@{host}" } }, { remove: ["fields.team"] }],
-      },
-    ],
-  });
-  t.after(async () => {
-    await agent.stop();
-    await collector.stop();
-    rmSync(directory, { recursive: true, force: true });
+  const { collector, agent } = await shipFile(t, lines.map((line) => `${line}\n`).join(""), {
+    fields: { service: "shop", team: "payments" },
+    transforms: [{ drop: "healthz OR debug" }, { redact: { patterns: ["email", "credit_card"] } }, { set: { "fields.origin": "{fields.service}@{host}" } }, { remove: ["fields.team"] }],
   });
   const apiUrl = agent.apiUrl;
 
@@ -76,31 +56,11 @@ test("an agent with drop, redact, set and remove ships only the kept events, tra
 });
 
 test("a chain ending in stream-constant sets: stored events have them over parsed and static fields, as if each event had been set", async (t) => {
-  const directory = mkdtempSync(join(tmpdir(), "logship-agent-transforms-"));
-  const collector = await startTestCollector({ dataDir: join(directory, "collector") });
-  const file = join(directory, "app.log");
   const lines = [{ message: "ok", level: "info", env: "local" }, { message: "noise", level: "debug" }, { message: "paid by bob@example.com", level: "warn", origin: "parsed" }];
-  writeFileSync(file, lines.map((line) => `${JSON.stringify(line)}\n`).join(""));
-  const agent = await startTestAgent({
-    data_dir: join(directory, "agent"),
-    host: "web-7",
-    collectors: [collector.url],
-    token: INGEST_TOKEN,
-    sources: [
-      {
-        name: "app",
-        paths: [file],
-        start_at: "beginning",
-        parser: { type: "json" },
-        fields: { service: "shop", env: "dev" },
-        transforms: [{ drop: "fields.level:debug" }, { redact: { patterns: ["email"] } }, { set: { "fields.env": "prod", "fields.origin": "{host}/{source}" } }],
-      },
-    ],
-  });
-  t.after(async () => {
-    await agent.stop();
-    await collector.stop();
-    rmSync(directory, { recursive: true, force: true });
+  const { collector } = await shipFile(t, lines.map((line) => `${JSON.stringify(line)}\n`).join(""), {
+    parser: { type: "json" },
+    fields: { service: "shop", env: "dev" },
+    transforms: [{ drop: "fields.level:debug" }, { redact: { patterns: ["email"] } }, { set: { "fields.env": "prod", "fields.origin": "{host}/{source}" } }],
   });
   const events = await storedEvents(collector.url, 2);
   assert.deepEqual(
@@ -111,6 +71,27 @@ test("a chain ending in stream-constant sets: stored events have them over parse
     ],
   );
 });
+
+/** A collector and an agent (host web-7) shipping `text` from the start of one file through a source named app with `rule`; both stopped after the test. */
+async function shipFile(t: TestContext, text: string, rule: Record<string, unknown>) {
+  const directory = mkdtempSync(join(tmpdir(), "logship-agent-transforms-"));
+  const collector = await startTestCollector({ dataDir: join(directory, "collector") });
+  const file = join(directory, "app.log");
+  writeFileSync(file, text);
+  const agent = await startTestAgent({
+    data_dir: join(directory, "agent"),
+    host: "web-7",
+    collectors: [collector.url],
+    token: INGEST_TOKEN,
+    sources: [{ name: "app", paths: [file], start_at: "beginning", ...rule }],
+  });
+  t.after(async () => {
+    await agent.stop();
+    await collector.stop();
+    rmSync(directory, { recursive: true, force: true });
+  });
+  return { collector, agent };
+}
 
 /** The collector's events once it holds `count` of them (searched until then, for at most 10 s). */
 async function storedEvents(collectorUrl: string, count: number): Promise<Event[]> {
