@@ -4,12 +4,22 @@
  * `GET /readyz` (200 when at least one collector is taking batches),
  * `GET /metrics` (Prometheus text format, docs/METRICS.md; when given a registry).
  */
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../shared/logger.ts";
 import type { Registry } from "prom-client";
 import { sendMetrics } from "../shared/metrics.ts";
 import type { AgentStatus } from "./agent.ts";
+
+/**
+ * Not `import { createServer } from "node:http"`: an ES import of node:http
+ * reads every export to build the namespace, and three of them (WebSocket,
+ * CloseEvent, MessageEvent) are getters that load and run Node's own copy
+ * of undici (0.7 MB of source), which the agent never uses: megabytes of
+ * an idle agent's RSS for nothing (its memory target is tight:
+ * docs/ARCHITECTURE.md). getBuiltinModule returns the exports unread.
+ */
+const { createServer } = process.getBuiltinModule("node:http");
 
 export async function startAgentApi(listen: string, status: () => AgentStatus, logger: Logger, metrics?: Registry): Promise<{ server: Server; address: string }> {
   const server = createServer((request, response) => {
