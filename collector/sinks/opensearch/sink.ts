@@ -6,7 +6,16 @@
  *
  * On its first send (and again after a failed try) it puts its index
  * template (collector/opensearch/documents.ts: the mapping) so every index
- * it creates is mapped before the first document arrives.
+ * it creates is mapped before the first document arrives, and adds the
+ * current version's fields to the indices that already exist (an index
+ * made by an older template is `dynamic: strict` and would refuse
+ * `indexed_at`).
+ *
+ * Each bulk request stamps its documents' `indexed_at` with the clock when
+ * it is sent (bulk.ts `bulkBody`); a request OpenSearch took longer than
+ * INDEXED_AT_LATE_MS to answer is logged as a warning, since a live tail
+ * (search/opensearch/tail.ts) that assumes documents are searchable within
+ * its settle time may not show its events.
  *
  *   delivered  every event is stored or was already (409 on `create`).
  *   retry      OpenSearch did not answer, answered a whole request with
@@ -31,10 +40,10 @@
 import { assert } from "../../../shared/errors.ts";
 import type { Logger } from "../../../shared/logger.ts";
 import { describeErrorBody, OpenSearchError, type OpenSearchClient } from "../../opensearch/client.ts";
-import { indexTemplateBody, indexTemplateName, type IndexTemplateSettings } from "../../opensearch/documents.ts";
+import { indexMappingUpdate, indexTemplateBody, indexTemplateName, type IndexTemplateSettings } from "../../opensearch/documents.ts";
 import type { IndexNames } from "../../opensearch/index-name.ts";
 import type { RejectedEvent, SendOutcome, Sink, SinkEvent } from "../types.ts";
-import { encodeBulk, type BulkRequest } from "./bulk.ts";
+import { bulkBody, encodeBulk, type BulkRequest } from "./bulk.ts";
 import { judgeBulkItems } from "./bulk-response.ts";
 
 /** The first pause after a 429; each next one doubles, up to THROTTLE_MAX_MS. */
@@ -51,6 +60,8 @@ export const BULK_CONCURRENCY = 2;
 const REQUEST_STATUSES_RETRIED: readonly number[] = [401, 403, 404, 408, 429];
 /** Bulk requests never shrink below this on 413. */
 const BULK_BYTES_MIN = 64 * 1024;
+/** A bulk request answered later than this after its stamp is logged: its documents may be missed by a live tail (the tail's default settle time, search/opensearch/tail.ts). */
+export const INDEXED_AT_LATE_MS = 3000;
 /** Only what the sink reads of a bulk answer (a full answer repeats index, id and shard counts per item). */
 const BULK_FILTER = "filter_path=errors,items.*.status,items.*.error";
 
@@ -139,18 +150,23 @@ export class OpenSearchSink implements Sink {
   /** Sends one bulk request and records each item's verdict; a failure to retry, or undefined. */
   private async sendBulk(request: BulkRequest, sendSize: number, progress: SendProgress, signal: AbortSignal): Promise<{ reason: string; throttled: boolean; afterMs?: number; whole: boolean } | undefined> {
     const { client } = this.options;
+    const indexedAtMs = this.nowMs();
     let response;
     try {
-      response = await client.request("POST", `/_bulk?${BULK_FILTER}`, { body: request.body, contentType: "application/x-ndjson", gzip: this.options.gzip, signal });
+      response = await client.request("POST", `/_bulk?${BULK_FILTER}`, { body: bulkBody(request, indexedAtMs), contentType: "application/x-ndjson", gzip: this.options.gzip, signal });
     } catch (error) {
       signal.throwIfAborted();
       if (error instanceof OpenSearchError) return { reason: error.message, throttled: false, whole: true };
       throw error;
     }
+    const answeredAfterMs = this.nowMs() - indexedAtMs;
+    if (answeredAfterMs > INDEXED_AT_LATE_MS) {
+      this.options.logger.warn("opensearch sink: a bulk request took longer than a live tail's settle time; tails may not show its events (they stay searchable)", { answered_after_ms: answeredAfterMs, events: request.items.length, late_ms: INDEXED_AT_LATE_MS });
+    }
     if (response.status === 413 && request.items.length > 1) {
-      this.bulkBytesMax = Math.max(BULK_BYTES_MIN, Math.floor(request.body.length / 2));
-      this.options.logger.warn("opensearch sink: a bulk request was refused as too large (413); sending smaller ones from now on", { bytes: request.body.length, bulk_bytes_max: this.bulkBytesMax });
-      return { reason: `OpenSearch ${client.url}: 413 for a ${request.body.length}-byte bulk request`, throttled: false, whole: false };
+      this.bulkBytesMax = Math.max(BULK_BYTES_MIN, Math.floor(request.bytes / 2));
+      this.options.logger.warn("opensearch sink: a bulk request was refused as too large (413); sending smaller ones from now on", { bytes: request.bytes, bulk_bytes_max: this.bulkBytesMax });
+      return { reason: `OpenSearch ${client.url}: 413 for a ${request.bytes}-byte bulk request`, throttled: false, whole: false };
     }
     if (response.status !== 200) {
       const reason = `OpenSearch ${client.url}: _bulk answered ${response.status} ${describeErrorBody(response)}`;
@@ -206,7 +222,8 @@ export class OpenSearchSink implements Sink {
     this.templateReady ??= (async () => {
       const pattern = this.options.names.allPattern();
       await this.client.expect("PUT", `/_index_template/${encodeURIComponent(indexTemplateName(pattern))}`, { body: indexTemplateBody(pattern, this.options.template) });
-      this.options.logger.info("opensearch sink: index template in place", { url: this.client.url, pattern });
+      await this.client.expect("PUT", `/${pattern}/_mapping?ignore_unavailable=true&allow_no_indices=true`, { body: indexMappingUpdate() });
+      this.options.logger.info("opensearch sink: index template and the mappings of existing indices in place", { url: this.client.url, pattern });
     })();
     const ready = this.templateReady;
     ready.catch(() => {
