@@ -72,8 +72,8 @@ export interface TailSource {
    * nothing new to read. Undefined once `signal` aborted.
    */
   next(signal: AbortSignal): Promise<TailBatch | undefined>;
-  /** Lets go of what the source holds (a subscription, a timer). */
-  close(): void;
+  /** Lets go of what the source holds between reads (a subscription), if anything. */
+  close?(): void;
 }
 
 /** The open tail streams of one collector, whatever their source. */
@@ -100,7 +100,7 @@ export class TailStreams {
       try {
         await new TailStream(source, this.logger, this.limits, response, tenant).run(request.method === "HEAD");
       } finally {
-        source.close();
+        source.close?.();
       }
     } finally {
       this.open--;

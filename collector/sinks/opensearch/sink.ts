@@ -12,10 +12,11 @@
  * `indexed_at`).
  *
  * Each bulk request stamps its documents' `indexed_at` with the clock when
- * it is sent (bulk.ts `bulkBody`); a request OpenSearch took longer than
- * INDEXED_AT_LATE_MS to answer is logged as a warning, since a live tail
- * (search/opensearch/tail.ts) that assumes documents are searchable within
- * its settle time may not show its events.
+ * it is sent (bulk.ts `bulkBody`). A live tail (search/opensearch/tail.ts)
+ * assumes a document is searchable `tailSettleMs` after its stamp: a
+ * request answered so late that a refresh after it (REFRESH_INTERVAL_MS_ASSUMED)
+ * would come after that is logged as a warning, since tails may not show
+ * its events.
  *
  *   delivered  every event is stored or was already (409 on `create`).
  *   retry      OpenSearch did not answer, answered a whole request with
@@ -60,8 +61,12 @@ export const BULK_CONCURRENCY = 2;
 const REQUEST_STATUSES_RETRIED: readonly number[] = [401, 403, 404, 408, 429];
 /** Bulk requests never shrink below this on 413. */
 const BULK_BYTES_MIN = 64 * 1024;
-/** A bulk request answered later than this after its stamp is logged: its documents may be missed by a live tail (the tail's default settle time, search/opensearch/tail.ts). */
-export const INDEXED_AT_LATE_MS = 3000;
+/** OpenSearch's default `index.refresh_interval`: a document is searchable at most this long after its bulk request was answered. */
+export const REFRESH_INTERVAL_MS_ASSUMED = 1000;
+/** Late bulk requests are logged at most this often (with how many since the last warning). */
+const LATE_WARNING_INTERVAL_MS = 60_000;
+/** The live tail's settle time when the options give none (config `search.tail_settle`'s default). */
+export const TAIL_SETTLE_MS_DEFAULT = 3000;
 /** Only what the sink reads of a bulk answer (a full answer repeats index, id and shard counts per item). */
 const BULK_FILTER = "filter_path=errors,items.*.status,items.*.error";
 
@@ -72,6 +77,8 @@ export interface OpenSearchSinkOptions {
   bulkBytesMax: number;
   bulkEventsMax: number;
   template: IndexTemplateSettings;
+  /** How long after its stamp a live tail assumes a document is searchable (config `search.tail_settle`); default TAIL_SETTLE_MS_DEFAULT. */
+  tailSettleMs?: number;
   logger: Logger;
   nowMs?: () => number;
 }
@@ -92,6 +99,9 @@ export class OpenSearchSink implements Sink {
   private bulkBytesMax: number;
   private pausedUntilMs = 0;
   private throttleMs = 0;
+  /** Bulk requests answered too late for live tails since the last warning, and when that was. */
+  private lateRequests = 0;
+  private lateWarnedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: OpenSearchSinkOptions) {
     this.options = options;
@@ -160,9 +170,8 @@ export class OpenSearchSink implements Sink {
       throw error;
     }
     const answeredAfterMs = this.nowMs() - indexedAtMs;
-    if (answeredAfterMs > INDEXED_AT_LATE_MS) {
-      this.options.logger.warn("opensearch sink: a bulk request took longer than a live tail's settle time; tails may not show its events (they stay searchable)", { answered_after_ms: answeredAfterMs, events: request.items.length, late_ms: INDEXED_AT_LATE_MS });
-    }
+    const tailSettleMs = this.options.tailSettleMs ?? TAIL_SETTLE_MS_DEFAULT;
+    if (answeredAfterMs + REFRESH_INTERVAL_MS_ASSUMED > tailSettleMs) this.noteLate(answeredAfterMs, tailSettleMs);
     if (response.status === 413 && request.items.length > 1) {
       this.bulkBytesMax = Math.max(BULK_BYTES_MIN, Math.floor(request.bytes / 2));
       this.options.logger.warn("opensearch sink: a bulk request was refused as too large (413); sending smaller ones from now on", { bytes: request.bytes, bulk_bytes_max: this.bulkBytesMax });
@@ -191,6 +200,19 @@ export class OpenSearchSink implements Sink {
     });
     if (failure === undefined) return undefined;
     return { ...failure, reason: `OpenSearch ${client.url}: ${failed} of ${sendSize} events to retry (${failure.reason})` };
+  }
+
+  /** Counts a bulk request answered too late for live tails; warns at most every LATE_WARNING_INTERVAL_MS. */
+  private noteLate(answeredAfterMs: number, tailSettleMs: number): void {
+    this.lateRequests++;
+    if (this.nowMs() - this.lateWarnedAtMs < LATE_WARNING_INTERVAL_MS) return;
+    this.options.logger.warn("opensearch sink: bulk requests were answered too late for live tails' settle time; tails may not show their events (they stay searchable)", {
+      late_requests: this.lateRequests,
+      answered_after_ms: answeredAfterMs,
+      tail_settle_ms: tailSettleMs,
+    });
+    this.lateRequests = 0;
+    this.lateWarnedAtMs = this.nowMs();
   }
 
   /** The event at `index` is refused for good. */
