@@ -36,7 +36,7 @@ test("an empty mapping gets every default", () => {
       fsync: { interval: 0 },
     },
     sinks: { search: { type: "embedded", retention: { check_interval: 60_000 } } },
-    search: { backend: "embedded", peer_timeout: 5_000 },
+    search: { backend: "embedded", peer_timeout: 5_000, tail_settle: 3_000 },
     transforms: [],
     routes: [],
     peers: [],

@@ -261,6 +261,9 @@ export const collectorConfigSchema = z
         peer_timeout: boundedDuration({ min: 100, max: 600_000 })
           .prefault("5s")
           .describe("How long each of `peers` has to answer its part of a search or histogram; one that does not is left out and named (partial: true)."),
+        tail_settle: boundedDuration({ min: 100, max: 600_000 })
+          .prefault("3s")
+          .describe("backend opensearch: the live tail shows a document once its indexed_at stamp is this old, when it is assumed searchable (refresh interval + bulk time + clock spread between collectors; docs/SEARCH.md)."),
       })
       .prefault({}),
     transforms: transformsSchema.default([]).describe("Steps applied to every event on ingest, before the log (docs/ROUTING.md; the steps are those of docs/TRANSFORMS.md)."),

@@ -18,14 +18,25 @@
  *   truncated       boolean, only when true
  *   stream          keyword, only for an event of a named stream (docs/ROUTING.md):
  *                   a default-stream document is the same as in version 1
+ *   indexed_at      date (ms): the writing collector's clock when it put the
+ *                   document into a `_bulk` request (bulk.ts adds it as the
+ *                   last key when the request is sent, so a retry stamps
+ *                   again). Not part of the event: the live tail's positions
+ *                   (search/opensearch/tail.ts), which follow every
+ *                   collector's writes in one shared order.
  *
- * Version 2 of the mapping (1 had no stream); the index template (`indexTemplateBody`) carries
- * it in `_meta.logship_mapping_version`.
+ * Version 3 of the mapping (1 had no stream, 2 no indexed_at); the index
+ * template (`indexTemplateBody`) carries it in `_meta.logship_mapping_version`.
+ * An index made by an older template gets the new field added to its
+ * mapping (`indexMappingUpdate`), so an upgraded sink can keep writing
+ * today's index; its older documents have no indexed_at.
  */
 import type { Event } from "../../shared/event.ts";
 import { tokenize } from "../../shared/query/index.ts";
 
-export const MAPPING_VERSION = 2;
+export const MAPPING_VERSION = 3;
+/** The document key of the sink's stamp (above). */
+export const INDEXED_AT_FIELD = "indexed_at";
 /** Keyword values longer than this are kept in _source but not indexed (Lucene refuses terms over 32 KiB). */
 export const KEYWORD_CHARS_MAX = 8191;
 
@@ -94,8 +105,14 @@ export function indexMappings(): Record<string, unknown> {
       fields: { type: "object", dynamic: true },
       truncated: { type: "boolean" },
       stream: KEYWORD,
+      [INDEXED_AT_FIELD]: DATE,
     },
   };
+}
+
+/** `PUT <indices>/_mapping` body that brings an index of an older mapping version to this one (fields are only added). */
+export function indexMappingUpdate(): Record<string, unknown> {
+  return { _meta: { logship_mapping_version: MAPPING_VERSION }, properties: { stream: KEYWORD, [INDEXED_AT_FIELD]: DATE } };
 }
 
 export interface IndexTemplateSettings {

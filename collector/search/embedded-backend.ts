@@ -9,6 +9,7 @@ import { facetsIndex, type FacetsRequest, type FacetsResult } from "./facets.ts"
 import { histogramIndex, type HistogramRequest, type HistogramResult } from "./histogram.ts";
 import { searchIndex, type SearchRequest, type SearchResult } from "./search.ts";
 import type { SearchIndex } from "./search-index.ts";
+import type { TailRequest, TailSource } from "./tail.ts";
 
 export class EmbeddedBackend implements SearchBackend {
   readonly kind = "embedded";
@@ -32,5 +33,10 @@ export class EmbeddedBackend implements SearchBackend {
 
   async facets(request: FacetsRequest): Promise<FacetsResult> {
     return facetsIndex(this.index, request);
+  }
+
+  async tail(request: TailRequest): Promise<TailSource> {
+    const { EmbeddedTailSource } = await import("./embedded-tail.ts");
+    return new EmbeddedTailSource(this.index, request);
   }
 }

@@ -16,6 +16,7 @@ import { ConfigError } from "../../shared/errors.ts";
 import { parseQuery, type Query } from "../../shared/query/index.ts";
 import { parseTime } from "../../shared/query/values.ts";
 import { SearchRequestError } from "./errors.ts";
+import type { TailPosition } from "./tail.ts";
 
 /** Events per page when `limit` is not given. */
 export const SEARCH_LIMIT_DEFAULT = 100;
@@ -137,8 +138,8 @@ function parseOrder(text: string | undefined): "desc" | "asc" {
 /** Where `GET /v1/tail` starts (tail.ts): after a position it sent, else at the newest row. */
 export interface TailParams {
   query: Query;
-  /** The position of the last event the client has; undefined: start now. */
-  after?: number;
+  /** The position of the last event the client has, as it sent it (the backend's tail reads it); undefined: start now. */
+  after?: TailPosition;
   tenant?: string;
 }
 
@@ -154,18 +155,11 @@ export function tailParams(parameters: URLSearchParams, lastEventIdHeader: strin
   const get = reader(parameters, TAIL_NAMES);
   const params: TailParams = { query: parseQuery(get("q") ?? "") };
   const header = lastEventIdHeader?.trim();
-  const position = header !== undefined && header !== "" ? { name: "Last-Event-ID", text: header } : { name: "last_event_id", text: get("last_event_id") ?? "" };
-  if (position.text !== "") params.after = parsePosition(position.name, position.text);
+  const position: TailPosition = header !== undefined && header !== "" ? { name: "Last-Event-ID", text: header } : { name: "last_event_id", text: get("last_event_id") ?? "" };
+  if (position.text !== "") params.after = position;
   const tenant = get("tenant");
   if (tenant !== undefined) params.tenant = tenant;
   return params;
-}
-
-/** A position the tail sent: a whole number (docs/SEARCH.md, "Positions"). */
-function parsePosition(name: string, text: string): number {
-  const position = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(position)) throw new SearchRequestError("LOGSHIP_SEARCH_REQUEST", `${name}: expected a position the tail sent (a whole number); got ${JSON.stringify(text.slice(0, 100))}`);
-  return position;
 }
 
 /** Lines asked for on each side of an event at most (`before`, `after`). */

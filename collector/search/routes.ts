@@ -12,7 +12,8 @@
  *                      top values of host, source, path and common fields
  *                      among the newest matches (facets.ts)
  *   GET /v1/tail       q [tenant] [last_event_id | Last-Event-ID header] → Server-Sent
- *                      Events of matching events as they are indexed (tail.ts)
+ *                      Events of matching events as they are indexed (tail.ts,
+ *                      read by the backend's `tail`)
  *   GET /v1/context    id [before] [after] [tenant] → {"event", "before", "after"}:
  *                      the lines around an event in its file (context.ts)
  *
@@ -33,7 +34,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { formatTime } from "../../shared/event.ts";
 import type { Logger } from "../../shared/logger.ts";
-import { QueryError } from "../../shared/errors.ts";
+import { assert, QueryError } from "../../shared/errors.ts";
 import { MethodNotAllowed, sendError, type RouteHandler } from "../admin/routes.ts";
 import type { Principal, TokenTable } from "../ingest/auth.ts";
 import { IngestError } from "../ingest/errors.ts";
@@ -50,9 +51,9 @@ import type { TailLimits, TailStreams } from "./tail.ts";
 
 export interface SearchRoutesOptions {
   tokens: TokenTable;
-  /** The embedded index the search sink writes; undefined: this collector has none (the live tail is 404). */
+  /** The embedded index the search sink writes; undefined: this collector has none. */
   index: SearchIndex | undefined;
-  /** What answers /v1/search, /v1/histogram, /v1/facets and /v1/context (`search.backend`); default: the embedded `index` (none: 404). */
+  /** What answers /v1/search, /v1/histogram, /v1/facets, /v1/context and /v1/tail (`search.backend`); default: the embedded `index` (none: 404). */
   backend?: SearchBackend;
   logger: Logger;
   /** Other collectors searched together with this one (config `peers`); none: this collector answers alone. */
@@ -77,9 +78,9 @@ interface RouteState {
 export function searchRoutes(options: SearchRoutesOptions): RouteHandler {
   const state: RouteState = { options, nodeId: randomUUID(), peerClient: undefined };
   let tailStreams: TailStreams | undefined;
-  const streamsOf = async (index: SearchIndex): Promise<TailStreams> => {
+  const streamsOf = async (): Promise<TailStreams> => {
     const { TailStreams } = await import("./tail.ts");
-    return (tailStreams ??= new TailStreams({ index, logger: options.logger, ...(options.tail === undefined ? {} : { limits: options.tail }) }));
+    return (tailStreams ??= new TailStreams({ logger: options.logger, ...(options.tail === undefined ? {} : { limits: options.tail }) }));
   };
   return (request, response, path) => {
     if (path === "/v1/tail" || path === "/v1/context") {
@@ -197,14 +198,16 @@ function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-async function tail(request: IncomingMessage, response: ServerResponse, options: SearchRoutesOptions, streamsOf: (index: SearchIndex) => Promise<TailStreams>): Promise<void> {
+async function tail(request: IncomingMessage, response: ServerResponse, options: SearchRoutesOptions, streamsOf: () => Promise<TailStreams>): Promise<void> {
   const { principal, parameters } = admit(request, options);
-  const index = embeddedIndex(options, "the live tail");
+  const backend = await backendOf(options);
+  const tailOf = backend.tail?.bind(backend);
+  if (tailOf === undefined) throw unavailable(backend, "the live tail");
   const lastEventId = request.headers["last-event-id"];
   const params = tailParams(parameters, typeof lastEventId === "string" ? lastEventId : undefined);
   const tenant = tenantFor(principal, params.tenant);
-  const streams = await streamsOf(index);
-  await streams.serve(request, response, { tenant, query: params.query, ...(params.after === undefined ? {} : { after: params.after }) });
+  const streams = await streamsOf();
+  await streams.serve(request, response, () => tailOf({ tenant, query: params.query, ...(params.after === undefined ? {} : { after: params.after }) }), tenant);
 }
 
 async function context(request: IncomingMessage, response: ServerResponse, options: SearchRoutesOptions): Promise<void> {
@@ -236,16 +239,10 @@ function admit(request: IncomingMessage, options: SearchRoutesOptions): { princi
 /** The configured backend, else the embedded index behind the seam (admit checked that one of them is there). */
 async function backendOf(options: SearchRoutesOptions): Promise<SearchBackend> {
   if (options.backend !== undefined) return options.backend;
+  const { index } = options;
+  assert(index !== undefined, "admit refuses a request when there is neither a backend nor an embedded index");
   const { EmbeddedBackend } = await import("./embedded-backend.ts");
-  return new EmbeddedBackend(embeddedIndex(options, "search"));
-}
-
-/** The embedded index, for what only it serves (the live tail). */
-function embeddedIndex(options: SearchRoutesOptions, what: string): SearchIndex {
-  if (options.index === undefined) {
-    throw new SearchRequestError("LOGSHIP_SEARCH_UNAVAILABLE", `${what} is served from the embedded index only, and this collector keeps none (sinks.search.type is not embedded); ask a collector that does`);
-  }
-  return options.index;
+  return new EmbeddedBackend(index);
 }
 
 /** The token's own tenant; another one only for an admin token. */

@@ -75,6 +75,7 @@ async function buildOpenSearchSink(config: CollectorConfig, logger: Logger): Pro
     bulkBytesMax: settings.bulkBytesMax,
     bulkEventsMax: settings.bulkEventsMax,
     template,
+    tailSettleMs: config.search.tail_settle,
     logger,
   });
 }
@@ -138,5 +139,5 @@ export async function searchBackendOf(config: CollectorConfig, sinks: readonly S
   const [{ openSearchSinkOf }, { OpenSearchBackend }] = await Promise.all([import("./opensearch/sink.ts"), import("../search/opensearch/backend.ts")]);
   const sink = openSearchSinkOf(sinks);
   if (sink === undefined) throw new ConfigError("search.backend is opensearch but no opensearch sink was built (sinks.search.type: opensearch)");
-  return new OpenSearchBackend({ client: sink.client, names: sink.names });
+  return new OpenSearchBackend({ client: sink.client, names: sink.names, tail: { settleMs: config.search.tail_settle } });
 }

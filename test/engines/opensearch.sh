@@ -39,6 +39,9 @@
 #   OPENSEARCH_SECURE=1  TLS + basic and bearer auth (above)
 #   OPENSEARCH_USER / OPENSEARCH_PASSWORD   the basic-auth user of a secured node (default logship / logship-secret)
 #   OPENSEARCH_RUN_AS    the user a root invocation runs the node as (default nobody)
+#   OPENSEARCH_WRITE_QUEUE_SIZE  when set: one write thread and a write queue of this many
+#                        (thread_pool.write.*), so concurrent bulk requests are refused with 429
+#                        (the sink's overload test, on a node of its own)
 #
 # A download failure exits non-zero with curl's error on stderr: never a
 # silent skip.
@@ -204,6 +207,12 @@ cluster.routing.allocation.disk.threshold_enabled: false
 http.max_content_length: 100mb
 action.auto_create_index: true
 EOF
+  if [[ -n "${OPENSEARCH_WRITE_QUEUE_SIZE:-}" ]]; then
+    cat >>"$DATA_DIR/config/opensearch.yml" <<EOF
+thread_pool.write.size: 1
+thread_pool.write.queue_size: $OPENSEARCH_WRITE_QUEUE_SIZE
+EOF
+  fi
   if [[ "$SECURE" == 1 ]]; then
     make_certificates
     write_security_config

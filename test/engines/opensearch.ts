@@ -27,6 +27,8 @@ export interface OpenSearchNodeOptions {
   /** Wipe the node's data dir before starting (default true). */
   fresh?: boolean;
   secure?: boolean;
+  /** One write thread and a write queue of this many: concurrent bulk requests get 429 (the script's OPENSEARCH_WRITE_QUEUE_SIZE). */
+  writeQueueSize?: number;
 }
 
 export interface OpenSearchNode {
@@ -59,6 +61,7 @@ function environment(options: OpenSearchNodeOptions): NodeJS.ProcessEnv {
     OPENSEARCH_FRESH: options.fresh === false ? "0" : "1",
     OPENSEARCH_USER: SECURE_USER,
     OPENSEARCH_PASSWORD: SECURE_PASSWORD,
+    ...(options.writeQueueSize === undefined ? {} : { OPENSEARCH_WRITE_QUEUE_SIZE: String(options.writeQueueSize) }),
   };
 }
 

@@ -87,7 +87,9 @@ test("a send is stored under the event ids, one index per tenant and day, mapped
 
   const stored = (await client.expect("GET", `/itest-sink-sinktest-2026.11.29/_doc/evt-00002`)).body as { _source: Record<string, unknown> };
   const { tenant: _tenant, ...expected } = events[2] as SinkEvent;
-  assert.deepEqual(stored._source, { ...expected, tenant: "sinktest" }, "the document is the event, without the token field");
+  const { indexed_at: indexedAt, ...document } = stored._source;
+  assert.deepEqual(document, { ...expected, tenant: "sinktest" }, "the document is the event, without the token field, and the sink's stamp");
+  assert.ok(typeof indexedAt === "number" && Number.isSafeInteger(indexedAt), "indexed_at: the collector's clock in ms when the bulk request was sent");
   const mapping = (await client.expect("GET", "/itest-sink-sinktest-2026.11.29/_mapping")).body as Record<string, { mappings: { properties: Record<string, { type?: string; properties?: Record<string, { type: string }> }> } }>;
   const properties = mapping["itest-sink-sinktest-2026.11.29"]?.mappings.properties ?? {};
   assert.equal(properties.time?.type, "date");

@@ -29,6 +29,8 @@
  * `eventsMax` matches and at most `scanRowsMax` hits, so the answer is the
  * embedded index's for the same documents.
  *
+ * Tail: tail.ts, polling by the sinks' `indexed_at` stamps.
+ *
  * Documents are searchable once OpenSearch refreshed the index (every
  * second by default): the embedded index shows them as soon as the sink
  * wrote them.
@@ -44,6 +46,8 @@ import { facetEventsMax, FacetCounter, type FacetsRequest, type FacetsResult } f
 import { bucketSize, type HistogramRequest, type HistogramResult } from "../histogram.ts";
 import { SEARCH_LIMIT_MAX } from "../params.ts";
 import { decodeCursor, encodeCursor, SCAN_ROWS_MAX_DEFAULT, type Position, type SearchRequest, type SearchResult } from "../search.ts";
+import type { TailRequest, TailSource } from "../tail.ts";
+import { OPENSEARCH_TAIL_LIMITS_DEFAULT, OpenSearchTailSource, type OpenSearchTailLimits } from "./tail.ts";
 import { exactOpenSearchQuery, translateToOpenSearch, type OpenSearchQuery } from "./translate.ts";
 
 /** Hits per request when the evaluator filters them (OpenSearch's own default cap on a page is 10,000). */
@@ -56,6 +60,8 @@ export interface OpenSearchBackendOptions {
   names: IndexNames;
   /** Hits read per call at most when the evaluator filters (default SCAN_ROWS_MAX_DEFAULT). */
   scanRowsMax?: number;
+  /** The live tail's polling and settle time (default OPENSEARCH_TAIL_LIMITS_DEFAULT). */
+  tail?: Partial<OpenSearchTailLimits>;
 }
 
 interface Hit {
@@ -177,6 +183,10 @@ export class OpenSearchBackend implements SearchBackend {
       if (hits.length < size) return counter.result(true);
       if (hitsRead >= scanRowsMax) return counter.result(false);
     }
+  }
+
+  async tail(request: TailRequest): Promise<TailSource> {
+    return new OpenSearchTailSource({ client: this.options.client, names: this.options.names, request, limits: { ...OPENSEARCH_TAIL_LIMITS_DEFAULT, ...this.options.tail } });
   }
 
   /** The _source of up to `size` of the tenant's documents that `query` selects, in `sort` order. */

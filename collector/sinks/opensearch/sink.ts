@@ -6,7 +6,17 @@
  *
  * On its first send (and again after a failed try) it puts its index
  * template (collector/opensearch/documents.ts: the mapping) so every index
- * it creates is mapped before the first document arrives.
+ * it creates is mapped before the first document arrives, and adds the
+ * current version's fields to the indices that already exist (an index
+ * made by an older template is `dynamic: strict` and would refuse
+ * `indexed_at`).
+ *
+ * Each bulk request stamps its documents' `indexed_at` with the clock when
+ * it is sent (bulk.ts `bulkBody`). A live tail (search/opensearch/tail.ts)
+ * assumes a document is searchable `tailSettleMs` after its stamp: a
+ * request answered so late that a refresh after it (REFRESH_INTERVAL_MS_ASSUMED)
+ * would come after that is logged as a warning, since tails may not show
+ * its events.
  *
  *   delivered  every event is stored or was already (409 on `create`).
  *   retry      OpenSearch did not answer, answered a whole request with
@@ -31,10 +41,10 @@
 import { assert } from "../../../shared/errors.ts";
 import type { Logger } from "../../../shared/logger.ts";
 import { describeErrorBody, OpenSearchError, type OpenSearchClient } from "../../opensearch/client.ts";
-import { indexTemplateBody, indexTemplateName, type IndexTemplateSettings } from "../../opensearch/documents.ts";
+import { indexMappingUpdate, indexTemplateBody, indexTemplateName, type IndexTemplateSettings } from "../../opensearch/documents.ts";
 import type { IndexNames } from "../../opensearch/index-name.ts";
 import type { RejectedEvent, SendOutcome, Sink, SinkEvent } from "../types.ts";
-import { encodeBulk, type BulkRequest } from "./bulk.ts";
+import { bulkBody, encodeBulk, type BulkRequest } from "./bulk.ts";
 import { judgeBulkItems } from "./bulk-response.ts";
 
 /** The first pause after a 429; each next one doubles, up to THROTTLE_MAX_MS. */
@@ -51,6 +61,12 @@ export const BULK_CONCURRENCY = 2;
 const REQUEST_STATUSES_RETRIED: readonly number[] = [401, 403, 404, 408, 429];
 /** Bulk requests never shrink below this on 413. */
 const BULK_BYTES_MIN = 64 * 1024;
+/** OpenSearch's default `index.refresh_interval`: a document is searchable at most this long after its bulk request was answered. */
+export const REFRESH_INTERVAL_MS_ASSUMED = 1000;
+/** Late bulk requests are logged at most this often (with how many since the last warning). */
+const LATE_WARNING_INTERVAL_MS = 60_000;
+/** The live tail's settle time when the options give none (config `search.tail_settle`'s default). */
+export const TAIL_SETTLE_MS_DEFAULT = 3000;
 /** Only what the sink reads of a bulk answer (a full answer repeats index, id and shard counts per item). */
 const BULK_FILTER = "filter_path=errors,items.*.status,items.*.error";
 
@@ -61,6 +77,8 @@ export interface OpenSearchSinkOptions {
   bulkBytesMax: number;
   bulkEventsMax: number;
   template: IndexTemplateSettings;
+  /** How long after its stamp a live tail assumes a document is searchable (config `search.tail_settle`); default TAIL_SETTLE_MS_DEFAULT. */
+  tailSettleMs?: number;
   logger: Logger;
   nowMs?: () => number;
 }
@@ -81,6 +99,9 @@ export class OpenSearchSink implements Sink {
   private bulkBytesMax: number;
   private pausedUntilMs = 0;
   private throttleMs = 0;
+  /** Bulk requests answered too late for live tails since the last warning, and when that was. */
+  private lateRequests = 0;
+  private lateWarnedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: OpenSearchSinkOptions) {
     this.options = options;
@@ -139,18 +160,22 @@ export class OpenSearchSink implements Sink {
   /** Sends one bulk request and records each item's verdict; a failure to retry, or undefined. */
   private async sendBulk(request: BulkRequest, sendSize: number, progress: SendProgress, signal: AbortSignal): Promise<{ reason: string; throttled: boolean; afterMs?: number; whole: boolean } | undefined> {
     const { client } = this.options;
+    const indexedAtMs = this.nowMs();
     let response;
     try {
-      response = await client.request("POST", `/_bulk?${BULK_FILTER}`, { body: request.body, contentType: "application/x-ndjson", gzip: this.options.gzip, signal });
+      response = await client.request("POST", `/_bulk?${BULK_FILTER}`, { body: bulkBody(request, indexedAtMs), contentType: "application/x-ndjson", gzip: this.options.gzip, signal });
     } catch (error) {
       signal.throwIfAborted();
       if (error instanceof OpenSearchError) return { reason: error.message, throttled: false, whole: true };
       throw error;
     }
+    const answeredAfterMs = this.nowMs() - indexedAtMs;
+    const tailSettleMs = this.options.tailSettleMs ?? TAIL_SETTLE_MS_DEFAULT;
+    if (answeredAfterMs + REFRESH_INTERVAL_MS_ASSUMED > tailSettleMs) this.noteLate(answeredAfterMs, tailSettleMs);
     if (response.status === 413 && request.items.length > 1) {
-      this.bulkBytesMax = Math.max(BULK_BYTES_MIN, Math.floor(request.body.length / 2));
-      this.options.logger.warn("opensearch sink: a bulk request was refused as too large (413); sending smaller ones from now on", { bytes: request.body.length, bulk_bytes_max: this.bulkBytesMax });
-      return { reason: `OpenSearch ${client.url}: 413 for a ${request.body.length}-byte bulk request`, throttled: false, whole: false };
+      this.bulkBytesMax = Math.max(BULK_BYTES_MIN, Math.floor(request.bytes / 2));
+      this.options.logger.warn("opensearch sink: a bulk request was refused as too large (413); sending smaller ones from now on", { bytes: request.bytes, bulk_bytes_max: this.bulkBytesMax });
+      return { reason: `OpenSearch ${client.url}: 413 for a ${request.bytes}-byte bulk request`, throttled: false, whole: false };
     }
     if (response.status !== 200) {
       const reason = `OpenSearch ${client.url}: _bulk answered ${response.status} ${describeErrorBody(response)}`;
@@ -175,6 +200,19 @@ export class OpenSearchSink implements Sink {
     });
     if (failure === undefined) return undefined;
     return { ...failure, reason: `OpenSearch ${client.url}: ${failed} of ${sendSize} events to retry (${failure.reason})` };
+  }
+
+  /** Counts a bulk request answered too late for live tails; warns at most every LATE_WARNING_INTERVAL_MS. */
+  private noteLate(answeredAfterMs: number, tailSettleMs: number): void {
+    this.lateRequests++;
+    if (this.nowMs() - this.lateWarnedAtMs < LATE_WARNING_INTERVAL_MS) return;
+    this.options.logger.warn("opensearch sink: bulk requests were answered too late for live tails' settle time; tails may not show their events (they stay searchable)", {
+      late_requests: this.lateRequests,
+      answered_after_ms: answeredAfterMs,
+      tail_settle_ms: tailSettleMs,
+    });
+    this.lateRequests = 0;
+    this.lateWarnedAtMs = this.nowMs();
   }
 
   /** The event at `index` is refused for good. */
@@ -206,7 +244,8 @@ export class OpenSearchSink implements Sink {
     this.templateReady ??= (async () => {
       const pattern = this.options.names.allPattern();
       await this.client.expect("PUT", `/_index_template/${encodeURIComponent(indexTemplateName(pattern))}`, { body: indexTemplateBody(pattern, this.options.template) });
-      this.options.logger.info("opensearch sink: index template in place", { url: this.client.url, pattern });
+      await this.client.expect("PUT", `/${pattern}/_mapping?ignore_unavailable=true&allow_no_indices=true`, { body: indexMappingUpdate() });
+      this.options.logger.info("opensearch sink: index template and the mappings of existing indices in place", { url: this.client.url, pattern });
     })();
     const ready = this.templateReady;
     ready.catch(() => {
