@@ -74,7 +74,7 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
   const meter = new IngestMeter();
   const statusSources: KafkaStatusSources = { version: LOGSHIP_VERSION, startedMs: Date.now(), ready: () => log.writable, meter, topic: kafka.topic, brokers: kafka.brokers, offsets: sinks.offsets, sinks };
   let server: CollectorServer;
-  // Ingest, refusals, search latency and process metrics; the log and sink lag live in Kafka (its consumer-group tooling).
+  // Ingest, refusals, search latency and process metrics; the log's topics and the sink groups from Kafka at scrape time, the runners' outcomes from this collector.
   const metrics = new CollectorMetrics();
   try {
     server = await startNodeServer({
@@ -102,7 +102,7 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
     throw error;
   }
   const running = server;
-  metrics.attach({ meter, server: () => running.stats() });
+  metrics.attach({ meter, server: () => running.stats(), kafka: { runners: () => sinks.status(), produced: () => log.producedTopics(), positions: () => sinks.positionsSnapshot() } });
   sinks.start();
   logger.info("listening", { address: server.url, data_dir: config.data_dir, log: "kafka", brokers: kafka.brokers, topic: kafka.topic, sinks: options.sinks.map((sink) => sink.name) });
   // Stopped runners leave their partitions to the other collectors' groups.
