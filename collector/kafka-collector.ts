@@ -6,7 +6,8 @@
  * every configured sink is fed by a consumer-group runner over that topic
  * (collector/sinks/kafka-log-fanout.ts), sharing the partitions with the
  * other collectors. Nothing of the log is on local disk; `data_dir` holds
- * only dead letters.
+ * dead letters, and the embedded search index and the archive's default
+ * target or its WebHDFS staging where those sinks are configured.
  *
  * Kafka down at start does not stop the collector: it listens, answers
  * ingest with 503 and /readyz with 503 until Kafka answers (logged), and
