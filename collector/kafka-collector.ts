@@ -6,7 +6,8 @@
  * every configured sink is fed by a consumer-group runner over that topic
  * (collector/sinks/kafka-log-fanout.ts), sharing the partitions with the
  * other collectors. Nothing of the log is on local disk; `data_dir` holds
- * only dead letters.
+ * dead letters, and the embedded search index and the archive's default
+ * target or its WebHDFS staging where those sinks are configured.
  *
  * Kafka down at start does not stop the collector: it listens, answers
  * ingest with 503 and /readyz with 503 until Kafka answers (logged), and
@@ -74,7 +75,7 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
   const meter = new IngestMeter();
   const statusSources: KafkaStatusSources = { version: LOGSHIP_VERSION, startedMs: Date.now(), ready: () => log.writable, meter, topic: kafka.topic, brokers: kafka.brokers, offsets: sinks.offsets, sinks };
   let server: CollectorServer;
-  // Ingest, refusals, search latency and process metrics; the log and sink lag live in Kafka (its consumer-group tooling).
+  // Ingest, refusals, search latency and process metrics; the log's topics and the sink groups from Kafka at scrape time, the runners' outcomes from this collector.
   const metrics = new CollectorMetrics();
   try {
     server = await startNodeServer({
@@ -102,7 +103,7 @@ export async function startKafkaCollector(options: KafkaCollectorOptions): Promi
     throw error;
   }
   const running = server;
-  metrics.attach({ meter, server: () => running.stats() });
+  metrics.attach({ meter, server: () => running.stats(), kafka: { runners: () => sinks.status(), produced: () => log.producedTopics(), positions: () => sinks.positionsSnapshot() } });
   sinks.start();
   logger.info("listening", { address: server.url, data_dir: config.data_dir, log: "kafka", brokers: kafka.brokers, topic: kafka.topic, sinks: options.sinks.map((sink) => sink.name) });
   // Stopped runners leave their partitions to the other collectors' groups.

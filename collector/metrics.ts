@@ -7,7 +7,11 @@
  * Read at scrape time from what the collector keeps anyway: ingest totals
  * per tenant (IngestMeter), refusals by status and code (CollectorServer),
  * each tenant's log on disk (segments, bytes: directory entries and index
- * files, never records), each sink runner's lag and outcomes. Observed as
+ * files, never records), each sink runner's lag and outcomes; with the
+ * Kafka log instead, what this collector produced per topic, the topics'
+ * offsets and each sink group's lag per partition (asked of Kafka at scrape
+ * time, sinks/kafka-log-positions.ts) and each Kafka sink runner's outcomes.
+ * Observed as
  * they happen, once each: an fsync round of the log (`timedSync`), and a
  * search request (`timedSearchRoutes`). Labels are bounded: tenants and
  * sinks come from the config, status and code from a fixed set.
@@ -23,10 +27,13 @@ import type { SyncFunction } from "./log/tenant-log.ts";
 import type { ProcessedBatch } from "./routing/processing.ts";
 import type { TenantLogUsage } from "./log/usage.ts";
 import type { SinkRunnerStatus } from "./sinks/runner.ts";
+import type { ProducedToTopic } from "./log/kafka/kafka-log.ts";
+import type { KafkaLogPositionsSnapshot } from "./sinks/kafka-log-positions.ts";
+import type { KafkaLogRunnerStatus } from "./sinks/kafka-log-runner.ts";
 
 export const METRICS_PATH = "/metrics";
 
-/** What the metrics are read from; the log and sinks parts only where the log backend has them (embedded). */
+/** What the metrics are read from; `log` and `sinks` with the embedded log, `kafka` with the Kafka log. */
 export interface CollectorMetricsSources {
   meter: IngestMeter;
   /** The HTTP server's counts (undefined until it listens). */
@@ -37,6 +44,13 @@ export interface CollectorMetricsSources {
     usage(tenant: string): Promise<TenantLogUsage>;
   };
   sinks?: { status(): SinkRunnerStatus[] };
+  kafka?: {
+    /** Every sink runner of this collector (one per sink and topic it reads). */
+    runners(): KafkaLogRunnerStatus[];
+    produced(): ProducedToTopic[];
+    /** The topics' offsets and the runners' groups' lag, from Kafka. */
+    positions(): Promise<KafkaLogPositionsSnapshot>;
+  };
 }
 
 type Labels<Label extends string> = Partial<Record<Label, string>>;
@@ -147,15 +161,46 @@ export class CollectorMetrics {
     gauge("logship_collector_log_end_offset", "The tenant's next log offset: events stored since the log began.", ["tenant"], (sources) =>
       (sources.log?.tenants() ?? []).map((tenant): [Labels<"tenant">, number] => [{ tenant }, sources.log?.endOffset(tenant) ?? 0]),
     );
-    const perRunner = (sources: CollectorMetricsSources, pick: (runner: SinkRunnerStatus) => number): [Labels<"sink" | "tenant">, number][] =>
-      (sources.sinks?.status() ?? []).map((runner) => [{ sink: runner.sink, tenant: runner.tenant }, pick(runner)]);
-    gauge("logship_collector_sink_lag_events", "Events in the log the sink has not confirmed, by sink and tenant.", ["sink", "tenant"], (sources) => perRunner(sources, (runner) => runner.lagEvents));
-    gauge("logship_collector_sink_lag_seconds", "Age of the oldest event the sink is delivering (0 when caught up).", ["sink", "tenant"], (sources) => perRunner(sources, (runner) => runner.lagAgeMs / 1000));
-    counter("logship_collector_sink_delivered_events_total", "Events the sink confirmed.", ["sink", "tenant"], (sources) => perRunner(sources, (runner) => runner.deliveredEvents));
-    counter("logship_collector_sink_retries_total", "Sink sends that failed and will be retried (errors and retry answers).", ["sink", "tenant"], (sources) => perRunner(sources, (runner) => runner.retries));
-    counter("logship_collector_sink_rejected_events_total", "Events the sink rejected for good (written to the dead-letter directory).", ["sink", "tenant"], (sources) => perRunner(sources, (runner) => runner.rejectedEvents));
-    counter("logship_collector_sink_undecodable_records_total", "Log records the sink runner could not decode (skipped, logged).", ["sink", "tenant"], (sources) => perRunner(sources, (runner) => runner.undecodableRecords));
+    gauge("logship_collector_log_partition_first_offset", "Kafka log: the oldest offset still in each partition of each topic (records; retention deletes from the front).", ["topic", "partition"], async (sources) =>
+      kafkaPartitions(await sources.kafka?.positions(), (entry) => Number(entry.firstOffset)),
+    );
+    gauge("logship_collector_log_partition_end_offset", "Kafka log: the next offset of each partition of each topic (records produced to it, by every collector).", ["topic", "partition"], async (sources) =>
+      kafkaPartitions(await sources.kafka?.positions(), (entry) => Number(entry.endOffset)),
+    );
+    counter("logship_collector_log_produced_records_total", "Kafka log: records (agent batches) this collector produced, by topic.", ["topic"], (sources) =>
+      (sources.kafka?.produced() ?? []).map((entry): [Labels<"topic">, number] => [{ topic: entry.topic }, entry.records]),
+    );
+    counter("logship_collector_log_produced_bytes_total", "Kafka log: bytes of record values (batches as received, zstd) this collector produced, by topic.", ["topic"], (sources) =>
+      (sources.kafka?.produced() ?? []).map((entry): [Labels<"topic">, number] => [{ topic: entry.topic }, entry.bytes]),
+    );
+    gauge("logship_collector_sink_lag_records", "Kafka log: records of each partition the sink's consumer group has not committed, by sink, topic and partition.", ["sink", "topic", "partition"], async (sources) =>
+      ((await sources.kafka?.positions())?.lag ?? []).map((entry): [Labels<"sink" | "topic" | "partition">, number] => [{ sink: entry.sink, topic: entry.topic, partition: String(entry.partition) }, entry.lagRecords]),
+    );
+    type SinkLabel = "sink" | "tenant" | "topic";
+    // Embedded log: one runner per (sink, tenant). Kafka log: one per (sink, topic), reading every tenant's records.
+    const perRunner = (sources: CollectorMetricsSources, pick: (runner: SinkRunnerStatus) => number, pickKafka: (runner: KafkaLogRunnerStatus) => number): [Labels<SinkLabel>, number][] => [
+      ...(sources.sinks?.status() ?? []).map((runner): [Labels<SinkLabel>, number] => [{ sink: runner.sink, tenant: runner.tenant }, pick(runner)]),
+      ...(sources.kafka?.runners() ?? []).map((runner): [Labels<SinkLabel>, number] => [{ sink: runner.sink, topic: runner.topic }, pickKafka(runner)]),
+    ];
+    const labels: SinkLabel[] = ["sink", "tenant", "topic"];
+    gauge("logship_collector_sink_lag_events", "Embedded log: events in the log the sink has not confirmed, by sink and tenant.", ["sink", "tenant"], (sources) =>
+      (sources.sinks?.status() ?? []).map((runner): [Labels<"sink" | "tenant">, number] => [{ sink: runner.sink, tenant: runner.tenant }, runner.lagEvents]),
+    );
+    gauge("logship_collector_sink_lag_seconds", "Age of the oldest event the sink is delivering (0 when caught up).", labels, (sources) =>
+      perRunner(sources, (runner) => runner.lagAgeMs / 1000, (runner) => (runner.deliveringObservedMs === null ? 0 : Math.max(0, Date.now() - runner.deliveringObservedMs) / 1000)),
+    );
+    counter("logship_collector_sink_delivered_events_total", "Events the sink confirmed.", labels, (sources) => perRunner(sources, (runner) => runner.deliveredEvents, (runner) => runner.deliveredEvents));
+    counter("logship_collector_sink_retries_total", "Sink sends that failed and will be retried (errors and retry answers).", labels, (sources) => perRunner(sources, (runner) => runner.retries, (runner) => runner.retries));
+    counter("logship_collector_sink_rejected_events_total", "Events the sink rejected for good (written to the dead-letter directory).", labels, (sources) => perRunner(sources, (runner) => runner.rejectedEvents, (runner) => runner.rejectedEvents));
+    counter("logship_collector_sink_undecodable_records_total", "Log records the sink runner could not decode (skipped, logged).", labels, (sources) => perRunner(sources, (runner) => runner.undecodableRecords, (runner) => runner.undecodableRecords));
+    counter("logship_collector_sink_duplicate_records_total", "Kafka log: second copies of a batch the sink runner skipped, by sink and topic.", ["sink", "topic"], (sources) =>
+      (sources.kafka?.runners() ?? []).map((runner): [Labels<"sink" | "topic">, number] => [{ sink: runner.sink, topic: runner.topic }, runner.duplicateRecords]),
+    );
   }
+}
+
+function kafkaPartitions(snapshot: KafkaLogPositionsSnapshot | undefined, pick: (entry: KafkaLogPositionsSnapshot["partitions"][number]) => number): [Labels<"topic" | "partition">, number][] {
+  return (snapshot?.partitions ?? []).map((entry) => [{ topic: entry.topic, partition: String(entry.partition) }, pick(entry)]);
 }
 
 async function logUsage(sources: CollectorMetricsSources, pick: (usage: TenantLogUsage) => number): Promise<[Labels<"tenant">, number][]> {

@@ -20,6 +20,7 @@
  */
 import type { IngestMeter, IngestMeterSnapshot } from "../ingest/meter.ts";
 import type { PartitionOffsets } from "../log/kafka/offsets.ts";
+import { lagRecords } from "../sinks/kafka-log-positions.ts";
 import type { KafkaSinkStatus } from "../sinks/kafka-log-fanout.ts";
 import type { KafkaLogRunnerState } from "../sinks/kafka-log-runner.ts";
 import type { StatusPrincipal } from "./routes.ts";
@@ -179,13 +180,12 @@ function sinkJson(sink: KafkaSinkStatus, partitions: readonly PartitionOffsets[]
 }
 
 function partitionJson(entry: PartitionOffsets, committed: bigint | null): KafkaSinkPartitionJson {
-  // A committed offset retention passed is read from the first record left (auto.offset.reset=earliest).
-  const next = committed === null || committed < entry.firstOffset ? entry.firstOffset : committed;
   return {
     partition: entry.partition,
     committed_offset: committed === null ? null : Number(committed),
     end_offset: Number(entry.endOffset),
-    lag_records: next >= entry.endOffset ? 0 : Number(entry.endOffset - next),
+    // A committed offset retention passed is read from the first record left (auto.offset.reset=earliest).
+    lag_records: lagRecords(entry, committed),
   };
 }
 

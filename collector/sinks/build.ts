@@ -7,9 +7,7 @@
  * Built today: `sinks.search` with `type: embedded` (the default, so every
  * collector indexes: data_dir/index/, docs/SEARCH.md) or `type: opensearch`
  * (docs/SINKS.md), `sinks.kafka`, and `sinks.archive` on a `file://` or
- * `webhdfs://` target (docs/ARCHIVE.md). The archive with `log.backend:
- * kafka` is validated (collector/config.ts) but not in this build yet; it
- * is named in a warning so nobody expects files.
+ * `webhdfs://` target (docs/ARCHIVE.md), with either log backend.
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -52,8 +50,7 @@ export async function buildSinks(config: CollectorConfig, logger: Logger): Promi
   }
   const archive = config.sinks.archive;
   if (archive !== undefined) {
-    const sink = await buildArchiveSink(config, archive, logger);
-    if (sink !== null) sinks.push(sink);
+    sinks.push(await buildArchiveSink(config, archive, logger));
   }
   return sinks;
 }
@@ -80,12 +77,8 @@ async function buildOpenSearchSink(config: CollectorConfig, logger: Logger): Pro
   });
 }
 
-/** The archive sink, or null (with a warning) with the Kafka log, which this build cannot archive yet. */
-async function buildArchiveSink(config: CollectorConfig, archive: ArchiveSinkConfig, logger: Logger): Promise<Sink | null> {
-  if (config.log.backend !== "embedded") {
-    logger.warn("sinks.archive is configured but this build cannot archive with log.backend kafka (the archive needs the embedded log's offsets); nothing is archived");
-    return null;
-  }
+/** The archive sink (with the Kafka log its files are named by Kafka partition and offsets: docs/ARCHIVE.md). */
+async function buildArchiveSink(config: CollectorConfig, archive: ArchiveSinkConfig, logger: Logger): Promise<Sink> {
   const [{ ArchiveSink }, { parsePartitionTemplate }] = await Promise.all([import("./archive/sink.ts"), import("./archive/partition.ts")]);
   const partition = parsePartitionTemplate(archive.partition);
   assert(typeof partition !== "string", "the config validated the partition template");

@@ -24,6 +24,7 @@ import { DEFAULT_STREAM } from "../routing/streams.ts";
 import { KafkaLogOffsets, KafkaOffsetsError, type PartitionOffsets } from "../log/kafka/offsets.ts";
 import type { ReplayRequest } from "./fanout.ts";
 import { KafkaReplayRange, planKafkaReplay, replayGroup, type KafkaReplayPartitionPlan, type KafkaReplayProgress, type KafkaReplayStart } from "./kafka-log-replay.ts";
+import { KafkaLogPositions, type KafkaLogPositionsSnapshot } from "./kafka-log-positions.ts";
 import { KafkaLogRunner, type KafkaLogRunnerStatus } from "./kafka-log-runner.ts";
 import { ReplayError } from "./replay-error.ts";
 import type { SinkRunnerLimits } from "./runner.ts";
@@ -97,6 +98,8 @@ interface Replay {
 
 export class KafkaLogFanout {
   readonly offsets: KafkaLogOffsets;
+  /** The topics' offsets and the runners' lag for /metrics. */
+  private readonly positions: KafkaLogPositions;
   private readonly options: KafkaLogFanoutOptions;
   /** The default stream's runners, one per sink that reads it. */
   private readonly runners: KafkaLogRunner[];
@@ -123,6 +126,7 @@ export class KafkaLogFanout {
     );
     for (const sink of sinks) this.replays.set(sink.name, { latest: null, started: 0, earlierDelivered: 0, earlierRejected: 0, starting: false });
     this.offsets = new KafkaLogOffsets({ brokers: options.brokers, topic: options.topic, timeoutMs: options.timeoutMs });
+    this.positions = new KafkaLogPositions({ brokers: options.brokers, timeoutMs: options.timeoutMs, logger: options.logger });
   }
 
   /** Every runner starts joining its group in the background (Kafka being down is logged and retried, never thrown). */
@@ -132,6 +136,12 @@ export class KafkaLogFanout {
 
   status(): KafkaLogRunnerStatus[] {
     return [...this.runners, ...this.streamRunners].map((runner) => runner.status());
+  }
+
+  /** The offsets of the log's topics (the default stream's and each routed stream's) and each runner's group lag, from Kafka (/metrics). */
+  positionsSnapshot(): Promise<KafkaLogPositionsSnapshot> {
+    const topics = [this.options.topic, ...(this.options.streams ?? []).map((stream) => streamTopic(this.options.topic, stream))];
+    return this.positions.snapshot(topics, this.status().map((runner) => ({ sink: runner.sink, group: runner.group, topic: runner.topic })));
   }
 
   /** Names of the configured sinks, in config order. */
@@ -172,6 +182,8 @@ export class KafkaLogFanout {
       throw new ReplayError("LOGSHIP_REPLAY_UNKNOWN_SINK", `unknown sink ${JSON.stringify(request.sink)}; ${known}`);
     }
     if (!isValidTenant(request.tenant)) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", `${JSON.stringify(request.tenant)} is not a tenant name`);
+    // Its files are named by the Kafka positions its own group's runners hold; a replay runner beside them would write ranges those runners also write.
+    if (runner.sink.heldFrom !== undefined) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", `sink ${request.sink} cannot be replayed with the Kafka log: its files are named by Kafka offset ranges and hold every event of them already; to archive a range again, archive into a new target`);
     if (this.closed) throw new ReplayError("LOGSHIP_REPLAY_UNAVAILABLE", "the collector is stopping");
     if (replays.starting || replays.latest?.endedMs === null) {
       throw new ReplayError("LOGSHIP_REPLAY_PENDING", `a replay of sink ${request.sink} is still running on this collector (see logship status); ask again once it is done`);
@@ -259,6 +271,7 @@ export class KafkaLogFanout {
 
   private async closeOffsets(): Promise<void> {
     await this.offsets.close().catch((error: unknown) => this.options.logger.debug("closing the Kafka admin client failed", { error: describeKafkaError(error) }));
+    await this.positions.close().catch((error: unknown) => this.options.logger.debug("closing the Kafka admin clients of the metrics failed", { error: describeKafkaError(error) }));
   }
 }
 

@@ -34,6 +34,20 @@
  * brings at most FETCH_BYTES_MAX, and one decoded record and one batch of
  * events are held.
  *
+ * A sink that holds events before they are durable (`Sink.heldFrom`: the
+ * archive keeps files open until they roll) gets each event's place with
+ * every send (SendContext: the partition, the record's offset, the event's
+ * index in the record), and the runner commits a partition's offset no
+ * further than the record of the first event the sink still holds there:
+ * after each delivery and every HELD_COMMIT_CHECK_MS while idle, so a file
+ * rolled by its timer is committed within a second. With such a sink a
+ * `retry` ends the session (the sink dropped what it held, so the runner
+ * reads again from the committed offsets, not just the last send), and so
+ * does a rebalance inside a session (the partitions may have moved: what is
+ * held of them must not be committed here). Before a session leaves the
+ * group, the sink releases the topic (`Sink.release`): its open files are
+ * dropped, for the partitions' next owner to write again.
+ *
  * With `replay` (kafka-log-replay.ts) the same runner re-delivers a range:
  * it joins the replay's own group instead, reads each partition of the
  * range from where the replay stands, delivers only records inside the
@@ -58,7 +72,7 @@ import { rejectedEvents, writeDeadLetter } from "./dead-letter.ts";
 import type { KafkaReplayRange } from "./kafka-log-replay.ts";
 import { RecentBatches } from "./recent-batches.ts";
 import { SINK_RUNNER_LIMITS_DEFAULT, type SinkRunnerLimits } from "./runner.ts";
-import type { SendOutcome, Sink, SinkEvent } from "./types.ts";
+import { kafkaOffsetSpace, type SendContext, type SendOutcome, type Sink, type SinkEvent } from "./types.ts";
 
 const decompress = promisify(zstdDecompress);
 
@@ -76,6 +90,29 @@ const CLIENT_RETRIES = 2;
 const CLOSE_GRACE_MS = 10_000;
 /** A replay with nothing fetched for this long checks whether the fetch position passed its range (a range may end in records a consumer never sees, such as transaction markers). */
 const REPLAY_IDLE_CHECK_MS = 2 * FETCH_WAIT_MS;
+/** A runner of a sink that holds events, with nothing fetched for this long, commits what the sink made durable meanwhile (a file rolled by its timer). */
+const HELD_COMMIT_CHECK_MS = 1000;
+
+/** A sink that holds events answered retry: it dropped what it held, so the session ends and the next one reads from the committed offsets. */
+class HeldEventsDropped extends Error {
+  readonly afterMs: number | undefined;
+  constructor(reason: string | undefined, afterMs: number | undefined) {
+    super(`the sink dropped the events it held (${reason ?? "it asked to retry"}); reading again from the committed offsets`);
+    this.name = "HeldEventsDropped";
+    this.afterMs = afterMs;
+  }
+}
+
+/** Per partition, for a sink that holds events: what was delivered, and what is committed. */
+interface HeldPartition {
+  /** Past the last whole record delivered. */
+  deliveredTo: bigint;
+  leaderEpoch: number;
+  /** The offset committed in this session; null before the first commit. */
+  committed: bigint | null;
+  /** Whole records delivered since the last commit that reached `deliveredTo` (status). */
+  records: number;
+}
 
 export interface KafkaLogRunnerOptions {
   sink: Sink;
@@ -140,6 +177,9 @@ interface PendingSend {
   wholeRecords: number;
   /** Earliest observed time of the first record (lag age in status). */
   observedMinMs: number;
+  /** For a sink that holds events: each event's record offset and index in that record. */
+  offsets: number[];
+  indexes: number[];
 }
 
 type Stream = MessagesStream<Buffer, Buffer, Buffer, Buffer>;
@@ -167,6 +207,10 @@ export class KafkaLogRunner {
   private loop: Promise<void> | null = null;
   /** The send being delivered (status: lag age). */
   private delivering: PendingSend | null = null;
+  /** The sink holds events before they are durable (module comment); never for a replay, which the fan-out refuses for such a sink. */
+  private readonly holding: boolean;
+  /** For a holding sink, per partition of the current session. */
+  private held = new Map<number, HeldPartition>();
 
   constructor(options: KafkaLogRunnerOptions) {
     this.options = options;
@@ -174,6 +218,7 @@ export class KafkaLogRunner {
     this.group = options.replay?.group ?? consumerGroup(options.sink.name, options.stream);
     this.limits = { ...SINK_RUNNER_LIMITS_DEFAULT, ...options.limits };
     this.nowMs = options.nowMs ?? Date.now;
+    this.holding = options.sink.heldFrom !== undefined && options.replay === undefined;
   }
 
   /** Starts joining the group in the background (a Kafka that cannot be reached is logged and tried again). */
@@ -233,8 +278,10 @@ export class KafkaLogRunner {
         failedSessions = 0;
       } catch (error) {
         if (this.stopping) break;
-        const waitMs = backoffMs(failedSessions++, this.limits.retryBaseMs, this.limits.retryCapMs, this.options.random);
-        this.noteError(error, "sink runner cannot consume the Kafka log; what it did not commit goes to the partition's next owner; trying again", { retry_in_ms: waitMs, failures: failedSessions });
+        const backoff = backoffMs(failedSessions++, this.limits.retryBaseMs, this.limits.retryCapMs, this.options.random);
+        const waitMs = error instanceof HeldEventsDropped && error.afterMs !== undefined ? Math.min(Math.max(0, error.afterMs), this.limits.retryAfterMaxMs) : backoff;
+        if (error instanceof HeldEventsDropped) this.options.logger.warn("sink runner: the sink dropped the events it held; a new session reads again from the committed offsets", { sink: this.sink.name, group: this.group, error: error.message, retry_in_ms: waitMs });
+        else this.noteError(error, "sink runner cannot consume the Kafka log; what it did not commit goes to the partition's next owner; trying again", { retry_in_ms: waitMs, failures: failedSessions });
         this.state = "backing-off";
         await this.backoffSleep.sleep(waitMs);
       }
@@ -267,14 +314,21 @@ export class KafkaLogRunner {
       maxWaitTime: FETCH_WAIT_MS,
       highWaterMark: BUFFERED_RECORDS_MAX,
     });
-    consumer.on("consumer:group:join", (payload: { memberId: string; generationId?: number; assignments?: { topic: string; partitions: number[] }[] }) => {
-      const partitions = payload.assignments?.find((entry) => entry.topic === this.options.topic)?.partitions ?? [];
-      this.options.logger.info("sink runner joined its Kafka consumer group", { sink: this.sink.name, group: this.group, generation: payload.generationId, partitions });
-    });
-    this.consumer = consumer;
+    this.held = new Map();
     let stream: Stream | null = null;
     // The client reports a failed rejoin (after a heartbeat said the group moved on) as an 'error' event: the membership is gone, so is the session.
     let failure: Error | null = null;
+    let joins = 0;
+    consumer.on("consumer:group:join", (payload: { memberId: string; generationId?: number; assignments?: { topic: string; partitions: number[] }[] }) => {
+      const partitions = payload.assignments?.find((entry) => entry.topic === this.options.topic)?.partitions ?? [];
+      this.options.logger.info("sink runner joined its Kafka consumer group", { sink: this.sink.name, group: this.group, generation: payload.generationId, partitions });
+      // A holding sink's session ends at a rebalance: what it holds of partitions that may have moved is released, and the next session reads from the committed offsets.
+      if (this.holding && ++joins > 1) {
+        failure = new Error("the consumer group rebalanced; a sink that holds events reads again from the committed offsets");
+        stream?.destroy(failure);
+      }
+    });
+    this.consumer = consumer;
     consumer.on("error", (error: Error) => {
       failure = error;
       stream?.destroy(error);
@@ -301,6 +355,8 @@ export class KafkaLogRunner {
   private async leave(consumer: Consumer<Buffer, Buffer, Buffer, Buffer>, stream: Stream | null): Promise<void> {
     try {
       await stream?.close();
+      // Nothing held of these partitions may be committed once another collector can own them.
+      if (this.holding) await this.sink.release?.(this.options.topic);
       // A clean leave hands the partitions over at once; after a destroy (or a broken session) there is nothing to wait for.
       await consumer.close(this.abort.signal.aborted);
     } catch (error) {
@@ -324,9 +380,10 @@ export class KafkaLogRunner {
       if (replay?.done === true) return;
       if (pending === null) this.state = "idle";
       asked ??= messages.next();
-      const next = await this.nextRecord(asked, replay === undefined ? null : REPLAY_IDLE_CHECK_MS);
+      const next = await this.nextRecord(asked, replay !== undefined ? REPLAY_IDLE_CHECK_MS : this.holding ? HELD_COMMIT_CHECK_MS : null);
       if (next === null || this.stopping) return;
       if (next === "idle") {
+        if (this.holding) await this.commitHeld();
         // Nothing gathered and nothing buffered: every record before the fetch position was delivered or skipped.
         if (replay !== undefined && pending === null && stream.readableLength === 0) this.passFetchPosition(replay, stream);
         continue;
@@ -395,15 +452,20 @@ export class KafkaLogRunner {
     }
     const events = await this.decode(message);
     if (typeof events === "string") return this.skipRecord(message, pending, events);
-    pending ??= { partition: message.partition, tenant: header.tenant, events: [], fromOffset: message.offset, toOffset: message.offset, lastWholeRecord: null, wholeRecords: 0, observedMinMs: header.observedMinMs };
-    for (;;) {
+    pending ??= { partition: message.partition, tenant: header.tenant, events: [], fromOffset: message.offset, toOffset: message.offset, lastWholeRecord: null, wholeRecords: 0, observedMinMs: header.observedMinMs, offsets: [], indexes: [] };
+    const recordOffset = Number(message.offset);
+    for (let index = 0; ; index++) {
       const event = this.nextEvent(events, message);
       if (event === undefined) break;
       pending.events.push(Object.assign(event, header.stream === DEFAULT_STREAM ? { tenant: header.tenant } : { tenant: header.tenant, stream: header.stream }));
+      if (this.holding) {
+        pending.offsets.push(recordOffset);
+        pending.indexes.push(index);
+      }
       pending.toOffset = message.offset + 1n;
       if (pending.events.length >= this.limits.eventsPerSendMax) {
         if (!(await this.deliver(pending))) return "stopped";
-        pending = { ...pending, events: [], fromOffset: message.offset, lastWholeRecord: null, wholeRecords: 0 };
+        pending = { ...pending, events: [], fromOffset: message.offset, lastWholeRecord: null, wholeRecords: 0, offsets: [], indexes: [] };
       }
     }
     pending.lastWholeRecord = message;
@@ -470,7 +532,7 @@ export class KafkaLogRunner {
     for (let attempt = 0; ; attempt++) {
       if (this.stopping) return false;
       this.state = "sending";
-      const outcome = await this.sendOnce(pending.events);
+      const outcome = await this.sendOnce(pending);
       if (outcome === null) return false;
       if (outcome.kind === "delivered") {
         this.counters.deliveredEvents += pending.events.length;
@@ -485,6 +547,7 @@ export class KafkaLogRunner {
       }
       this.counters.retries++;
       if (outcome.reason !== undefined) this.lastError = { message: outcome.reason, atMs: this.nowMs() };
+      if (this.holding) throw new HeldEventsDropped(outcome.reason, outcome.afterMs);
       if (this.stopping) return false;
       const waitMs = outcome.afterMs === undefined ? backoffMs(attempt, this.limits.retryBaseMs, this.limits.retryCapMs, this.options.random) : Math.min(Math.max(0, outcome.afterMs), this.limits.retryAfterMaxMs);
       this.state = "backing-off";
@@ -495,9 +558,10 @@ export class KafkaLogRunner {
   }
 
   /** One attempt; a throw counts as retry; null when aborted (destroy). */
-  private async sendOnce(events: SinkEvent[]): Promise<SendOutcome | null> {
+  private async sendOnce(pending: PendingSend): Promise<SendOutcome | null> {
+    const context: SendContext | undefined = this.holding ? { offsets: pending.offsets, indexes: pending.indexes, kafka: { topic: this.options.topic, partition: pending.partition } } : undefined;
     try {
-      return await this.sink.send(events, this.abort.signal);
+      return await this.sink.send(pending.events, this.abort.signal, context);
     } catch (error) {
       if (this.abort.signal.aborted) return null;
       this.noteError(error, "sink send threw; retrying");
@@ -545,6 +609,12 @@ export class KafkaLogRunner {
       this.counters.committedRecords += records;
       return;
     }
+    if (this.holding) {
+      const entry = this.held.get(message.partition);
+      this.held.set(message.partition, { deliveredTo: message.offset + 1n, leaderEpoch: message.leaderEpoch, committed: entry?.committed ?? null, records: (entry?.records ?? 0) + records });
+      await this.commitHeld();
+      return;
+    }
     try {
       await message.commit();
       this.counters.committedRecords += records;
@@ -556,6 +626,38 @@ export class KafkaLogRunner {
         offset: String(message.offset + 1n),
         error: describeKafkaError(error),
       });
+    }
+  }
+
+  /**
+   * For a holding sink: commits each partition's offset up to what was
+   * delivered, but no further than the record of the first event the sink
+   * still holds there. A failed commit loses nothing (as `commit`).
+   */
+  private async commitHeld(): Promise<void> {
+    const consumer = this.consumer;
+    if (consumer === null) return;
+    for (const [partition, entry] of this.held) {
+      const heldFrom = this.sink.heldFrom?.(kafkaOffsetSpace(this.options.topic, partition)) ?? null;
+      const target = heldFrom === null || BigInt(heldFrom) >= entry.deliveredTo ? entry.deliveredTo : BigInt(heldFrom);
+      if (entry.committed !== null && target <= entry.committed) continue;
+      try {
+        await consumer.commit({ offsets: [{ topic: this.options.topic, partition, offset: target, leaderEpoch: entry.leaderEpoch }] });
+        entry.committed = target;
+        if (target === entry.deliveredTo) {
+          this.counters.committedRecords += entry.records;
+          entry.records = 0;
+        }
+      } catch (error) {
+        this.options.logger.warn("sink runner could not commit its Kafka offset; the partition's next owner delivers those records again (sinks are idempotent)", {
+          sink: this.sink.name,
+          group: this.group,
+          partition,
+          offset: String(target),
+          error: describeKafkaError(error),
+        });
+        return;
+      }
     }
   }
 

@@ -36,9 +36,23 @@ export interface RejectedEvent {
   reason: string;
 }
 
-/** Where a send's events sit in the tenant's log: `offsets[i]` is `events[i]`'s offset (ascending; gaps where the log skipped events). */
+/**
+ * Where a send's events sit in their log. Embedded log (runner.ts):
+ * `offsets[i]` is `events[i]`'s offset in the tenant's log (ascending; gaps
+ * where the log skipped events). Kafka log (kafka-log-runner.ts, for a sink
+ * with `heldFrom` only): `kafka` names the topic partition, `offsets[i]` is
+ * the Kafka offset of `events[i]`'s record and `indexes[i]` its index in
+ * that record (ascending together).
+ */
 export interface SendContext {
   offsets: readonly number[];
+  indexes?: readonly number[];
+  kafka?: { topic: string; partition: number };
+}
+
+/** The name a Kafka topic partition goes by in `heldFrom` and `release` (tenants never contain ":", so it is no log name). */
+export function kafkaOffsetSpace(topic: string, partition: number): string {
+  return `${topic}:${partition}`;
 }
 
 export interface Sink {
@@ -58,9 +72,20 @@ export interface Sink {
    * holds but has not made durable, or null when it holds nothing. For such a
    * sink `delivered` means "taken"; the runner commits no further than this,
    * checks again while idle, and on `retry` reads again from its committed
-   * offset (the sink dropped what it held). Only runner.ts supports it.
+   * offset (the sink dropped what it held). `space` is the tenant's log for
+   * runner.ts, kafkaOffsetSpace() for kafka-log-runner.ts (the answer is
+   * then a Kafka record offset: the runner commits no further than it).
    */
-  heldFrom?(tenant: string): number | null;
+  heldFrom?(space: string): number | null;
+  /**
+   * Kafka log, a sink with `heldFrom`: the runner over `topic` is about to
+   * lose its partitions (its session ends: stop, failure, rebalance). The
+   * sink drops, uncommitted, what it holds of that topic's partitions (the
+   * partitions' next owner reads it again from the committed offsets) and
+   * looks at its target again before its next write (another collector may
+   * have committed files meanwhile).
+   */
+  release?(topic: string): Promise<void>;
   /** Releases the sink's connections; called once, after every runner feeding it stopped. */
   close?(): Promise<void>;
 }

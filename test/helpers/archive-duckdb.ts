@@ -41,20 +41,20 @@ function source(root: string, format: ArchiveFileFormat): string {
     : `read_json('${quoted}/**/*.ndjson.zst', format = 'newline_delimited', hive_partitioning = true, hive_types_autocast = false, filename = true, columns = {tenant: 'VARCHAR', id: 'VARCHAR', time: 'TIMESTAMPTZ', message: 'VARCHAR'})`;
 }
 
-/** Reads every committed file of `format` under `root` and checks it against `counts` (lines per file name). */
-export async function readArchive(root: string, format: ArchiveFileFormat, counts: Record<string, number>): Promise<ArchiveReport> {
+/** Reads every committed file of `format` under `root` and checks it against `counts` (lines per file name) and `tenants` (each file name's tenant; `default` for a name not there). */
+export async function readArchive(root: string, format: ArchiveFileFormat, counts: Record<string, number>, tenants: Record<string, string> = {}): Promise<ArchiveReport> {
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   try {
     await connection.run("SET TimeZone = 'UTC'");
     const expected = Object.entries(counts)
-      .map(([name, count]) => `('${name}', ${count})`)
+      .map(([name, count]) => `('${name}', ${count}, '${tenants[name] ?? "default"}')`)
       .join(", ");
     const sql = `
       WITH rows AS (
         SELECT *, regexp_extract(message, '^ts=(\\S+) file=(\\S+) seq=(\\d+) ', ['ts', 'name', 'seq']) AS parts FROM ${source(root, format)}
       ),
-      expected(name, count) AS (VALUES ${expected}),
+      expected(name, count, tenant) AS (VALUES ${expected}),
       lines AS (
         SELECT parts.name AS name, TRY_CAST(parts.seq AS BIGINT) AS seq, count(*) AS copies FROM rows GROUP BY ALL
       )
@@ -65,7 +65,7 @@ export async function readArchive(root: string, format: ArchiveFileFormat, count
         (SELECT coalesce(sum(copies), 0) FROM lines LEFT JOIN expected USING (name) WHERE expected.count IS NULL OR lines.seq IS NULL OR lines.seq >= expected.count) AS unexpected,
         (SELECT coalesce(sum(copies - 1), 0) FROM lines) AS duplicates,
         (SELECT sum(count) FROM expected) - (SELECT count(*) FROM lines JOIN expected USING (name) WHERE lines.seq < expected.count) AS missing,
-        (SELECT count(*) FROM rows WHERE rows.tenant IS DISTINCT FROM 'default'
+        (SELECT count(*) FROM rows LEFT JOIN expected ON expected.name = rows.parts.name WHERE rows.tenant IS DISTINCT FROM coalesce(expected.tenant, 'default')
            OR dt IS DISTINCT FROM strftime(time, '%Y-%m-%d') OR hour IS DISTINCT FROM strftime(time, '%H')) AS wrong_partition,
         (SELECT count(*) FROM rows WHERE time IS DISTINCT FROM CAST(parts.ts AS TIMESTAMPTZ)) AS wrong_time`;
     const [row] = (await connection.runAndReadAll(sql)).getRowObjectsJS();

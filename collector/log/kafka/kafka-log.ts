@@ -59,6 +59,13 @@ export interface KafkaLogStats {
   tooLarge: number;
 }
 
+/** Records and bytes this collector produced to one topic (a stream's), since it started: the producer side of the log's size (/metrics). */
+export interface ProducedToTopic {
+  topic: string;
+  records: number;
+  bytes: number;
+}
+
 /**
  * No retries inside the client: they nest (each retry of a produce retries
  * its metadata too), so 2 would mean up to 9 × `timeoutMs` against a broker
@@ -90,6 +97,8 @@ export class KafkaLog {
   private probing = false;
   private lastProbeError = "";
   private readonly counters: KafkaLogStats = { produced: 0, producedBytes: 0, unavailable: 0, tooLarge: 0 };
+  /** Per topic; bounded: the topics are the log topic and one per routed stream (config). */
+  private readonly producedByTopic = new Map<string, ProducedToTopic>();
 
   private constructor(options: KafkaLogOptions) {
     this.options = options;
@@ -124,6 +133,11 @@ export class KafkaLog {
     return { ...this.counters };
   }
 
+  /** What this collector produced, per topic it produced to. */
+  producedTopics(): ProducedToTopic[] {
+    return [...this.producedByTopic.values()].map((entry) => ({ ...entry }));
+  }
+
   /**
    * Produces the batch; resolves once Kafka acknowledged it (acks=all) with
    * the record's offset in its partition as `baseOffset`. Rejects with
@@ -149,6 +163,10 @@ export class KafkaLog {
     assert(written !== undefined, "an acks=all produce reports the offset it wrote");
     this.counters.produced++;
     this.counters.producedBytes += input.batch.length;
+    const topicTotals = this.producedByTopic.get(record.topic) ?? { topic: record.topic, records: 0, bytes: 0 };
+    topicTotals.records++;
+    topicTotals.bytes += input.batch.length;
+    this.producedByTopic.set(record.topic, topicTotals);
     if (!this.healthy) this.becomeAvailable("a batch was produced");
     return { baseOffset: Number(written.offset), events: input.events };
   }

@@ -12,7 +12,7 @@ import { makeBatch, numberedLines } from "../../testing/batches.ts";
 import { waitFor } from "../../testing/memory-sink.ts";
 import { buildSinks, closeSinks } from "../build.ts";
 import { SinkRunner } from "../runner.ts";
-import type { SinkEvent } from "../types.ts";
+import { kafkaOffsetSpace, type SinkEvent } from "../types.ts";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { FileTarget } from "./file-target.ts";
 import { NDJSON_FORMAT } from "./ndjson-file.ts";
@@ -307,7 +307,7 @@ test("a rename that happened but answered a failure (a lost answer): the partiti
   await log.close();
 });
 
-test("built from the config: ndjson on a file target (default data_dir/archive), a webhdfs target; the archive with the Kafka log is warned about", async (t) => {
+test("built from the config: ndjson on a file target (default data_dir/archive), a webhdfs target, and with the Kafka log", async (t) => {
   const dataDirectory = temporaryDirectory(t);
   const lines: string[] = [];
   const logger = { ...silentLogger, warn: (message: string) => void lines.push(message) };
@@ -320,8 +320,8 @@ test("built from the config: ndjson on a file target (default data_dir/archive),
   assert.deepEqual([...archiveFiles(join(dataDirectory, "archive")).keys()], ["tenant=default/dt=2026-03-01/hour=10/default-0-0.ndjson.zst"]);
   assert.deepEqual(lines, []);
   const kafkaLog = await buildSinks(collectorConfigSchema.parse({ data_dir: dataDirectory, log: { backend: "kafka", kafka: { brokers: ["k:9092"], topic: "t" } }, sinks: { search: { type: "none" }, archive: { format: "parquet" } } }), logger);
-  assert.deepEqual(kafkaLog, []);
-  assert.deepEqual(lines, ["sinks.archive is configured but this build cannot archive with log.backend kafka (the archive needs the embedded log's offsets); nothing is archived"]);
+  assert.deepEqual(kafkaLog.map((sink) => sink.name), ["archive"]);
+  assert.deepEqual(lines, []);
   // A webhdfs:// target is built without a request (HDFS may be down at start): an unreachable NameNode is a retry at the first send.
   const hdfs = await buildSinks(collectorConfigSchema.parse({ data_dir: dataDirectory, sinks: { search: { type: "none" }, archive: { format: "ndjson", target: "webhdfs://127.0.0.1:1/logs", timeout: "1s" } } }), logger);
   assert.deepEqual(hdfs.map((sink) => sink.name), ["archive"]);
@@ -384,4 +384,44 @@ test("parquet: rows gathered over many sends into row groups (at the row limit a
   assert.deepEqual(rowGroups[0]?.[0], 1000, JSON.stringify(rowGroups));
   assert.ok(rowGroups.every((groups) => groups.length >= 1));
   assert.deepEqual([rows, ids.size], [3000, 3000]);
+});
+
+test("with the Kafka log's positions: files named by partition and record_index ranges, heldFrom per partition in record offsets, a restart skips committed positions, release drops the open files", async (t) => {
+  const root = temporaryDirectory(t);
+  const sink = openSink(root, { maxBytes: 600 });
+  const kafka = { topic: "logship", partition: 2 };
+  const space = kafkaOffsetSpace("logship", 2);
+  // Record 40 holds events 0..5 of tenant default (the first three an hour late), record 41 holds tenant payments' two.
+  const record40 = [0, 1, 2, 3, 4, 5].map((index) => event(index, index < 3 ? BASE_MS - HOUR_MS : BASE_MS));
+  const record41 = [0, 1].map((index) => event(100 + index, BASE_MS, "payments"));
+  const sendRecord = async (target: ArchiveSink, events: SinkEvent[], offset: number, indexes: number[]): Promise<void> => {
+    const outcome = await target.send(events, new AbortController().signal, { offsets: events.map(() => offset), indexes, kafka });
+    assert.deepEqual(outcome, { kind: "delivered" });
+  };
+  await sendRecord(sink, record40.slice(0, 4), 40, [0, 1, 2, 3]);
+  assert.equal(sink.heldFrom(space), 40, "the record of the first open event");
+  assert.equal(sink.heldFrom(kafkaOffsetSpace("logship", 1)), null);
+  await sendRecord(sink, record40.slice(4), 40, [4, 5]);
+  await sendRecord(sink, record41, 41, [0, 1]);
+  const names = [...archiveFiles(root).keys()];
+  // Size rolls cut record 40 over files whose ranges meet inside the record; tenant payments' file is still open.
+  assert.deepEqual(names.slice(0, 2), ["tenant=default/dt=2026-03-01/hour=09/default~logship~2-40_0-40_2.ndjson.zst", "tenant=default/dt=2026-03-01/hour=10/default~logship~2-40_3-40_5.ndjson.zst"]);
+  assert.match(names[2] ?? "", /^tenant=payments\/dt=2026-03-01\/hour=10\/\.inprogress-payments~logship~2-41_0-[0-9a-f]{8}$/);
+  assert.equal(sink.heldFrom(space), 41);
+  // A crash: the open files are lost; a new sink reads record 40 and 41 again and skips what the committed files hold (it rolls every event: close drops a Kafka space's open files).
+  const restarted = openSink(root, { maxBytes: 1 });
+  await sendRecord(restarted, record40, 40, [0, 1, 2, 3, 4, 5]);
+  await sendRecord(restarted, record41, 41, [0, 1]);
+  await restarted.close();
+  const files = archiveFiles(root);
+  const ids = [...files.values()].flatMap((events) => (events ?? []).map((item) => item.id)).sort();
+  assert.deepEqual(ids, [...record40, ...record41].map((item) => item.id).sort(), `every event exactly once across the crash: ${[...files.keys()].join(", ")}`);
+  for (const name of files.keys()) assert.match(name, /^tenant=(default|payments)\/dt=2026-03-01\/hour=(09|10)\/(default|payments)~logship~2-\d+_\d+-\d+_\d+\.ndjson\.zst$/);
+  // release: the open files of the topic are dropped, not committed.
+  const third = openSink(temporaryDirectory(t));
+  await sendRecord(third, record41, 7, [0, 1]);
+  assert.equal(third.heldFrom(space), 7);
+  await third.release("logship");
+  assert.equal(third.heldFrom(space), null);
+  await third.close();
 });

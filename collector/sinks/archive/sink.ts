@@ -29,16 +29,27 @@
  *   fault. One an operator must fix (`retryable: false` on the error) is
  *   retried after REFUSED_RETRY_AFTER_MS.
  *
+ * Offset spaces (naming.ts): with the embedded log, one per log (tenant),
+ * an offset per event. With the Kafka log, one per topic partition
+ * (kafkaOffsetSpace), shared by the tenants whose records are in it; an
+ * event's position is its record's Kafka offset and its index in the
+ * record, `heldFrom` answers a record offset, and files are named
+ * `<log>~<topic>~<partition>-<record>_<index>-<record>_<index>`. When the
+ * Kafka runner loses its partitions it calls `release`: the open files of
+ * its topic are dropped (the next owner reads them again from the committed
+ * offsets) and the target is listed again before the next write (another
+ * collector may have committed files meanwhile).
+ *
  * Formats: ndjson-file.ts (`.ndjson.zst`) and parquet-file.ts (`.parquet`).
- * Work per tenant is serialised (sends and timer rolls): `queue`.
+ * Work per offset space is serialised (sends and timer rolls): `queue`.
  */
 import { randomBytes } from "node:crypto";
 import { assert } from "../../../shared/errors.ts";
 import type { Logger } from "../../../shared/logger.ts";
 import { eventLogName } from "../../routing/streams.ts";
-import type { SendContext, SendOutcome, Sink, SinkEvent } from "../types.ts";
+import { kafkaOffsetSpace, type SendContext, type SendOutcome, type Sink, type SinkEvent } from "../types.ts";
 import type { ArchiveTarget } from "./target.ts";
-import { committedFileName, IN_PROGRESS_PREFIX, inProgressFileName, parseCommittedFileName } from "./naming.ts";
+import { comparePositions, committedFileName, IN_PROGRESS_PREFIX, inProgressFileName, parseCommittedFileName, rangeOwner, type KafkaPartitionRef, type LogPosition } from "./naming.ts";
 import { renderPartition, type PartitionTemplate } from "./partition.ts";
 import { RangeIndex } from "./range-index.ts";
 import type { ArchiveFileWriter, ArchiveFormat } from "./writer.ts";
@@ -65,21 +76,26 @@ const OPEN_FILES_MAX_DEFAULT = 32;
 export const REFUSED_RETRY_AFTER_MS = 60_000;
 
 interface OpenFile {
-  tenant: string;
+  /** rangeOwner(): the log, or the log in one Kafka partition. */
+  owner: string;
+  /** The partition directory. */
   partition: string;
   name: string;
   writer: ArchiveFileWriter;
-  firstOffset: number;
-  lastOffset: number;
+  first: LogPosition;
+  last: LogPosition;
   events: number;
   timer: ReturnType<typeof setTimeout>;
 }
 
+/** One offset space: a log (embedded), or a Kafka topic partition. */
 interface TenantState {
-  /** Open files by partition, in the order they were opened. */
+  /** The topic partition of a Kafka offset space; undefined for a log. */
+  kafka: KafkaPartitionRef | undefined;
+  /** Open files by owner and partition directory, in the order they were opened. */
   open: Map<string, OpenFile>;
-  /** Every offset below this was taken by this process (it is in an open or committed file). */
-  taken: number;
+  /** Every position below this was taken by this process (it is in an open or committed file). */
+  taken: LogPosition;
   /** An age roll failed and dropped the open files from this offset: the next send answers retry. */
   failedFrom: number | null;
   /**
@@ -99,6 +115,8 @@ export class ArchiveSink implements Sink {
   private readonly tenants = new Map<string, TenantState>();
   /** The listing of the target at the first send (`recover`); null until then, and again after it failed. */
   private recovery: Promise<void> | null = null;
+  /** Listings so far: only the first deletes in-progress files (later ones, after a `release`, may see another collector's). */
+  private listings = 0;
   private closed = false;
 
   /** Makes no request: the target is listed at the first send, so a target that is down at start shows up as retries. */
@@ -124,41 +142,59 @@ export class ArchiveSink implements Sink {
 
   private async listTarget(): Promise<void> {
     const { target, format, logger } = this.options;
+    const first = this.listings++ === 0;
     let leftovers = 0;
     let committed = 0;
     for (const file of await target.list()) {
       if (file.name.startsWith(IN_PROGRESS_PREFIX)) {
+        if (!first) continue;
         await target.remove(file.directory, file.name);
         leftovers++;
         continue;
       }
       const parsed = parseCommittedFileName(file.name, format.extension);
       if (parsed === null) continue;
-      this.committed.add(parsed.tenant, file.directory, parsed.firstOffset, parsed.lastOffset);
+      this.committed.add(parsed.owner, file.directory, parsed.first, parsed.last);
       committed++;
     }
-    logger.info("archive sink opened", { sink: this.name, root: target.root, committedFiles: committed, deletedInProgressFiles: leftovers });
+    logger.info(first ? "archive sink opened" : "archive sink listed its target again", { sink: this.name, root: target.root, committedFiles: committed, deletedInProgressFiles: leftovers });
   }
 
-  heldFrom(tenant: string): number | null {
-    const state = this.tenants.get(tenant);
+  heldFrom(space: string): number | null {
+    const state = this.tenants.get(space);
     if (state === undefined) return null;
     if (state.failedFrom !== null) return state.failedFrom;
-    let lowest: number | null = null;
-    for (const file of state.open.values()) lowest = lowest === null ? file.firstOffset : Math.min(lowest, file.firstOffset);
-    return lowest;
+    return lowestOpenOffset(state);
   }
 
   send(events: SinkEvent[], _signal: AbortSignal, context?: SendContext): Promise<SendOutcome> {
-    assert(context !== undefined && context.offsets.length === events.length, "the archive sink needs each event's log offset (runner.ts passes them)");
+    assert(context !== undefined && context.offsets.length === events.length, "the archive sink needs each event's log offset (runner.ts and kafka-log-runner.ts pass them)");
+    assert(context.kafka === undefined || context.indexes?.length === events.length, "with the Kafka log, each event's index in its record");
     assert(!this.closed, "no send after close");
     const first = events[0];
     if (first === undefined) return Promise.resolve({ kind: "delivered" });
-    // A send's events are of one log (runner.ts reads one log per send). Offsets count
-    // in that log: a stream's log has its own (collector/routing/streams.ts), so files are named by log.
+    // A send's events are of one log (both runners send one tenant's events per send). Offsets count
+    // in that log, or in the Kafka partition: a stream's log has its own (collector/routing/streams.ts), so files are named by log.
     const log = eventLogName(first);
-    const state = this.tenantState(log);
-    return this.serialise(state, () => this.write(state, log, events, context.offsets));
+    const kafka = context.kafka;
+    const state = this.tenantState(kafka === undefined ? log : kafkaOffsetSpace(kafka.topic, kafka.partition), kafka);
+    return this.serialise(state, () => this.write(state, rangeOwner(log, kafka), events, context));
+  }
+
+  /** Drops, uncommitted, every open file of `topic`'s partitions and lists the target again before the next write (types.ts). */
+  async release(topic: string): Promise<void> {
+    const states = [...this.tenants.values()].filter((state) => state.kafka?.topic === topic);
+    for (const state of states) {
+      await this.serialise(state, async () => {
+        const files = state.open.size;
+        await this.discardOpenFiles(state);
+        state.taken = { offset: 0, index: 0 };
+        state.failedFrom = null;
+        state.uncertain.clear();
+        if (files > 0) this.options.logger.info("archive sink dropped the open files of a Kafka partition its runner is leaving; the partition's next owner writes them again", { sink: this.name, topic, partition: state.kafka?.partition, droppedFiles: files });
+      });
+    }
+    if (states.length > 0) this.recovery = null;
   }
 
   /** Commits every open file (after the runners stopped): the next start skips what they hold. Then closes the target. */
@@ -166,6 +202,8 @@ export class ArchiveSink implements Sink {
     this.closed = true;
     for (const state of this.tenants.values()) {
       await this.serialise(state, async () => {
+        // The Kafka runners released their partitions before (their next owner may already be writing them): nothing of theirs is committed now.
+        if (state.kafka !== undefined) return this.discardOpenFiles(state);
         try {
           for (const file of [...state.open.values()]) await this.roll(state, file);
         } catch (error) {
@@ -176,11 +214,11 @@ export class ArchiveSink implements Sink {
     await this.options.target.close();
   }
 
-  private tenantState(tenant: string): TenantState {
-    let state = this.tenants.get(tenant);
+  private tenantState(space: string, kafka: KafkaPartitionRef | undefined): TenantState {
+    let state = this.tenants.get(space);
     if (state === undefined) {
-      state = { open: new Map(), taken: 0, failedFrom: null, uncertain: new Set(), queue: Promise.resolve() };
-      this.tenants.set(tenant, state);
+      state = { kafka, open: new Map(), taken: { offset: 0, index: 0 }, failedFrom: null, uncertain: new Set(), queue: Promise.resolve() };
+      this.tenants.set(space, state);
     }
     return state;
   }
@@ -194,11 +232,11 @@ export class ArchiveSink implements Sink {
     return result;
   }
 
-  private async write(state: TenantState, log: string, events: SinkEvent[], offsets: readonly number[]): Promise<SendOutcome> {
+  private async write(state: TenantState, owner: string, events: SinkEvent[], context: SendContext): Promise<SendOutcome> {
     if (state.failedFrom !== null) {
       const from = state.failedFrom;
       state.failedFrom = null;
-      state.taken = Math.min(state.taken, from);
+      state.taken = lower(state.taken, { offset: from, index: 0 });
       return { kind: "retry", reason: `archive: a file from offset ${from} could not be committed; reading again` };
     }
     const touched = new Set<OpenFile>();
@@ -210,23 +248,25 @@ export class ArchiveSink implements Sink {
       let partition = "";
       for (let index = 0; index < events.length; index++) {
         const event = events[index];
-        const offset = offsets[index];
+        const offset = context.offsets[index];
         assert(event !== undefined && offset !== undefined, "one offset per event");
-        if (offset < state.taken) continue;
+        const position = { offset, index: context.indexes?.[index] ?? 0 };
+        if (comparePositions(position, state.taken) < 0) continue;
         if (event.time !== lastTime) {
           partition = renderPartition(this.options.partition, event.tenant, eventTimeMs(event));
           lastTime = Number.isNaN(Date.parse(event.time)) ? null : event.time; // an unparsed time's partition comes from each event's observed time
         }
-        if (this.committed.covers(log, partition, offset)) {
-          state.taken = offset + 1;
+        const next = { offset, index: position.index + 1 };
+        if (this.committed.covers(owner, partition, position)) {
+          state.taken = next;
           continue;
         }
-        const file = state.open.get(partition) ?? (await this.openFile(state, log, partition, offset));
+        const file = state.open.get(openKey(owner, partition)) ?? (await this.openFile(state, owner, partition, position));
         file.writer.append(event);
-        file.lastOffset = offset;
+        file.last = position;
         file.events++;
         touched.add(file);
-        state.taken = offset + 1;
+        state.taken = next;
         if (file.writer.uncompressedBytes >= this.options.maxBytes) {
           touched.delete(file);
           await this.roll(state, file);
@@ -246,37 +286,37 @@ export class ArchiveSink implements Sink {
     for (const partition of [...state.uncertain]) {
       for (const file of await this.options.target.list(partition)) {
         const parsed = parseCommittedFileName(file.name, this.options.format.extension);
-        if (parsed !== null) this.committed.add(parsed.tenant, partition, parsed.firstOffset, parsed.lastOffset);
+        if (parsed !== null) this.committed.add(parsed.owner, partition, parsed.first, parsed.last);
       }
       state.uncertain.delete(partition);
     }
   }
 
-  private async openFile(state: TenantState, tenant: string, partition: string, firstOffset: number): Promise<OpenFile> {
+  private async openFile(state: TenantState, owner: string, partition: string, first: LogPosition): Promise<OpenFile> {
     if (state.open.size >= this.openFilesMax) {
       const oldest = state.open.values().next().value;
       assert(oldest !== undefined, "a full map has a first entry");
       await this.roll(state, oldest);
     }
     await this.options.target.ensureDirectory(partition);
-    const name = inProgressFileName(tenant, firstOffset, randomBytes(4).toString("hex"));
+    const name = inProgressFileName(owner, first, randomBytes(4).toString("hex"));
     const writer = await this.options.format.create(this.options.target.writePath(partition, name));
     const timer = setTimeout(() => this.rollOnAge(state, file), this.options.maxAgeMs);
     timer.unref?.();
-    const file: OpenFile = { tenant, partition, name, writer, firstOffset, lastOffset: firstOffset, events: 0, timer };
-    state.open.set(partition, file);
+    const file: OpenFile = { owner, partition, name, writer, first, last: first, events: 0, timer };
+    state.open.set(openKey(owner, partition), file);
     return file;
   }
 
   private rollOnAge(state: TenantState, file: OpenFile): void {
     void this.serialise(state, async () => {
-      if (state.open.get(file.partition) !== file) return; // rolled by size or dropped meanwhile
+      if (state.open.get(openKey(file.owner, file.partition)) !== file) return; // rolled by size or dropped meanwhile
       try {
         await this.roll(state, file);
       } catch (error) {
-        const lowest = this.heldFrom(file.tenant);
+        const lowest = lowestOpenOffset(state);
         await this.dropOpenFiles(state, error, "archive age roll failed; dropped the open files, the next send is answered retry");
-        state.failedFrom = lowest ?? file.firstOffset;
+        state.failedFrom = lowest ?? file.first.offset;
       }
     });
   }
@@ -286,24 +326,31 @@ export class ArchiveSink implements Sink {
     clearTimeout(file.timer);
     await file.writer.finish();
     await this.options.target.publish(file.partition, file.name);
-    const finalName = committedFileName(file.tenant, file.firstOffset, file.lastOffset, this.options.format.extension);
+    const finalName = committedFileName(file.owner, file.first, file.last, this.options.format.extension);
     await this.options.target.rename(file.partition, file.name, finalName);
     // Renamed: from here its events are skipped, even if the directory's fsync fails (then the send answers retry and nothing is committed past it yet).
-    state.open.delete(file.partition);
-    this.committed.add(file.tenant, file.partition, file.firstOffset, file.lastOffset);
+    state.open.delete(openKey(file.owner, file.partition));
+    this.committed.add(file.owner, file.partition, file.first, file.last);
     await this.options.target.syncDirectory(file.partition);
-    this.options.logger.info("archive file committed", { sink: this.name, tenant: file.tenant, partition: file.partition, file: finalName, events: file.events, uncompressedBytes: file.writer.uncompressedBytes });
+    this.options.logger.info("archive file committed", { sink: this.name, owner: file.owner, partition: file.partition, file: finalName, events: file.events, uncompressedBytes: file.writer.uncompressedBytes });
   }
 
-  /** Throws away every open file of the tenant (their events are read again): `taken` goes back to the oldest one's first offset. Returns the error's message. */
+  /** Throws away every open file of the space (their events are read again): `taken` goes back to the oldest one's first position. Logs `what`; returns the error's message. */
   private async dropOpenFiles(state: TenantState, error: unknown, what: string): Promise<string> {
     const message = error instanceof Error ? error.message : String(error);
+    const files = await this.discardOpenFiles(state);
+    this.options.logger.error(what, { sink: this.name, error: message, droppedFiles: files });
+    return message;
+  }
+
+  /** Aborts and deletes every open file of the space (their events are read again); returns how many. */
+  private async discardOpenFiles(state: TenantState): Promise<number> {
     const files = [...state.open.values()];
     state.open.clear();
     for (const file of files) {
       clearTimeout(file.timer);
       state.uncertain.add(file.partition);
-      state.taken = Math.min(state.taken, file.firstOffset);
+      state.taken = lower(state.taken, file.first);
       try {
         await file.writer.abort();
         await this.options.target.remove(file.partition, file.name);
@@ -312,9 +359,23 @@ export class ArchiveSink implements Sink {
         this.options.logger.warn("archive could not delete a dropped in-progress file", { sink: this.name, file: file.name, error: cleanupError instanceof Error ? cleanupError.message : String(cleanupError) });
       }
     }
-    this.options.logger.error(what, { sink: this.name, error: message, droppedFiles: files.length });
-    return message;
+    return files.length;
   }
+}
+
+/** Open files are one per owner and partition directory. */
+function openKey(owner: string, partition: string): string {
+  return `${owner}\0${partition}`;
+}
+
+function lower(a: LogPosition, b: LogPosition): LogPosition {
+  return comparePositions(a, b) <= 0 ? a : b;
+}
+
+function lowestOpenOffset(state: TenantState): number | null {
+  let lowest: number | null = null;
+  for (const file of state.open.values()) lowest = lowest === null ? file.first.offset : Math.min(lowest, file.first.offset);
+  return lowest;
 }
 
 /** The event's own time; its observed time when the time does not parse (the agent always sets both). */

@@ -1,0 +1,116 @@
+/**
+ * /metrics with the real Kafka log backend (issue 8, docs/METRICS.md): a
+ * `logship agent` ships a known workload to a `logship collector` with
+ * `log.backend: kafka` and the embedded search sink. The scrape's counters
+ * equal the workload: events ingested and delivered by the sink equal the
+ * lines written, records produced equal the batches ingested and the
+ * partitions' end offsets add up to them (a fresh topic), bytes produced
+ * equal the bytes ingested; the sink group's lag per partition drains to 0,
+ * and nothing was retried, rejected or undecodable.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startKafka, stopKafka } from "../engines/kafka.ts";
+import { createTopic, waitForProducerIds } from "../helpers/kafka-topics.ts";
+import { agentSetup, collectorSetup, until, waitDelivered, writeNumbered } from "../helpers/processes.ts";
+
+const LINES = 20_000;
+const PARTITIONS = 3;
+const DELIVERY_TIMEOUT_MS = 90_000;
+const DRAIN_TIMEOUT_MS = 90_000;
+
+let bootstrap = "";
+
+before(() => {
+  bootstrap = startKafka();
+});
+
+after(() => {
+  stopKafka();
+});
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The samples of a Prometheus text exposition (label values here hold no quotes or commas). */
+function parseMetrics(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split("\n")) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (match === null) continue;
+    const labels: Record<string, string> = {};
+    for (const pair of (match[2] ?? "").split(",").filter((part) => part !== "")) {
+      const [key, value] = pair.split("=");
+      labels[key ?? ""] = JSON.parse(value ?? '""') as string;
+    }
+    samples.push({ name: match[1] ?? "", labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+async function scrape(url: string): Promise<Sample[]> {
+  const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(15_000) });
+  assert.equal(response.status, 200);
+  return parseMetrics(await response.text());
+}
+
+/** The sum of a metric's samples whose labels include `labels`. */
+function total(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number {
+  return samples.filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value)).reduce((sum, sample) => sum + sample.value, 0);
+}
+
+function series(samples: readonly Sample[], name: string): Sample[] {
+  return samples.filter((sample) => sample.name === name);
+}
+
+test("with the Kafka log, /metrics counts the log's records and bytes per topic and each sink's outcomes, and the sink lag drains to 0", async (t) => {
+  const directory = await mkdtemp(join(tmpdir(), "logship-kafka-metrics-"));
+  const cleanups: (() => Promise<unknown>)[] = [() => rm(directory, { recursive: true, force: true, maxRetries: 5 })];
+  t.after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+  await waitForProducerIds(bootstrap);
+  const topic = `logship-metrics-${randomUUID().slice(0, 8)}`;
+  await createTopic(bootstrap, topic, PARTITIONS);
+  const collector = await collectorSetup(join(directory, "collector"), ["log:", "  backend: kafka", `  kafka: { brokers: ["${bootstrap}"], topic: ${topic} }`, ""].join("\n"));
+  const collectorProcess = await collector.start();
+  cleanups.push(() => collectorProcess.kill());
+  const file = join(directory, "app.log");
+  await writeNumbered(file, "metrics", LINES, { batchLines: 2000, pauseMs: 20 });
+  const agent = await agentSetup(join(directory, "agent"), [collector.url], [file]);
+  const agentProcess = await agent.start();
+  cleanups.push(() => agentProcess.kill());
+  await waitDelivered(agent, [file], DELIVERY_TIMEOUT_MS);
+
+  const drained = await until("the search sink's group lag drains to 0 and every event is delivered", DRAIN_TIMEOUT_MS, async () => {
+    const samples = await scrape(collector.url);
+    const lag = series(samples, "logship_collector_sink_lag_records").filter((sample) => sample.labels["sink"] === "search");
+    const delivered = total(samples, "logship_collector_sink_delivered_events_total", { sink: "search", topic });
+    return lag.length === PARTITIONS && lag.every((sample) => sample.value === 0) && delivered >= LINES ? samples : undefined;
+  });
+
+  const ingestedBatches = total(drained, "logship_collector_ingest_batches_total", { tenant: "default" });
+  assert.equal(total(drained, "logship_collector_ingest_events_total", { tenant: "default" }), LINES, "events ingested = lines written");
+  assert.ok(ingestedBatches > 0);
+  assert.equal(total(drained, "logship_collector_log_produced_records_total", { topic }), ingestedBatches, "records produced = batches ingested");
+  assert.equal(total(drained, "logship_collector_log_produced_bytes_total", { topic }), total(drained, "logship_collector_ingest_bytes_total", { tenant: "default" }), "bytes produced = bytes ingested");
+  const ends = series(drained, "logship_collector_log_partition_end_offset").filter((sample) => sample.labels["topic"] === topic);
+  assert.deepEqual(ends.map((sample) => sample.labels["partition"]).sort(), ["0", "1", "2"], "one end offset per partition");
+  assert.equal(ends.reduce((sum, sample) => sum + sample.value, 0), ingestedBatches, "the fresh topic's end offsets add up to the records produced");
+  assert.equal(total(drained, "logship_collector_log_partition_first_offset", { topic }), 0, "nothing was deleted yet");
+  assert.equal(total(drained, "logship_collector_sink_delivered_events_total", { sink: "search", topic }), LINES, "the sink delivered every event once");
+  for (const name of ["logship_collector_sink_retries_total", "logship_collector_sink_rejected_events_total", "logship_collector_sink_undecodable_records_total", "logship_collector_sink_duplicate_records_total"]) {
+    const found = series(drained, name).filter((sample) => sample.labels["sink"] === "search");
+    assert.equal(found.length, 1, `${name} has the search sink's series`);
+    assert.equal(found[0]?.value, 0, `${name} is 0`);
+  }
+  assert.equal(total(drained, "logship_collector_sink_lag_seconds", { sink: "search", topic }), 0, "nothing is being delivered");
+  assert.equal(series(drained, "logship_collector_sink_lag_events").length, 0, "the embedded log's lag in events has no series with the Kafka log");
+});
