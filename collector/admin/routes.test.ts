@@ -41,6 +41,15 @@ async function collectorWithTraffic(t: { after: (fn: () => unknown) => void }): 
   const payments = makeBatch({ seq: 1, lines: numberedLines("payments", 0, 7), streamKey: `p${String(1).padStart(15, "0")}------` });
   assert.equal((await postBatch(collector.url, payments.body, { authorization: `Bearer ${PAYMENTS_TOKEN}` })).status, 200);
   await waitFor(() => search.ids.size === 307 && archive.sends > 0, 10_000, "the search sink to deliver everything and the archive sink to fail");
+  // A runner commits its offset after the sink's answer: the tests read committed offsets, so wait for them too.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const status = (await call(collector.url, "GET", "/v1/status", PAYMENTS_TOKEN)).json as unknown as CollectorStatusJson;
+    const searchRunners = status.sinks.filter((runner) => runner.sink === "search");
+    if (searchRunners.length === 2 && searchRunners.every((runner) => runner.committed_offset === runner.end_offset)) break;
+    if (Date.now() > deadline) assert.fail(`the search sink's offsets were not committed in time: ${JSON.stringify(searchRunners)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   return { collector, search, archive, bodyBytes };
 }
 
