@@ -74,8 +74,10 @@ function archiveFiles(root: string): Map<string, SinkEvent[] | null> {
 }
 
 /** Yields to I/O until `condition` holds (timers may be mocked, so no sleeps). */
+/** Waits (by event loop turns: setTimeout may be mocked) until `condition` holds, for at most 10 s of real time: the roll writes files on the thread pool, which a busy machine can hold up. */
 async function settle(condition: () => boolean, what: string): Promise<void> {
-  for (let turn = 0; turn < 10_000; turn++) {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
     if (condition()) return;
     await new Promise((resolve) => setImmediate(resolve));
   }
