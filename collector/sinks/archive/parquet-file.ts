@@ -10,7 +10,7 @@
  *   truncated      BOOLEAN                       the line was cut at the agent's line limit
  *
  * Every column is REQUIRED. Pages are compressed with zstd (node:zlib,
- * level 3) or snappy (`compression`). Rows are gathered into a row group
+ * level PARQUET_ZSTD_LEVEL_DEFAULT unless configured) or snappy (`compression`). Rows are gathered into a row group
  * until it holds ROW_GROUP_ROWS_MAX rows or ROW_GROUP_BYTES_MAX bytes
  * uncompressed (readers skip and parallelise by row group; these bound
  * the memory an open file takes), which is then encoded and written; the
@@ -19,7 +19,6 @@
 import type { FileHandle } from "node:fs/promises";
 import { open } from "node:fs/promises";
 import { constants, zstdCompressSync } from "node:zlib";
-import { ZSTD_LEVEL_DEFAULT } from "./ndjson-file.ts";
 import { ByteWriter, ParquetWriter, type ColumnSource, type SchemaElement, type Writer } from "hyparquet-writer";
 import type { SinkEvent } from "../types.ts";
 import type { ArchiveFileWriter, ArchiveFormat } from "./writer.ts";
@@ -56,12 +55,15 @@ const PARQUET_COLUMNS: SchemaElement[] = [
  * small (DELTA_BINARY_PACKED); ids share their stream's 16-character
  * prefix (DELTA_BYTE_ARRAY stores each as what it shares with the one
  * before plus the rest); messages are nearly all distinct, so neither a
- * dictionary nor min/max statistics are worth computing.
+ * dictionary nor min/max statistics are worth computing, and
+ * DELTA_LENGTH_BYTE_ARRAY puts a page's lengths first and its text in one
+ * run, which zstd compresses better than PLAIN's length before each value
+ * (smaller pages on bench/archive.bench.ts's lines).
  */
 const COLUMN_OPTIONS: Partial<Record<keyof Columns, Partial<ColumnSource>>> = {
   offset: { encoding: "DELTA_BINARY_PACKED" },
   id: { encoding: "DELTA_BYTE_ARRAY", statistics: false },
-  message: { encoding: "PLAIN", statistics: false },
+  message: { encoding: "DELTA_LENGTH_BYTE_ARRAY", statistics: false },
   fields: { statistics: false },
 };
 
@@ -124,8 +126,8 @@ export class ParquetFile implements ArchiveFileWriter {
 
   append(event: SinkEvent): void {
     const rows = this.rows;
-    rows.time.push(BigInt(this.times.parse(event.time)));
-    rows.observed_time.push(BigInt(this.observedTimes.parse(event.observed_time)));
+    rows.time.push(this.times.parse(event.time));
+    rows.observed_time.push(this.observedTimes.parse(event.observed_time));
     rows.host.push(event.host);
     rows.source.push(event.source);
     rows.path.push(event.path);
@@ -179,16 +181,20 @@ export class ParquetFile implements ArchiveFileWriter {
   }
 }
 
-/** RFC 3339 text to ms (0 when it does not parse), remembering the last one: a batch's events share their observed time, and often their time. */
+/**
+ * RFC 3339 text to ms as a bigint (0 when it does not parse), remembering
+ * the last one: a batch's events share their observed time, and often
+ * their time, and then share one bigint too (no allocation per event).
+ */
 class TimeParser {
   private lastText = "";
-  private lastMs = 0;
+  private lastMs = 0n;
 
-  parse(text: string): number {
+  parse(text: string): bigint {
     if (text !== this.lastText) {
       const ms = Date.parse(text);
       this.lastText = text;
-      this.lastMs = Number.isNaN(ms) ? 0 : ms;
+      this.lastMs = BigInt(Number.isNaN(ms) ? 0 : ms);
     }
     return this.lastMs;
   }
@@ -244,7 +250,14 @@ function estimatedLineBytes(event: SinkEvent): number {
   return bytes;
 }
 
-/** `zstdLevel` applies with zstd pages (ZSTD_LEVEL_DEFAULT: `compression_level`'s default); `rowGroupRowsMax` is ROW_GROUP_ROWS_MAX but in tests. */
-export function parquetFormat(compression: ParquetCompression, zstdLevel = ZSTD_LEVEL_DEFAULT, rowGroupRowsMax = ROW_GROUP_ROWS_MAX): ArchiveFormat {
+/**
+ * `compression_level`'s default for zstd pages: the fastest level whose
+ * files stay within issue 6's 15 % of the raw log on bench/archive.bench.ts
+ * (level 5 lands above it; ndjson keeps zstd's own default, 3).
+ */
+export const PARQUET_ZSTD_LEVEL_DEFAULT = 6;
+
+/** `zstdLevel` applies with zstd pages; `rowGroupRowsMax` is ROW_GROUP_ROWS_MAX but in tests. */
+export function parquetFormat(compression: ParquetCompression, zstdLevel = PARQUET_ZSTD_LEVEL_DEFAULT, rowGroupRowsMax = ROW_GROUP_ROWS_MAX): ArchiveFormat {
   return { extension: PARQUET_EXTENSION, create: (path) => ParquetFile.create(path, compression, zstdLevel, rowGroupRowsMax) };
 }
