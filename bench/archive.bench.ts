@@ -12,7 +12,8 @@
  *
  * `raw_mb` is the log lines' bytes (what the agent read); the clock covers
  * read + decode + write + the final commit (close). `cpu_seconds` is the
- * process's CPU time over the same span (node:zlib's thread pool included):
+ * process's CPU time over the same span (the Parquet encoder thread and
+ * node:zlib's thread pool included):
  * on a busy machine events per CPU second compare better than events per
  * second. The log is written
  * before the clock starts. Issue 6's targets: Parquet ≥ 200,000 events/s,

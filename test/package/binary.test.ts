@@ -4,7 +4,8 @@
  * run with a PATH that holds nothing (no node, no git), by absolute path:
  * `version`, then an agent and a collector from it ship a file's lines and
  * `search --count` from it finds them all. The collector decodes every batch
- * on its decode worker, whose code comes from the executable's assets; the
+ * on its decode worker, whose code comes from the executable's assets, and
+ * archives them as Parquet encoded on its encoder thread (an asset too); the
  * agent runs with its role's options (packaging/role-start.ts); the
  * collector serves the web UI from the executable's assets, the same bytes
  * collector/ui/build.ts makes; a collector with a Kafka sink starts (the
@@ -12,7 +13,8 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -43,7 +45,7 @@ test("the single executable, alone in a directory and with no node on PATH: vers
 
   const logFile = join(directory, "app.log");
   await writeFile(logFile, Array.from({ length: LINES }, (_, index) => `binary line ${index} shipped\n`).join(""));
-  const collector = await collectorSetup(join(directory, "collector"), `  - { token: ${SEARCH_TOKEN}, tenant: default, role: search }\n`);
+  const collector = await collectorSetup(join(directory, "collector"), `  - { token: ${SEARCH_TOKEN}, tenant: default, role: search }\nsinks:\n  archive: { format: parquet, roll: { max_age: 1s } }\n`);
   const collectorProcess = await start(t, binary, ["collector", "--config", collector.configPath, "--log-format", "json"], env, /listening/);
   const agent = await agentSetup(join(directory, "agent"), [collector.url], [logFile]);
   const agentProcess = await start(t, binary, ["agent", "--config", agent.configPath, "--log-format", "json"], env, /agent API listening/);
@@ -60,6 +62,9 @@ test("the single executable, alone in a directory and with no node on PATH: vers
     throw new Error(`${String(error)}; last search: ${JSON.stringify(last)}; collector exit ${collectorProcess.exitCode}`);
   });
   assert.equal(last.status, 0, last.stderr);
+  // The archive's file, rolled by age, encoded on the Parquet encoder thread whose code is the executable's asset.
+  const archive = join(collector.dataDir, "archive");
+  await until("a committed Parquet file in the archive", 30_000, async () => (existsSync(archive) && (await readdir(archive, { recursive: true })).some((file) => file.endsWith(".parquet")) ? true : undefined));
 
   // The web UI from the executable's assets: the page, its script and its style, byte for byte what the build makes.
   const uiAssets = await buildUiAssets();
