@@ -3,8 +3,8 @@
  * encoder thread (parquet-encoder.ts): the events' columns packed into a
  * few typed arrays and byte buffers that postMessage transfers without a
  * copy, instead of arrays of strings and objects that it would clone one
- * by one. Packing costs the main thread little (a join and one UTF-8
- * encoding per text column); the encoder thread unpacks into what
+ * by one. Packing costs the main thread little (one UTF-8 encoding per
+ * text value, into its column's buffer); the encoder thread unpacks into what
  * hyparquet-writer takes (`columnSources`).
  *
  *   time, observed_time, offset    Float64Array (ms, bytes)
@@ -55,14 +55,14 @@ export class RowGroupBuilder {
   private source = new DictionaryBuilder();
   private path = new DictionaryBuilder();
   private tenant = new DictionaryBuilder();
-  private message: string[] = [];
-  private id: string[] = [];
+  private message = new StringColumn();
+  private id = new StringColumn();
   private fieldsJson: string[] = [];
   private fieldsIndexes: number[] = [];
   private truncated: number[] = [];
 
   get rows(): number {
-    return this.message.length;
+    return this.truncated.length;
   }
 
   /** Adds the event; `fieldsJson` is its fields as JSON, or null when it has none. */
@@ -88,7 +88,7 @@ export class RowGroupBuilder {
   /** The columns packed, with the buffers postMessage can transfer; the builder is empty afterwards. */
   take(): { packed: PackedRowGroup; transfer: ArrayBuffer[] } {
     const packed: PackedRowGroup = {
-      rows: this.message.length,
+      rows: this.truncated.length,
       time: Float64Array.from(this.time),
       observedTime: Float64Array.from(this.observedTime),
       offset: Float64Array.from(this.offset),
@@ -96,8 +96,8 @@ export class RowGroupBuilder {
       source: this.source.take(),
       path: this.path.take(),
       tenant: this.tenant.take(),
-      message: packStrings(this.message),
-      id: packStrings(this.id),
+      message: this.message.take(),
+      id: this.id.take(),
       fieldsJson: `[${this.fieldsJson.join(",")}]`,
       fieldsIndexes: Uint32Array.from(this.fieldsIndexes),
       truncated: Uint8Array.from(this.truncated),
@@ -105,8 +105,6 @@ export class RowGroupBuilder {
     this.time = [];
     this.observedTime = [];
     this.offset = [];
-    this.message = [];
-    this.id = [];
     this.fieldsJson = [];
     this.fieldsIndexes = [];
     this.truncated = [];
@@ -164,21 +162,48 @@ class TimeParser {
 }
 
 /**
- * The strings' UTF-8 bytes, encoded in one go, in a buffer of their own (so
- * it can be transferred). When the whole is ASCII, byte lengths are string
- * lengths; otherwise each string's is counted.
+ * A text column's values, encoded at `take` straight into one buffer of
+ * their own (so it can be transferred): no joined string in between. The
+ * buffer starts at the values' UTF-16 length (their UTF-8 length when
+ * ASCII) plus room for the longest value's worst case, so ASCII text never
+ * makes it grow; other text grows it as needed.
  */
-function packStrings(strings: readonly string[]): PackedStrings {
-  const joined = strings.join("");
-  const encoded = Buffer.from(joined, "utf8");
-  const bytes = encoded.byteOffset === 0 && encoded.buffer.byteLength === encoded.byteLength ? encoded : Uint8Array.from(encoded);
-  const ascii = bytes.byteLength === joined.length;
-  const lengths = new Uint32Array(strings.length);
-  for (let index = 0; index < strings.length; index++) {
-    const text = strings[index] as string;
-    lengths[index] = ascii ? text.length : Buffer.byteLength(text, "utf8");
+class StringColumn {
+  private values: string[] = [];
+  private chars = 0;
+  private longestChars = 0;
+
+  push(text: string): void {
+    this.values.push(text);
+    this.chars += text.length;
+    if (text.length > this.longestChars) this.longestChars = text.length;
   }
-  return { bytes, lengths };
+
+  take(): PackedStrings {
+    const values = this.values;
+    let bytes: Buffer = Buffer.allocUnsafeSlow(this.chars + 2 * this.longestChars);
+    const lengths = new Uint32Array(values.length);
+    let at = 0;
+    for (let index = 0; index < values.length; index++) {
+      const text = values[index] as string;
+      // Room for the worst case (3 bytes per UTF-16 unit) before writing: a write never cuts a value short.
+      if (bytes.length - at < 3 * text.length) bytes = grown(bytes, at, at + 3 * text.length);
+      const written = bytes.write(text, at, "utf8");
+      lengths[index] = written;
+      at += written;
+    }
+    this.values = [];
+    this.chars = 0;
+    this.longestChars = 0;
+    return { bytes: new Uint8Array(bytes.buffer as ArrayBuffer, 0, at), lengths };
+  }
+}
+
+/** A copy of `bytes`' first `used` bytes in a buffer of at least `needed` (twice the old size if more). */
+function grown(bytes: Buffer, used: number, needed: number): Buffer {
+  const larger = Buffer.allocUnsafeSlow(Math.max(needed, 2 * bytes.length));
+  bytes.copy(larger, 0, 0, used);
+  return larger;
 }
 
 /**
