@@ -5,13 +5,15 @@
  * in a committed file. Mixed access-log and JSON lines (bench/data.ts) as
  * an agent without a parser ships them (fields empty), each batch observed
  * one second after the one before. Prints JSON per case: Parquet (zstd
- * pages) at compression_level 3 (the default) and 7, NDJSON.zst at 3:
+ * pages) at compression_level 6 (its default) and 3, NDJSON.zst at 3 (its
+ * default):
  *
  *   {"bench":"archive","format":"parquet","compression_level":3, events, raw_mb, seconds, events_per_s, raw_mb_per_s, cpu_seconds, events_per_cpu_s, files, size_mb, size_pct_of_raw}
  *
  * `raw_mb` is the log lines' bytes (what the agent read); the clock covers
  * read + decode + write + the final commit (close). `cpu_seconds` is the
- * process's CPU time over the same span (node:zlib's thread pool included):
+ * process's CPU time over the same span (the Parquet encoder thread and
+ * node:zlib's thread pool included):
  * on a busy machine events per CPU second compare better than events per
  * second. The log is written
  * before the clock starts. Issue 6's targets: Parquet ≥ 200,000 events/s,
@@ -43,10 +45,10 @@ interface Case {
   zstdLevel: number;
 }
 
-/** The defaults of both formats, and Parquet at the level that meets the size target on this data. */
+/** The defaults of both formats, and Parquet at zstd's own default level (faster, larger). */
 const CASES: Case[] = [
+  { format: "parquet", zstdLevel: 6 },
   { format: "parquet", zstdLevel: 3 },
-  { format: "parquet", zstdLevel: 7 },
   { format: "ndjson", zstdLevel: 3 },
 ];
 const root = process.env["LOGSHIP_BENCH_DATA"] ?? join(import.meta.dirname, "..", ".bench-data");

@@ -220,7 +220,7 @@ export const archiveSinkConfigSchema = z.strictObject({
     })
     .prefault({}),
   compression: z.exactOptional(z.enum(["zstd", "snappy"])).describe("parquet page compression (default zstd); ndjson files are always zstd."),
-  compression_level: z.exactOptional(z.int().min(1).max(19)).describe("zstd level (1-19, default 3) of ndjson files and zstd parquet pages: higher is smaller and slower (docs/ARCHIVE.md, Benchmark)."),
+  compression_level: z.exactOptional(z.int().min(1).max(19)).describe("zstd level (1-19) of ndjson files (default 3) and zstd parquet pages (default 6): higher is smaller and slower (docs/ARCHIVE.md, Benchmark)."),
   user: z
     .exactOptional(z.string().min(1).regex(/^[^\s&=#]+$/, "a user name without spaces, &, = or #"))
     .describe("webhdfs:// targets: the HDFS user (user.name, simple authentication). Absent: HDFS's anonymous user."),

@@ -6,10 +6,12 @@
  *
  * 1. esbuild bundles packaging/sea-main.ts (the CLI, agent, collector and
  *    every dependency) into one CommonJS file, and the collector's decode
- *    worker into another; the git commit goes in as LOGSHIP_BUILD_COMMIT.
+ *    worker and the archive's Parquet encoder worker into one each; the git
+ *    commit goes in as LOGSHIP_BUILD_COMMIT.
  * 2. `node --experimental-sea-config` writes the blob: the main script and
  *    the assets, which the program reads with `node:sea` getAsset: the
- *    decode worker's code (collector/ingest/decode-pool.ts), the Kafka
+ *    decode worker's code (collector/ingest/decode-pool.ts), the Parquet
+ *    encoder worker's (collector/sinks/archive/parquet-encoder.ts), the Kafka
  *    client's WebAssembly (below) and the web UI's files
  *    (collector/ui/build.ts, served by collector/ui/routes.ts).
  * 3. A copy of the node binary gets the blob injected by postject, which
@@ -26,6 +28,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { DECODE_WORKER_ASSET } from "../collector/ingest/decode-pool.ts";
+import { PARQUET_ENCODER_WORKER_ASSET } from "../collector/sinks/archive/parquet-encoder.ts";
 import { UI_SEA_PREFIX } from "../collector/ui/assets.ts";
 import { UI_ASSET_NAMES, writeUiAssets } from "../collector/ui/build.ts";
 import { gitHead } from "../shared/cli/commands/version.ts";
@@ -57,11 +60,13 @@ export async function buildSea(outDirectory: string): Promise<BuiltBinary> {
   const worker = join(work, DECODE_WORKER_ASSET);
   await bundleCommonJs(join(ROOT, "packaging", "sea-main.ts"), main, commit);
   await bundleCommonJs(join(ROOT, "collector", "ingest", "decode-worker.ts"), worker, commit);
+  const parquetWorker = join(work, PARQUET_ENCODER_WORKER_ASSET);
+  await bundleCommonJs(join(ROOT, "collector", "sinks", "archive", "parquet-encoder-worker.ts"), parquetWorker, commit);
   const ui = await writeUiAssets(join(work, "ui"));
   const uiAssets = Object.fromEntries(UI_ASSET_NAMES.map((name) => [UI_SEA_PREFIX + name, join(ui, name)]));
 
   const blob = join(work, "logship.blob");
-  const config = { main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets: { [DECODE_WORKER_ASSET]: worker, [KAFKA_WASM_ASSET]: kafkaWasmPath(), ...uiAssets } };
+  const config = { main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets: { [DECODE_WORKER_ASSET]: worker, [PARQUET_ENCODER_WORKER_ASSET]: parquetWorker, [KAFKA_WASM_ASSET]: kafkaWasmPath(), ...uiAssets } };
   const configPath = join(work, "sea-config.json");
   await writeFile(configPath, JSON.stringify(config, null, 2) + "\n");
   execFileSync(process.execPath, ["--experimental-sea-config", configPath], { stdio: "pipe" });

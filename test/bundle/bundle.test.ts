@@ -8,13 +8,15 @@
  * - code an agent never runs, loaded by it anyway: the entry must not
  *   statically reach the collector, the index or the config schemas;
  * - the collector's decode worker thread is a file of its own: a bundle
- *   without it answers /readyz but fails every batch;
+ *   without it answers /readyz but fails every batch; so is the archive's
+ *   Parquet encoder thread (without it no Parquet file is ever committed);
  * - a dependency that reads a file beside its own code at import (the Kafka
  *   client's WebAssembly) fails in a bundle unless it is imported only when
  *   Kafka is configured.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -24,7 +26,7 @@ import { freePort } from "../helpers/processes.ts";
 import { makeBatch, numberedLines } from "../../collector/testing/batches.ts";
 import { postBatch } from "../../collector/testing/collector.ts";
 
-test("the bundle: chunks load node:sqlite only where the index is used, the entry holds only the CLI, and a bundled collector without Kafka starts and answers", async (t) => {
+test("the bundle: chunks load node:sqlite only where the index is used, the entry holds only the CLI, and a bundled collector without Kafka starts, answers and archives as Parquet", async (t) => {
   const directory = await mkdtemp(join(tmpdir(), "logship-bundle-"));
   t.after(() => rm(directory, { recursive: true, force: true }));
   const bundled = await bundleLogship(directory);
@@ -42,7 +44,7 @@ test("the bundle: chunks load node:sqlite only where the index is used, the entr
 
   const port = await freePort();
   const config = join(directory, "collector.yaml");
-  await writeFile(config, `listen: 127.0.0.1:${port}\ndata_dir: ${join(directory, "data")}\n`);
+  await writeFile(config, `listen: 127.0.0.1:${port}\ndata_dir: ${join(directory, "data")}\nsinks: { archive: { format: parquet } }\n`);
   const child = spawn(process.execPath, [bundled, "collector", "--config", config, "--log-format", "json"], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -62,8 +64,14 @@ test("the bundle: chunks load node:sqlite only where the index is used, the entr
   // A batch goes through the decode worker, which a bundle carries as an entry of its own.
   const stored = await postBatch(`http://127.0.0.1:${port}`, makeBatch({ seq: 1, lines: numberedLines("bundled line", 0, 5) }).body);
   assert.deepEqual([stored.status, stored.json], [200, { offset: 0, events: 5 }], stderr);
+  const archive = join(directory, "data", "archive");
+  const opened = async (): Promise<boolean> => existsSync(archive) && (await readdir(archive, { recursive: true })).some((file) => file.includes(".inprogress-"));
+  while (!(await opened()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
   child.kill("SIGTERM");
   await new Promise((resolve) => child.once("exit", resolve));
+  // At stop the archive commits its open file, encoded on the Parquet encoder thread, another entry of the bundle.
+  const archived = (await readdir(archive, { recursive: true })).filter((file) => file.endsWith(".parquet"));
+  assert.equal(archived.length, 1, `one committed Parquet file: ${archived.join(", ")}\n${stderr}`);
 });
 
 /** The files a process loads before running a command: `entry` and, transitively, every chunk it imports statically (not `import()`). */

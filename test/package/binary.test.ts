@@ -4,7 +4,8 @@
  * run with a PATH that holds nothing (no node, no git), by absolute path:
  * `version`, then an agent and a collector from it ship a file's lines and
  * `search --count` from it finds them all. The collector decodes every batch
- * on its decode worker, whose code comes from the executable's assets; the
+ * on its decode worker, whose code comes from the executable's assets, and
+ * archives them as Parquet encoded on its encoder thread (an asset too); the
  * agent runs with its role's options (packaging/role-start.ts); the
  * collector serves the web UI from the executable's assets, the same bytes
  * collector/ui/build.ts makes; a collector with a Kafka sink starts (the
@@ -12,7 +13,8 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -26,7 +28,12 @@ const LINES = 500;
 
 test("the single executable, alone in a directory and with no node on PATH: version, and an agent and a collector from it ship a file that search finds in full", { timeout: 180_000 }, async (t) => {
   const directory = await mkdtemp(join(tmpdir(), "logship-binary-"));
-  t.after(() => rm(directory, { recursive: true, force: true }));
+  // The processes first (the agent writes its spool until it exits), then their directory: one hook, as hooks run in the order they were added.
+  const stops: (() => Promise<void>)[] = [];
+  t.after(async () => {
+    await Promise.all(stops.map((stop) => stop()));
+    await rm(directory, { recursive: true, force: true });
+  });
   const built = await buildSea(join(directory, "build"));
   const home = join(directory, "bin");
   const emptyPath = join(directory, "empty-path");
@@ -43,10 +50,10 @@ test("the single executable, alone in a directory and with no node on PATH: vers
 
   const logFile = join(directory, "app.log");
   await writeFile(logFile, Array.from({ length: LINES }, (_, index) => `binary line ${index} shipped\n`).join(""));
-  const collector = await collectorSetup(join(directory, "collector"), `  - { token: ${SEARCH_TOKEN}, tenant: default, role: search }\n`);
-  const collectorProcess = await start(t, binary, ["collector", "--config", collector.configPath, "--log-format", "json"], env, /listening/);
+  const collector = await collectorSetup(join(directory, "collector"), `  - { token: ${SEARCH_TOKEN}, tenant: default, role: search }\nsinks:\n  archive: { format: parquet, roll: { max_age: 1s } }\n`);
+  const collectorProcess = await start(stops, binary, ["collector", "--config", collector.configPath, "--log-format", "json"], env, /listening/);
   const agent = await agentSetup(join(directory, "agent"), [collector.url], [logFile]);
-  const agentProcess = await start(t, binary, ["agent", "--config", agent.configPath, "--log-format", "json"], env, /agent API listening/);
+  const agentProcess = await start(stops, binary, ["agent", "--config", agent.configPath, "--log-format", "json"], env, /agent API listening/);
   // The agent replaced itself (same PID) with its role's environment.
   const agentEnv = (await readFile(`/proc/${agentProcess.pid}/environ`, "utf8")).split("\0");
   for (const variable of ["LOGSHIP_ROLE_OPTIONS=agent", "MALLOC_ARENA_MAX=1", "NODE_OPTIONS=--max-semi-space-size=2"]) assert.ok(agentEnv.includes(variable), `${variable} in ${agentEnv.join(" ")}`);
@@ -60,6 +67,9 @@ test("the single executable, alone in a directory and with no node on PATH: vers
     throw new Error(`${String(error)}; last search: ${JSON.stringify(last)}; collector exit ${collectorProcess.exitCode}`);
   });
   assert.equal(last.status, 0, last.stderr);
+  // The archive's file, rolled by age, encoded on the Parquet encoder thread whose code is the executable's asset.
+  const archive = join(collector.dataDir, "archive");
+  await until("a committed Parquet file in the archive", 30_000, async () => (existsSync(archive) && (await readdir(archive, { recursive: true })).some((file) => file.endsWith(".parquet")) ? true : undefined));
 
   // The web UI from the executable's assets: the page, its script and its style, byte for byte what the build makes.
   const uiAssets = await buildUiAssets();
@@ -71,14 +81,14 @@ test("the single executable, alone in a directory and with no node on PATH: vers
 
   // The Kafka client compiles its WebAssembly when imported (with sinks.kafka configured): from the executable's asset, no broker needed to start.
   const kafkaCollector = await collectorSetup(join(directory, "kafka-collector"), `sinks:\n  kafka: { brokers: ["127.0.0.1:1"], topic: logship }\n`);
-  await start(t, binary, ["collector", "--config", kafkaCollector.configPath, "--log-format", "json"], env, /listening/);
+  await start(stops, binary, ["collector", "--config", kafkaCollector.configPath, "--log-format", "json"], env, /listening/);
 });
 
-/** `binary ARGS` started in the background until `ready` appears in its log (stderr); killed when the test ends. */
-async function start(t: { after(fn: () => Promise<void>): void }, binary: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
+/** `binary ARGS` started in the background until `ready` appears in its log (stderr); `stops` gets what stops it (SIGTERM, then its exit) when the test ends. */
+async function start(stops: (() => Promise<void>)[], binary: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
   const child = spawn(binary, args, { cwd: join(binary, ".."), env, stdio: ["ignore", "ignore", "pipe"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  t.after(async () => {
+  stops.push(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
     await exited;
   });
