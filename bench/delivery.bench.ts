@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseSize } from "../shared/config/units.ts";
 import { agentConfigSchema } from "../agent/config.ts";
-import { AGENT_ENV, AGENT_NODE_OPTIONS } from "./node-options.ts";
+import { AGENT_DECODING_NODE_OPTIONS, AGENT_ENV, AGENT_NODE_OPTIONS } from "./node-options.ts";
 import { benchFiles } from "./data.ts";
 import { bundleLogship } from "./bundle.ts";
 import { agentStatus, shipThroughLogship, startBenchAgent, startBenchCollector, type NodeRole } from "./logship-delivery.ts";
@@ -54,7 +54,9 @@ async function ship(): Promise<Record<string, unknown>> {
   const files = benchFiles(join(root, "tail"), parseSize(values.bytes), 4, "mixed");
   // Fresh directories per case: an agent that finds its checkpoints would ship nothing.
   const name = `${compression.strategy}-${agentNodeOptions.name}-${transforms === "none" ? "plain" : "transforms"}`;
-  const run = await shipThroughLogship({ logship, directory: join(work, name), files, compression, role: agentNodeOptions, sourceYaml: transforms === "none" ? "" : TRANSFORMS_CHAIN });
+  // A config with transforms decodes its lines: the agent starts with the options the single executable gives it then.
+  const role = transforms === "none" || agentNodeOptions.name !== "shipped" ? agentNodeOptions : { ...agentNodeOptions, argv: AGENT_DECODING_NODE_OPTIONS };
+  const run = await shipThroughLogship({ logship, directory: join(work, name), files, compression, role, sourceYaml: transforms === "none" ? "" : TRANSFORMS_CHAIN });
   return {
     bench: "delivery",
     case: "ship",

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { roleNodeOptions } from "../packaging/role-start.ts";
 
 interface RoleStart {
   node_options: string[];
@@ -15,5 +16,7 @@ const roles = JSON.parse(readFileSync(join(import.meta.dirname, "..", "packaging
 
 export const AGENT_NODE_OPTIONS: readonly string[] = roles.agent.node_options;
 export const AGENT_ENV: Readonly<Record<string, string>> = roles.agent.env;
+/** The agent's options when its config decodes lines (a parser, multiline or transforms), as the single executable chooses them (packaging/role-start.ts). */
+export const AGENT_DECODING_NODE_OPTIONS: readonly string[] = roleNodeOptions("agent", true);
 export const COLLECTOR_NODE_OPTIONS: readonly string[] = roles.collector.node_options;
 export const COLLECTOR_ENV: Readonly<Record<string, string>> = roles.collector.env;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ROLE_OPTIONS_MARKER, roleEnvironment, roleLateFlags } from "./role-start.ts";
+import { ROLE_OPTIONS_MARKER, roleEnvironment, roleLateFlags, roleNodeOptions } from "./role-start.ts";
 
 test("the agent restarts with its NODE_OPTIONS before the caller's, its environment where unset, and the marker; then sets the flags NODE_OPTIONS refuses", () => {
   const env = roleEnvironment(["agent", "--config", "a.yaml"], { PATH: "/bin", NODE_OPTIONS: "--max-semi-space-size=4", MALLOC_ARENA_MAX: "2" });
@@ -16,4 +16,32 @@ test("the collector gets its options; other commands, and a role whose operator 
   assert.equal(roleEnvironment(["agent"], { [ROLE_OPTIONS_MARKER]: "off" }), null);
   assert.deepEqual(roleLateFlags({ [ROLE_OPTIONS_MARKER]: "off" }), []);
   assert.deepEqual(roleLateFlags({}), []);
+});
+
+test("an agent whose config decodes lines (parser, multiline or transforms) gets the decoding options in place of the same flags", () => {
+  const configs: Record<string, string> = {
+    "plain.yaml": "sources:\n  - { name: a, paths: [/var/log/a.log] }\n  - { name: b, paths: [/var/log/b.log], parser: { type: none } }\n",
+    "json.yaml": "sources:\n  - { name: a, paths: [/var/log/a.log] }\n  - { name: b, paths: [/var/log/b.log], parser: { type: json } }\n",
+    "multiline.yaml": "sources:\n  - { name: a, paths: [/a], multiline: { start: '^\\d' } }\n",
+    "transforms.yaml": "sources:\n  - { name: a, paths: [/a], transforms: [{ drop: debug }] }\n",
+    "no-transforms.yaml": "sources:\n  - { name: a, paths: [/a], transforms: [] }\n",
+    "broken.yaml": "sources: [\n",
+  };
+  const read = (path: string): string => {
+    const text = configs[path];
+    if (text === undefined) throw new Error(`ENOENT: ${path}`);
+    return text;
+  };
+  const nodeOptions = (args: string[]): string | undefined => roleEnvironment(args, {}, read)?.["NODE_OPTIONS"];
+  for (const path of ["json.yaml", "multiline.yaml", "transforms.yaml"]) {
+    assert.equal(nodeOptions(["agent", "--config", path]), "--max-semi-space-size=8", path);
+  }
+  assert.equal(nodeOptions(["agent", "--config=transforms.yaml"]), "--max-semi-space-size=8");
+  assert.equal(nodeOptions(["agent", "-c", "json.yaml", "--dry-run"]), "--max-semi-space-size=8");
+  for (const path of ["plain.yaml", "no-transforms.yaml", "broken.yaml", "missing.yaml"]) {
+    assert.equal(nodeOptions(["agent", "--config", path]), "--max-semi-space-size=2", path);
+  }
+  assert.equal(nodeOptions(["collector", "--config", "json.yaml"]), "--disable-warning=ExperimentalWarning", "only the agent has decoding options");
+  assert.deepEqual(roleNodeOptions("agent", true), ["--max-semi-space-size=8"]);
+  assert.deepEqual(roleNodeOptions("agent", false), ["--max-semi-space-size=2"]);
 });

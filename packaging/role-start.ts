@@ -20,12 +20,23 @@
  *   some of such a flag's effects only when the heap is set up, so a flag
  *   set this way acts partly.
  *
+ * An agent whose config decodes its lines (a source with a parser,
+ * multiline or transforms: every line becomes a string and objects) takes
+ * the role's `node_options_decoding` in place of the same flags: a young
+ * generation sized for that garbage (`--max-semi-space-size=8` instead of
+ * 2). The config named by `--config` is read and parsed here for that
+ * alone; one that cannot be read or parsed gets the base options, and the
+ * agent reports it. A reload that adds a parser keeps the options the
+ * agent started with (a restart applies them).
+ *
  * Other commands (search, validate, version, ...) start once, on Node's
  * defaults. Setting the marker yourself to something that is not a role
  * (`LOGSHIP_ROLE_OPTIONS=off`) runs a role on exactly the NODE_OPTIONS and
  * environment you give it. Options you put in NODE_OPTIONS come after the
  * role's, so yours win; a variable of the role's environment you set is kept.
  */
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
 import roles from "./node-options.json" with { type: "json" };
 
 /** Present in the environment of a role that already runs with its options (its name), or whose operator opted out. */
@@ -33,6 +44,8 @@ export const ROLE_OPTIONS_MARKER = "LOGSHIP_ROLE_OPTIONS";
 
 interface RoleStart {
   node_options: readonly string[];
+  /** In place of the same flags of node_options when the role's config decodes lines (the agent). */
+  node_options_decoding?: readonly string[];
   env: Readonly<Record<string, string>>;
 }
 
@@ -46,16 +59,65 @@ const ROLES: ReadonlyMap<string, RoleStart> = new Map([
  * with, or null when this process may run it as it is: not a role with
  * options, or the marker is set.
  */
-export function roleEnvironment(args: readonly string[], env: Readonly<NodeJS.ProcessEnv>): Record<string, string> | null {
+export function roleEnvironment(args: readonly string[], env: Readonly<NodeJS.ProcessEnv>, readConfig: (path: string) => string = (path) => readFileSync(path, "utf8")): Record<string, string> | null {
   const command = args.find((arg) => !arg.startsWith("-"));
   const role = command === undefined ? undefined : ROLES.get(command);
   if (command === undefined || role === undefined || env[ROLE_OPTIONS_MARKER] !== undefined) return null;
   const next: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) if (value !== undefined) next[name] = value;
   for (const [name, value] of Object.entries(role.env)) next[name] ??= value;
-  next["NODE_OPTIONS"] = [...role.node_options.filter(allowedInNodeOptions), env["NODE_OPTIONS"] ?? ""].join(" ").trim();
+  const options = roleNodeOptions(command, role.node_options_decoding !== undefined && configDecodesLines(args, readConfig));
+  next["NODE_OPTIONS"] = [...options.filter(allowedInNodeOptions), env["NODE_OPTIONS"] ?? ""].join(" ").trim();
   next[ROLE_OPTIONS_MARKER] = command;
   return next;
+}
+
+/** A role's Node options: its node_options, with node_options_decoding in place of the same flags when its config decodes lines. */
+export function roleNodeOptions(command: string, decodesLines: boolean): string[] {
+  const role = ROLES.get(command);
+  if (role === undefined) throw new Error(`assertion failed: ${command} is a role`);
+  const decoding = decodesLines ? (role.node_options_decoding ?? []) : [];
+  const replaced = new Set(decoding.map(flagName));
+  return [...role.node_options.filter((option) => !replaced.has(flagName(option))), ...decoding];
+}
+
+/**
+ * True when the agent config named by `--config` has a source that decodes
+ * its lines instead of shipping their bytes (agent/tail/decode.ts: a
+ * parser other than none, a multiline rule, or transforms); false when
+ * there is no such config or it cannot be read or parsed.
+ */
+export function configDecodesLines(args: readonly string[], readConfig: (path: string) => string): boolean {
+  const path = configArgument(args);
+  if (path === undefined) return false;
+  let config: unknown;
+  try {
+    config = parse(readConfig(path));
+  } catch {
+    // The agent loads the config again and reports what is wrong with it.
+    return false;
+  }
+  const sources = (config as { sources?: unknown } | null)?.sources;
+  if (!Array.isArray(sources)) return false;
+  return sources.some((source: unknown) => {
+    if (typeof source !== "object" || source === null) return false;
+    const { parser, multiline, transforms } = source as { parser?: { type?: unknown }; multiline?: unknown; transforms?: unknown };
+    return (parser?.type !== undefined && parser.type !== "none") || (multiline !== undefined && multiline !== null) || (Array.isArray(transforms) && transforms.length > 0);
+  });
+}
+
+/** The value of `-c`/`--config` (`--config F`, `--config=F`, `-c F`). */
+function configArgument(args: readonly string[]): string | undefined {
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index] as string;
+    if (arg.startsWith("--config=")) return arg.slice("--config=".length);
+    if (arg === "--config" || arg === "-c") return args[index + 1];
+  }
+  return undefined;
+}
+
+function flagName(option: string): string {
+  return option.split("=")[0] as string;
 }
 
 /** The role's options NODE_OPTIONS does not accept, for `v8.setFlagsFromString` in the process the marker names (none for another marker or none). */
@@ -66,5 +128,5 @@ export function roleLateFlags(env: Readonly<NodeJS.ProcessEnv>): string[] {
 }
 
 function allowedInNodeOptions(option: string): boolean {
-  return process.allowedNodeEnvironmentFlags.has(option.split("=")[0] as string);
+  return process.allowedNodeEnvironmentFlags.has(flagName(option));
 }
