@@ -427,3 +427,35 @@ test("with the Kafka log's positions: files named by partition and record_index 
   assert.equal(third.heldFrom(space), null);
   await third.close();
 });
+
+test("an in-progress file the target could not delete when its write failed is deleted before the next write", async (t) => {
+  const root = temporaryDirectory(t);
+  const files = new FileTarget(root);
+  let removesRefused = 1;
+  const target = Object.assign(Object.create(files) as FileTarget, {
+    remove: (directory: string, name: string): Promise<void> => (removesRefused-- > 0 ? Promise.reject(new Error("target down (test)")) : files.remove(directory, name)),
+  });
+  let failFlush = true;
+  const failingOnce: ArchiveFormat = {
+    extension: NDJSON_FORMAT.extension,
+    create: async (path) => {
+      const file = await NDJSON_FORMAT.create(path);
+      return {
+        get uncompressedBytes() {
+          return file.uncompressedBytes;
+        },
+        append: (item) => file.append(item),
+        flush: () => (failFlush ? ((failFlush = false), Promise.reject(new Error("disk full (test)"))) : file.flush()),
+        finish: () => file.finish(),
+        abort: () => file.abort(),
+      };
+    },
+  };
+  const sink = openSink(root, { target, format: failingOnce });
+  const failed = await sink.send([event(0, BASE_MS)], new AbortController().signal, { offsets: [0] });
+  assert.equal(failed.kind, "retry");
+  assert.deepEqual([...archiveFiles(root).values()], [null], "the dropped in-progress file is still there: its delete failed");
+  await send(sink, [event(0, BASE_MS), event(1, BASE_MS)]);
+  await sink.close();
+  assert.deepEqual([...archiveFiles(root).values()].map((lines) => lines?.length ?? null), [2], "deleted before the next write; the events committed once");
+});

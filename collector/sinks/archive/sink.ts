@@ -117,6 +117,8 @@ export class ArchiveSink implements Sink {
   private recovery: Promise<void> | null = null;
   /** Listings so far: only the first deletes in-progress files (later ones, after a `release`, may see another collector's). */
   private listings = 0;
+  /** This sink's own in-progress files whose deletion failed (the target was down): deleted again before each write until it succeeds. */
+  private undeleted: { directory: string; name: string }[] = [];
   private closed = false;
 
   /** Makes no request: the target is listed at the first send, so a target that is down at start shows up as retries. */
@@ -243,6 +245,7 @@ export class ArchiveSink implements Sink {
     try {
       await this.recover();
       await this.relistUncertain(state);
+      await this.removeUndeleted();
       // A send's events are of one tenant and mostly share their time text (a batch's observed time): render a partition once per text.
       let lastTime: string | null = null;
       let partition = "";
@@ -278,6 +281,22 @@ export class ArchiveSink implements Sink {
       const message = await this.dropOpenFiles(state, error, "archive write failed; dropped the open files, the runner reads again from its committed offset");
       const refused = (error as { retryable?: unknown }).retryable === false;
       return refused ? { kind: "retry", afterMs: REFUSED_RETRY_AFTER_MS, reason: `archive: ${message}` } : { kind: "retry", reason: `archive: ${message}` };
+    }
+  }
+
+  /** Deletes the in-progress files a drop could not delete; one that fails again stays for the next write (a best effort: readers never see them). */
+  private async removeUndeleted(): Promise<void> {
+    if (this.undeleted.length === 0) return;
+    const files = this.undeleted;
+    this.undeleted = [];
+    for (const file of files) {
+      try {
+        await this.options.target.remove(file.directory, file.name);
+        this.options.logger.info("archive deleted an in-progress file it could not delete before", { sink: this.name, file: file.name });
+      } catch {
+        // Still down: its own warning was logged when it was first left; the next write tries again.
+        this.undeleted.push(file);
+      }
     }
   }
 
@@ -355,8 +374,9 @@ export class ArchiveSink implements Sink {
         await file.writer.abort();
         await this.options.target.remove(file.partition, file.name);
       } catch (cleanupError) {
-        // Left behind, it is hidden from readers and deleted at the next start.
-        this.options.logger.warn("archive could not delete a dropped in-progress file", { sink: this.name, file: file.name, error: cleanupError instanceof Error ? cleanupError.message : String(cleanupError) });
+        // Left behind, it is hidden from readers; deleted before the next write (or at the next start).
+        this.undeleted.push({ directory: file.partition, name: file.name });
+        this.options.logger.warn("archive could not delete a dropped in-progress file; it is deleted again before the next write", { sink: this.name, file: file.name, error: cleanupError instanceof Error ? cleanupError.message : String(cleanupError) });
       }
     }
     return files.length;
