@@ -43,6 +43,33 @@ export function sampleValue(exposition: Exposition, series: string): number | un
   return exposition.samples.get(series);
 }
 
+/** One series of a metric, its labels parsed. */
+export interface LabelledSample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\["\\n])*)"/g;
+
+/** Every series of `name` (no histogram parts), with its labels. */
+export function seriesOf(exposition: Exposition, name: string): LabelledSample[] {
+  const found: LabelledSample[] = [];
+  for (const [series, value] of exposition.samples) {
+    if (series !== name && !series.startsWith(`${name}{`)) continue;
+    const labels: Record<string, string> = {};
+    for (const [, label, text] of series.slice(name.length).matchAll(LABEL)) labels[label as string] = (text as string).replace(/\\(["\\n])/g, (_, escaped: string) => (escaped === "n" ? "\n" : escaped));
+    found.push({ labels, value });
+  }
+  return found;
+}
+
+/** The sum of `name`'s series whose labels include `labels` (0 when none). */
+export function sumOf(exposition: Exposition, name: string, labels: Record<string, string> = {}): number {
+  return seriesOf(exposition, name)
+    .filter((sample) => Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
+    .reduce((sum, sample) => sum + sample.value, 0);
+}
+
 /** Scrapes until `check` holds (what the metrics count may land just after the answer the test saw); fails after `timeoutMs`. */
 export async function scrapeUntil(url: string, what: string, check: (exposition: Exposition) => boolean, timeoutMs = 10_000): Promise<Exposition> {
   const deadline = Date.now() + timeoutMs;

@@ -32,6 +32,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startKafka, stopKafka } from "../engines/kafka.ts";
 import { archiveLine, countArchiveRows, globArchive, readArchive } from "../helpers/archive-duckdb.ts";
+import { parseExposition, seriesOf } from "../../shared/testing/exposition.ts";
 import { prng } from "../helpers/fault-proxy.ts";
 import { createTopic, waitForProducerIds } from "../helpers/kafka-topics.ts";
 import { agentSetup, collectorSetup, INGEST_TOKEN, until, waitDelivered, type AgentSetup, type CollectorSetup, type LogshipProcess } from "../helpers/processes.ts";
@@ -134,8 +135,8 @@ async function waitArchived(collector: CollectorSetup, topic: string): Promise<v
   await until("the archive group's lag in /metrics to drop to 0", ARCHIVED_TIMEOUT_MS, async () => {
     const response = await fetch(`${collector.url}/metrics`, { signal: AbortSignal.timeout(15_000) }).catch(() => null);
     if (response === null || !response.ok) return undefined;
-    const lag = (await response.text()).split("\n").filter((line) => line.startsWith(`logship_collector_sink_lag_records{sink="archive",topic="${topic}"`));
-    return lag.length === PARTITIONS && lag.every((line) => line.endsWith(" 0")) ? true : undefined;
+    const lag = seriesOf(parseExposition(await response.text()), "logship_collector_sink_lag_records").filter((sample) => sample.labels["sink"] === "archive" && sample.labels["topic"] === topic);
+    return lag.length === PARTITIONS && lag.every((sample) => sample.value === 0) ? true : undefined;
   });
 }
 

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { startKafka, stopKafka } from "../engines/kafka.ts";
 import { createTopic, waitForProducerIds } from "../helpers/kafka-topics.ts";
 import { agentSetup, collectorSetup, until, waitDelivered, writeNumbered } from "../helpers/processes.ts";
+import { scrape, seriesOf, sumOf } from "../../shared/testing/exposition.ts";
 
 const LINES = 20_000;
 const PARTITIONS = 3;
@@ -32,43 +33,6 @@ before(() => {
 after(() => {
   stopKafka();
 });
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** The samples of a Prometheus text exposition (label values here hold no quotes or commas). */
-function parseMetrics(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split("\n")) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (match === null) continue;
-    const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? "").split(",").filter((part) => part !== "")) {
-      const [key, value] = pair.split("=");
-      labels[key ?? ""] = JSON.parse(value ?? '""') as string;
-    }
-    samples.push({ name: match[1] ?? "", labels, value: Number(match[3]) });
-  }
-  return samples;
-}
-
-async function scrape(url: string): Promise<Sample[]> {
-  const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(15_000) });
-  assert.equal(response.status, 200);
-  return parseMetrics(await response.text());
-}
-
-/** The sum of a metric's samples whose labels include `labels`. */
-function total(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number {
-  return samples.filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value)).reduce((sum, sample) => sum + sample.value, 0);
-}
-
-function series(samples: readonly Sample[], name: string): Sample[] {
-  return samples.filter((sample) => sample.name === name);
-}
 
 test("with the Kafka log, /metrics counts the log's records and bytes per topic and each sink's outcomes, and the sink lag drains to 0", async (t) => {
   const directory = await mkdtemp(join(tmpdir(), "logship-kafka-metrics-"));
@@ -91,28 +55,28 @@ test("with the Kafka log, /metrics counts the log's records and bytes per topic 
 
   const drained = await until("the search sink's group lag (records and seconds) drains to 0 and every event is delivered", DRAIN_TIMEOUT_MS, async () => {
     const samples = await scrape(collector.url);
-    const lag = series(samples, "logship_collector_sink_lag_records").filter((sample) => sample.labels["sink"] === "search");
-    const delivered = total(samples, "logship_collector_sink_delivered_events_total", { sink: "search", topic });
+    const lag = seriesOf(samples, "logship_collector_sink_lag_records").filter((sample) => sample.labels["sink"] === "search");
+    const delivered = sumOf(samples, "logship_collector_sink_delivered_events_total", { sink: "search", topic });
     // The lag in seconds is the age of the send in progress: 0 once the last one has been committed, which the offsets Kafka reports can show a moment before.
-    const lagSeconds = total(samples, "logship_collector_sink_lag_seconds", { sink: "search", topic });
+    const lagSeconds = sumOf(samples, "logship_collector_sink_lag_seconds", { sink: "search", topic });
     return lag.length === PARTITIONS && lag.every((sample) => sample.value === 0) && delivered >= LINES && lagSeconds === 0 ? samples : undefined;
   });
 
-  const ingestedBatches = total(drained, "logship_collector_ingest_batches_total", { tenant: "default" });
-  assert.equal(total(drained, "logship_collector_ingest_events_total", { tenant: "default" }), LINES, "events ingested = lines written");
+  const ingestedBatches = sumOf(drained, "logship_collector_ingest_batches_total", { tenant: "default" });
+  assert.equal(sumOf(drained, "logship_collector_ingest_events_total", { tenant: "default" }), LINES, "events ingested = lines written");
   assert.ok(ingestedBatches > 0);
-  assert.equal(total(drained, "logship_collector_log_produced_records_total", { topic }), ingestedBatches, "records produced = batches ingested");
-  assert.equal(total(drained, "logship_collector_log_produced_bytes_total", { topic }), total(drained, "logship_collector_ingest_bytes_total", { tenant: "default" }), "bytes produced = bytes ingested");
-  const ends = series(drained, "logship_collector_log_partition_end_offset").filter((sample) => sample.labels["topic"] === topic);
+  assert.equal(sumOf(drained, "logship_collector_log_produced_records_total", { topic }), ingestedBatches, "records produced = batches ingested");
+  assert.equal(sumOf(drained, "logship_collector_log_produced_bytes_total", { topic }), sumOf(drained, "logship_collector_ingest_bytes_total", { tenant: "default" }), "bytes produced = bytes ingested");
+  const ends = seriesOf(drained, "logship_collector_log_partition_end_offset").filter((sample) => sample.labels["topic"] === topic);
   assert.deepEqual(ends.map((sample) => sample.labels["partition"]).sort(), ["0", "1", "2"], "one end offset per partition");
   assert.equal(ends.reduce((sum, sample) => sum + sample.value, 0), ingestedBatches, "the fresh topic's end offsets add up to the records produced");
-  assert.equal(total(drained, "logship_collector_log_partition_first_offset", { topic }), 0, "nothing was deleted yet");
-  assert.equal(total(drained, "logship_collector_sink_delivered_events_total", { sink: "search", topic }), LINES, "the sink delivered every event once");
+  assert.equal(sumOf(drained, "logship_collector_log_partition_first_offset", { topic }), 0, "nothing was deleted yet");
+  assert.equal(sumOf(drained, "logship_collector_sink_delivered_events_total", { sink: "search", topic }), LINES, "the sink delivered every event once");
   for (const name of ["logship_collector_sink_retries_total", "logship_collector_sink_rejected_events_total", "logship_collector_sink_undecodable_records_total", "logship_collector_sink_duplicate_records_total"]) {
-    const found = series(drained, name).filter((sample) => sample.labels["sink"] === "search");
+    const found = seriesOf(drained, name).filter((sample) => sample.labels["sink"] === "search");
     assert.equal(found.length, 1, `${name} has the search sink's series`);
     assert.equal(found[0]?.value, 0, `${name} is 0`);
   }
-  assert.equal(total(drained, "logship_collector_sink_lag_seconds", { sink: "search", topic }), 0, "nothing is being delivered");
-  assert.equal(series(drained, "logship_collector_sink_lag_events").length, 0, "the embedded log's lag in events has no series with the Kafka log");
+  assert.equal(sumOf(drained, "logship_collector_sink_lag_seconds", { sink: "search", topic }), 0, "nothing is being delivered");
+  assert.equal(seriesOf(drained, "logship_collector_sink_lag_events").length, 0, "the embedded log's lag in events has no series with the Kafka log");
 });
