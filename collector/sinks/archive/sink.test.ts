@@ -36,6 +36,26 @@ function template(text = "tenant=%T/dt=%Y-%m-%d/hour=%H"): PartitionTemplate {
   return parsed;
 }
 
+/** NDJSON whose `failing`-th flush (counted over every file it makes) fails with "disk full (test)". */
+function failingFlush(failing: number): ArchiveFormat {
+  let flushes = 0;
+  return {
+    extension: NDJSON_FORMAT.extension,
+    create: async (path) => {
+      const file = await NDJSON_FORMAT.create(path);
+      return {
+        get uncompressedBytes() {
+          return file.uncompressedBytes;
+        },
+        append: (item) => file.append(item),
+        flush: () => (++flushes === failing ? Promise.reject(new Error("disk full (test)")) : file.flush()),
+        finish: () => file.finish(),
+        abort: () => file.abort(),
+      };
+    },
+  };
+}
+
 function openSink(root: string, options: Partial<ArchiveSinkOptions> = {}): ArchiveSink {
   return new ArchiveSink({ name: "archive", target: new FileTarget(root), format: NDJSON_FORMAT, partition: template(), maxBytes: 1 << 20, maxAgeMs: HOUR_MS, logger: silentLogger, ...options });
 }
@@ -246,23 +266,7 @@ test("a failed write drops the open files and answers retry; the runner reads ag
   const log = await openLog(dataDirectory);
   await appendRecords(log);
   // The 8th write of a send's lines to a file fails before any file rolled: the open files, from offset 0, are dropped.
-  let flushes = 0;
-  const failingOnce: ArchiveFormat = {
-    extension: NDJSON_FORMAT.extension,
-    create: async (path) => {
-      const file = await NDJSON_FORMAT.create(path);
-      return {
-        get uncompressedBytes() {
-          return file.uncompressedBytes;
-        },
-        append: (item) => file.append(item),
-        flush: () => (++flushes === 8 ? Promise.reject(new Error("disk full (test)")) : file.flush()),
-        finish: () => file.finish(),
-        abort: () => file.abort(),
-      };
-    },
-  };
-  const sink = openSink(root, { format: failingOnce });
+  const sink = openSink(root, { format: failingFlush(8) });
   const runner = await openRunner(dataDirectory, log, sink);
   runner.start();
   await waitFor(() => runner.status().state === "idle" && runner.committedOffset === sink.heldFrom("default"), 10_000, "the runner to hand over every event");
@@ -435,23 +439,7 @@ test("an in-progress file the target could not delete when its write failed is d
   const target = Object.assign(Object.create(files) as FileTarget, {
     remove: (directory: string, name: string): Promise<void> => (removesRefused-- > 0 ? Promise.reject(new Error("target down (test)")) : files.remove(directory, name)),
   });
-  let failFlush = true;
-  const failingOnce: ArchiveFormat = {
-    extension: NDJSON_FORMAT.extension,
-    create: async (path) => {
-      const file = await NDJSON_FORMAT.create(path);
-      return {
-        get uncompressedBytes() {
-          return file.uncompressedBytes;
-        },
-        append: (item) => file.append(item),
-        flush: () => (failFlush ? ((failFlush = false), Promise.reject(new Error("disk full (test)"))) : file.flush()),
-        finish: () => file.finish(),
-        abort: () => file.abort(),
-      };
-    },
-  };
-  const sink = openSink(root, { target, format: failingOnce });
+  const sink = openSink(root, { target, format: failingFlush(1) });
   const failed = await sink.send([event(0, BASE_MS)], new AbortController().signal, { offsets: [0] });
   assert.equal(failed.kind, "retry");
   assert.deepEqual([...archiveFiles(root).values()], [null], "the dropped in-progress file is still there: its delete failed");
