@@ -9,6 +9,8 @@ import { INGEST_TOKEN, PAYMENTS_TOKEN, SEARCH_TOKEN, postBatch, startTestCollect
 import { MemorySink, waitFor } from "../testing/memory-sink.ts";
 import type { RunningCollector } from "../main.ts";
 import type { CollectorStatusJson } from "./status.ts";
+import type { SinkFanout } from "../sinks/fanout.ts";
+import type { SinkRunnerStatus } from "../sinks/runner.ts";
 
 function temporaryDirectory(t: { after: (fn: () => unknown) => void }): string {
   const directory = mkdtempSync(join(tmpdir(), "logship-admin-"));
@@ -42,14 +44,8 @@ async function collectorWithTraffic(t: { after: (fn: () => unknown) => void }): 
   assert.equal((await postBatch(collector.url, payments.body, { authorization: `Bearer ${PAYMENTS_TOKEN}` })).status, 200);
   await waitFor(() => search.ids.size === 307 && archive.sends > 0, 10_000, "the search sink to deliver everything and the archive sink to fail");
   // A runner commits its offset after the sink's answer: the tests read committed offsets, so wait for them too.
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const status = (await call(collector.url, "GET", "/v1/status", PAYMENTS_TOKEN)).json as unknown as CollectorStatusJson;
-    const searchRunners = status.sinks.filter((runner) => runner.sink === "search");
-    if (searchRunners.length === 2 && searchRunners.every((runner) => runner.committed_offset === runner.end_offset)) break;
-    if (Date.now() > deadline) assert.fail(`the search sink's offsets were not committed in time: ${JSON.stringify(searchRunners)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  const searchRunners = (): SinkRunnerStatus[] => (collector.sinks as SinkFanout).status().filter((runner) => runner.sink === "search");
+  await waitFor(() => searchRunners().length === 2 && searchRunners().every((runner) => runner.committedOffset === runner.endOffset), 10_000, "the search sink's offsets to be committed");
   return { collector, search, archive, bodyBytes };
 }
 
