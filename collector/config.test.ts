@@ -53,6 +53,16 @@ test("search.peer_timeout: a duration from 100 ms to 10 minutes; at most 64 peer
   assert.match(tooMany[0] ?? "", /peers: at most 64 peers/);
 });
 
+test("search.tail_settle: a duration from 100 ms to 10 minutes, the bounds included", () => {
+  assert.equal(load("search: { tail_settle: 100ms }\n").config?.search.tail_settle, 100);
+  assert.equal(load("search: { tail_settle: 10m }\n").config?.search.tail_settle, 600_000);
+  for (const refused of ["99ms", "601s"]) {
+    const issues = load(`search: { tail_settle: ${refused} }\n`).issues;
+    assert.equal(issues.length, 1, refused);
+    assert.match(issues[0] ?? "", /^collector\.yaml:1:24: search\.tail_settle: /);
+  }
+});
+
 test("the DESIGN.md example loads, with tokens from env defaults in flow maps", () => {
   const config = loadCollectorConfig(`${FIXTURES}collector-ok.yaml`, { INGEST_TOKEN: "from-env" });
   assert.deepEqual(config.tokens, [
