@@ -83,8 +83,7 @@ export function luhnValid(digits: string): boolean {
  * `text` with every accepted match replaced, and how many were. One exec
  * loop per pattern that finds something, the result built from slices: a
  * test() then a replace() with a callback scanned each redacted text twice
- * and called back per match (2.4 times the time per line on the benchmark's
- * lines).
+ * and called back per match (measured slower per line: issue 11's note).
  */
 export function redactText(text: string, patterns: readonly RedactPattern[]): { text: string; redactions: number } {
   let redactions = 0;

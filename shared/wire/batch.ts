@@ -130,8 +130,8 @@ let scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
  * (each fields object made JSON once) into a scratch buffer and copied out:
  * a batch holds one buffer per segment, not several per event until it is
  * joined. Strings go through one `buffer.write` each: a copy loop in JS
- * was 1.5-4x slower per log line (charCodeAt on the sliced strings the
- * decoder makes). `truncated`: indexes of events marked truncated.
+ * was slower per log line (charCodeAt on the sliced strings the decoder
+ * makes; issue 11's note). `truncated`: indexes of events marked truncated.
  */
 export function eventsSegment(stream: number, observedMs: number, input: WireEventColumns | readonly WireEvent[], truncated: readonly number[] = []): SegmentParts {
   if (isEventList(input)) return eventsSegment(stream, observedMs, eventColumns(input), input.flatMap((event, index) => (event.truncated === true ? [index] : [])));

@@ -30,7 +30,8 @@ const ROW_GROUP_BYTES_MAX = 16 * 1024 * 1024;
 /**
  * `compression_level`'s default for zstd pages: the fastest level whose
  * files stay within issue 6's 15 % of the raw log on bench/archive.bench.ts
- * (level 5 lands above it; ndjson keeps zstd's own default, 3).
+ * (level 5 was measured above it: issue 6's note; ndjson keeps zstd's own
+ * default, 3).
  */
 export const PARQUET_ZSTD_LEVEL_DEFAULT = 6;
 
