@@ -224,8 +224,13 @@ function fullTextNode(glob: Glob): Node {
   const count = tests.length;
   if (count === 0) return () => false;
   const mayContain = substringHint(globs);
+  const exact = asciiTokensRegex(globs);
   return (evaluation) => {
     if (mayContain !== null && !mayContain(evaluation)) return false;
+    if (exact !== null && evaluation.tokens === undefined) {
+      const message = evaluation.event.message;
+      return typeof message === "string" && exact.test(message);
+    }
     const tokens = messageTokens(evaluation);
     for (let start = 0; start + count <= tokens.length; start++) {
       let matched = 0;
@@ -258,6 +263,32 @@ function substringHint(globs: readonly Glob[]): ((evaluation: Evaluation) => boo
     const message = evaluation.event.message;
     return typeof message === "string" && regex.test(message);
   };
+}
+
+/** Token characters (tokenize.ts) as a regex class body. */
+const TOKEN_CLASS = String.raw`\p{L}\p{M}\p{N}\p{Co}`;
+
+/**
+ * The same answer as tokenizing the message and looking for the tokens in a
+ * row, without tokenizing, when every token is an ASCII literal: each token
+ * a whole run of token characters (not preceded or followed by one), runs
+ * separated by non-token characters. Each letter is a class of the
+ * characters whose toLowerCase is that letter: itself, its capital, and for
+ * `k` the Kelvin sign (no other character lowercases to an ASCII letter or
+ * digit) — not the `i` flag, whose case folding would also take `ſ` for
+ * `s`. A message that passed the substring hint is tested once by this
+ * regex instead of being split into tokens. Null when a token has a
+ * wildcard or other characters.
+ */
+function asciiTokensRegex(globs: readonly Glob[]): RegExp | null {
+  const parts: string[] = [];
+  for (const glob of globs) {
+    if (glob.some((code) => code === ANY_RUN || code === ANY_ONE)) return null;
+    const text = globText(glob);
+    if (!/^[a-z0-9]+$/.test(text)) return null;
+    parts.push([...text].map((char) => (char === "k" ? "[kK\\u212A]" : /[a-z]/.test(char) ? `[${char}${char.toUpperCase()}]` : char)).join(""));
+  }
+  return new RegExp(`(?<![${TOKEN_CLASS}])${parts.join(`[^${TOKEN_CLASS}]+`)}(?![${TOKEN_CLASS}])`, "u");
 }
 
 function tokenTest(glob: Glob): TokenTest {

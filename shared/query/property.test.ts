@@ -7,6 +7,7 @@ import { compileQuery } from "./compile.ts";
 import { FIXTURE_EVENTS } from "./fixture-events.ts";
 import { parseQuery } from "./parser.ts";
 import { printQuery } from "./print.ts";
+import { tokenize } from "./tokenize.ts";
 import { TIME_MAX_MS, TIME_MIN_MS } from "./values.ts";
 
 /** Characters that exercise every piece of syntax, plus plain, Unicode and astral ones. */
@@ -123,6 +124,24 @@ test("whatever parses also prints, re-parses to the same AST and evaluates witho
       assert.deepStrictEqual(parseQuery(printQuery(ast)), ast, `${JSON.stringify(input)} printed as ${printQuery(ast)}`);
       const predicate = compileQuery(ast);
       for (const event of FIXTURE_EVENTS) predicate(event);
+    }),
+    { numRuns: 5000 },
+  );
+});
+
+test("full text on ASCII words (matched without tokenizing) agrees with tokenizing the message and finding the words in a row", () => {
+  // Characters near the rule's edges: capitals, the Kelvin sign (lowercases to k), the long s (case-folds to s but lowercases to itself), marks, astral letters.
+  const messageChar = fc.constantFrom("a", "A", "k", "K", "\u212a", "s", "S", "\u017f", "1", " ", "-", "/", ".", "_", "é", "\u0301", "😀", "𝐀");
+  const word = fc.string({ unit: fc.constantFrom("a", "k", "s", "1"), minLength: 1, maxLength: 3 });
+  fc.assert(
+    fc.property(fc.array(word, { minLength: 1, maxLength: 3 }), fc.string({ unit: messageChar, maxLength: 16 }), fc.string({ unit: messageChar, maxLength: 16 }), (words, before, after) => {
+      const phrase = words.join(" ");
+      const predicate = compileQuery(parseQuery(`"${phrase}"`));
+      for (const message of [`${before}${phrase}${after}`, `${before}${phrase.toUpperCase()}${after}`, `${before}${after}`, before]) {
+        const tokens = tokenize(message);
+        const expected = tokens.some((_, start) => words.every((wanted, index) => tokens[start + index] === wanted));
+        assert.equal(predicate({ message }), expected, `${JSON.stringify(phrase)} in ${JSON.stringify(message)}`);
+      }
     }),
     { numRuns: 5000 },
   );
