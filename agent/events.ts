@@ -31,6 +31,13 @@ export interface DecodedEvents {
   fields: (Record<string, unknown> | undefined)[];
   /** Parsed event time in ms per event (undefined: use observed time). */
   timesMs: (number | undefined)[];
+  /**
+   * Messages that are still the bytes of their line in the read buffer (an
+   * ASCII line, not changed by a parser or transform): the encoder copies
+   * those bytes (shared/wire/batch.ts VerbatimBytes). The buffer is valid
+   * until the block's `release`.
+   */
+  verbatim?: { buffer: Buffer; starts: number[]; ends: number[] } | undefined;
 }
 
 export interface EventBlock {
@@ -48,8 +55,9 @@ export interface EventBlock {
   truncated: number[];
   ack(): void;
   /**
-   * The output no longer needs `lines` (it copied them): their buffer may be
-   * reused. Optional; call at most once, and never touch `lines` after it.
+   * The output no longer needs `lines` or `decoded.verbatim` (it copied
+   * them): their buffer may be reused. Optional; call at most once, and
+   * never touch `lines` or `decoded.verbatim` after it.
    */
   release(): void;
 }

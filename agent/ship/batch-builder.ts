@@ -55,7 +55,9 @@ export class BatchBuilder {
     }
     this.ends.set(block.stream.key, block.endOffset);
     this.acks.push(block.ack);
-    this.releases.push(block.release);
+    // Decoded events are in their segment now (verbatim bytes copied); raw lines are copied when the batch is joined.
+    if (block.lines === null) block.release();
+    else this.releases.push(block.release);
   }
 
   /** Join the batch (into a buffer from `allocate`, if given) and hand the blocks' read buffers back. */

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { EventDecoder } from "./decode.ts";
 import type { LineRun } from "./splitter.ts";
+import type { LineParser } from "../parsers/types.ts";
 
 /** The lines of `text` as the splitter hands them over ("\r\n" or "\n" endings, the "\r" not in the line). */
 function lineRun(text: Buffer): LineRun {
@@ -33,7 +34,26 @@ test("decoding lines a window at a time gives each line's own UTF-8 text and off
       assert.equal(decoded.count, lines.length);
       assert.deepEqual(decoded.decoded?.messages, lines);
       assert.deepEqual(decoded.decoded?.offsets, run.starts.map((start) => 1000 + start));
+      // Where a message is given as verbatim bytes, they are its UTF-8 bytes exactly.
+      const verbatim = decoded.decoded?.verbatim;
+      assert.ok(verbatim !== undefined);
+      verbatim.starts.forEach((start, index) => {
+        if (start >= 0) assert.equal(verbatim.buffer.toString("utf8", start, verbatim.ends[index]), lines[index]);
+      });
     }),
     { numRuns: 80 },
   );
+});
+
+test("verbatim bytes: ASCII lines only, and not a line whose message a parser replaced", () => {
+  const text = Buffer.from("plain ascii\nwith é\n{\"msg\":\"inner\"}\nascii again\n", "utf8");
+  const run = lineRun(text);
+  const plain = new EventDecoder(null, null, true).decode(run, 0).decoded;
+  // The window holding "é" is decoded as UTF-8: none of its lines is verbatim.
+  assert.deepEqual(plain?.verbatim?.starts, [-1, -1, -1, -1]);
+  const asciiRun = lineRun(Buffer.from("one\n{\"msg\":\"inner\"}\ntwo\n"));
+  const parser: LineParser = { type: "json", parse: (line) => (line.startsWith("{") ? { ok: true, fields: {}, message: "inner" } : { ok: true, fields: {} }) };
+  const parsed = new EventDecoder(parser, null, true).decode(asciiRun, 0).decoded;
+  assert.deepEqual(parsed?.messages, ["one", "inner", "two"]);
+  assert.deepEqual(parsed?.verbatim?.starts, [0, -1, 20]);
 });

@@ -46,6 +46,9 @@ export class EventDecoder {
   decode(run: LineRun, nowMs: number): Decoded {
     if (this.raw) return rawLines(run);
     const out = emptyDecoded();
+    // A joined event is several lines: only single lines can be verbatim.
+    const verbatim = this.joiner === null ? { buffer: run.buffer, starts: [] as number[], ends: [] as number[] } : undefined;
+    (out.decoded as DecodedEvents).verbatim = verbatim;
     const truncatedLines = new Set(run.truncated);
     const count = run.starts.length;
     // Lines are decoded a window at a time: one string per window of ASCII
@@ -67,8 +70,12 @@ export class EventDecoder {
       const offset = run.bufferOffset + start;
       const endOffset = index + 1 < count ? run.bufferOffset + (run.starts[index + 1] as number) : run.consumedOffset;
       const truncated = truncatedLines.has(index);
-      if (this.joiner === null) this.add(out, { offset, endOffset, message: text, truncated }, nowMs);
-      else this.joiner.push(text, offset, endOffset, truncated, nowMs, (event) => this.add(out, event, nowMs));
+      if (this.joiner === null) {
+        const kept = this.add(out, { offset, endOffset, message: text, truncated }, nowMs);
+        // An ASCII window's line is its bytes; a line decoded as UTF-8 may hold replaced bytes.
+        (verbatim as NonNullable<typeof verbatim>).starts.push(kept && windowText !== null ? start : -1);
+        (verbatim as NonNullable<typeof verbatim>).ends.push(end);
+      } else this.joiner.push(text, offset, endOffset, truncated, nowMs, (event) => this.add(out, event, nowMs));
     }
     return out;
   }
@@ -85,7 +92,8 @@ export class EventDecoder {
     return this.joiner === null ? null : this.joiner.msUntilTimeout(nowMs);
   }
 
-  private add(out: Decoded, event: JoinedEvent, nowMs: number): void {
+  /** Adds the event; returns whether its message is still the line's text (no parser replaced it). */
+  private add(out: Decoded, event: JoinedEvent, nowMs: number): boolean {
     const decoded = out.decoded as DecodedEvents;
     let message = event.message;
     let fields: Record<string, unknown> | undefined;
@@ -106,6 +114,7 @@ export class EventDecoder {
     decoded.fields.push(fields);
     decoded.timesMs.push(timeMs);
     out.count++;
+    return message === event.message;
   }
 }
 

@@ -775,9 +775,9 @@ export class Tailer {
     this.bytesRead += chunk.length;
     this.linesRead += run.starts.length;
     const decoded = stream.decoder.decode(run, nowMs);
-    // Decoded events hold strings, not the buffer: it can go back now.
-    if (decoded.lines === null || decoded.count === 0) release();
-    await this.emit(stream, decoded, run.consumedOffset, nowMs, decoded.lines === null || decoded.count === 0 ? noRelease : release);
+    // Raw lines and verbatim messages (DecodedEvents.verbatim) are the buffer's bytes: it goes back once the output copied them.
+    if (decoded.count === 0) release();
+    await this.emit(stream, decoded, run.consumedOffset, nowMs, decoded.count === 0 ? noRelease : release);
     return chunk.length;
   }
 
@@ -788,6 +788,7 @@ export class Tailer {
     const held = stream.decoder.heldOffset;
     const endOffset = held === null ? consumedOffset : Math.min(held, consumedOffset);
     if (decoded.count === 0) {
+      release();
       // Bytes accounted for without an event (joined into a held event, a cut line's skipped rest, or dropped by a transform).
       if (endOffset > stream.acks.trackedOffset) stream.acks.track(endOffset)();
       this.checkpointDirty = true;

@@ -82,6 +82,10 @@ export function applyTransforms(decoded: Decoded, chain: TransformChain, context
   const input = decoded.decoded;
   if (input === null) throw new Error("assertion failed: a source with transforms decodes its lines");
   const output: DecodedEvents = { offsets: [], messages: [], fields: [], timesMs: [] };
+  // A message a step leaves as it was keeps its line's bytes (DecodedEvents.verbatim).
+  const verbatimIn = input.verbatim;
+  const verbatimOut = verbatimIn === undefined ? undefined : { buffer: verbatimIn.buffer, starts: [] as number[], ends: [] as number[] };
+  output.verbatim = verbatimOut;
   const truncated = new Set(decoded.truncated);
   const truncatedOut: number[] = [];
   const writesFields = chain.writesFields;
@@ -90,9 +94,14 @@ export function applyTransforms(decoded: Decoded, chain: TransformChain, context
     const parsed = input.fields[index];
     const offset = input.offsets[index] as number;
     const timeMs = input.timesMs[index];
-    const event = cursor.next(offset, input.messages[index] as string, parsed, timeMs);
+    const message = input.messages[index] as string;
+    const event = cursor.next(offset, message, parsed, timeMs);
     if (!chain.apply(event, nowMs)) continue;
     if (truncated.has(index)) truncatedOut.push(output.offsets.length);
+    if (verbatimIn !== undefined && verbatimOut !== undefined) {
+      verbatimOut.starts.push(event.message === message ? (verbatimIn.starts[index] as number) : -1);
+      verbatimOut.ends.push(verbatimIn.ends[index] as number);
+    }
     output.offsets.push(offset);
     output.messages.push(event.message);
     output.fields.push(writesFields ? event.fields : parsed);

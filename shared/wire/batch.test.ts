@@ -34,3 +34,24 @@ test("an EVENTS segment decodes to its columns, for any text, fields, times and 
     { numRuns: 60 },
   );
 });
+
+test("messages given as verbatim bytes encode to the same segment as the strings", () => {
+  fc.assert(
+    fc.property(fc.array(fc.record({ message: fc.string({ unit: "grapheme-ascii", maxLength: 120 }), verbatim: fc.boolean() }), { maxLength: 50 }), (events) => {
+      const source = Buffer.from(`junk${events.map((event) => event.message).join("")}`, "latin1");
+      const starts: number[] = [];
+      const ends: number[] = [];
+      let position = 4;
+      for (const event of events) {
+        starts.push(event.verbatim ? position : -1);
+        ends.push(position + event.message.length);
+        position += event.message.length;
+      }
+      const columns: WireEventColumns = { offsets: events.map((_, index) => index), messages: events.map((event) => event.message), timesMs: events.map(() => undefined), fields: events.map(() => undefined) };
+      const plain = eventsSegment(0, 5, columns);
+      const copied = eventsSegment(0, 5, { ...columns, verbatim: { buffer: source, starts, ends } });
+      assert.deepEqual(Buffer.concat(copied.parts), Buffer.concat(plain.parts));
+    }),
+    { numRuns: 100 },
+  );
+});

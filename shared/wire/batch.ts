@@ -94,6 +94,21 @@ export interface WireEventColumns {
   /** Parsed event time in ms (undefined: the reader uses the observed time). */
   timesMs: readonly (number | undefined)[];
   fields: readonly (Readonly<Record<string, unknown>> | undefined)[];
+  /** Messages that are byte for byte a range of a buffer the agent read (VerbatimBytes); absent: none. */
+  verbatim?: VerbatimBytes | undefined;
+}
+
+/**
+ * Where messages are already their UTF-8 bytes: for event `index`,
+ * `buffer[starts[index], ends[index])` when `starts[index] >= 0` (a line
+ * read as ASCII and not changed since). The encoder copies those bytes
+ * instead of encoding the string (a copy is cheaper than a UTF-8 write per
+ * message: issue 11's note).
+ */
+export interface VerbatimBytes {
+  buffer: Buffer;
+  starts: readonly number[];
+  ends: readonly number[];
 }
 
 /** One event given on its own (tests, benchmarks and the collector's tools; the agent gives columns). */
@@ -131,13 +146,15 @@ let scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
  * a batch holds one buffer per segment, not several per event until it is
  * joined. Strings go through one `buffer.write` each: a copy loop in JS
  * was slower per log line (charCodeAt on the sliced strings the decoder
- * makes; issue 11's note). `truncated`: indexes of events marked truncated.
+ * makes; issue 11's note); messages the columns give as verbatim bytes are
+ * copied from them. `truncated`: indexes of events marked truncated.
  */
 export function eventsSegment(stream: number, observedMs: number, input: WireEventColumns | readonly WireEvent[], truncated: readonly number[] = []): SegmentParts {
   if (isEventList(input)) return eventsSegment(stream, observedMs, eventColumns(input), input.flatMap((event, index) => (event.truncated === true ? [index] : [])));
   const events = input;
   const count = events.offsets.length;
   const truncatedSet = truncated.length === 0 ? null : new Set(truncated);
+  const verbatim = events.verbatim;
   let position = SEGMENT_HEADER_BYTES;
   for (let index = 0; index < count; index++) {
     const message = events.messages[index] as string;
@@ -150,7 +167,8 @@ export function eventsSegment(stream: number, observedMs: number, input: WireEve
     position = scratch.writeDoubleLE(events.offsets[index] as number, position);
     position = scratch.writeUInt8(flags, position);
     if (timeMs !== undefined) position = scratch.writeDoubleLE(timeMs, position);
-    position = writeString(scratch, message, position);
+    const verbatimStart = verbatim === undefined ? -1 : (verbatim.starts[index] as number);
+    position = verbatimStart >= 0 ? writeVerbatim(scratch, (verbatim as VerbatimBytes).buffer, verbatimStart, (verbatim as VerbatimBytes).ends[index] as number, position) : writeString(scratch, message, position);
     if (json !== undefined) position = writeString(scratch, json, position);
   }
   writeSegmentHeader(scratch, SEGMENT_EVENTS, stream, observedMs, count, position - SEGMENT_HEADER_BYTES);
@@ -171,6 +189,12 @@ function writeString(buffer: Buffer, text: string, position: number): number {
   const bytes = buffer.write(text, position + 4, "utf8");
   buffer.writeUInt32LE(bytes, position);
   return position + 4 + bytes;
+}
+
+/** u32 length + `source[start, end)` at `position` (room checked by the caller); returns the position after it. */
+function writeVerbatim(buffer: Buffer, source: Buffer, start: number, end: number, position: number): number {
+  buffer.writeUInt32LE(end - start, position);
+  return position + 4 + source.copy(buffer, position + 4, start, end);
 }
 
 function writeSegmentHeader(buffer: Buffer, kind: number, stream: number, observedMs: number, count: number, bodyBytes: number): number {
