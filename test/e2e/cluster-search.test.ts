@@ -18,6 +18,7 @@ import { join } from "node:path";
 import type { CollectorStatusJson } from "../../collector/admin/status.ts";
 import type { Event } from "../../shared/event.ts";
 import { agentSetup, collectorSetup, runLogship, until, waitDelivered, type CollectorSetup } from "../helpers/processes.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 
 const ADMIN_TOKEN = "e2e-admin-token";
 const SEARCH_TOKEN = "e2e-search-token";
@@ -85,7 +86,8 @@ function perMinute(lines: readonly Line[]): number[] {
 
 test("three collectors that list each other: a search on any finds the union once, pages without gaps, histograms sum; with one stopped, partial: true names it", async (t) => {
   const directory = mkdtempSync(join(tmpdir(), "logship-e2e-cluster-"));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rmSync(directory, { recursive: true, force: true }));
   const paths = { alpha: join(directory, "alpha.log"), beta: join(directory, "beta.log"), gamma: join(directory, "gamma.log"), shared: join(directory, "shared.log") };
   await Promise.all((Object.keys(FILES) as (keyof typeof FILES)[]).map((name) => writeLines(paths[name], FILES[name])));
 
@@ -96,7 +98,7 @@ test("three collectors that list each other: a search on any finds the union onc
   }
   const [a, b, c] = collectors as [CollectorSetup, CollectorSetup, CollectorSetup];
   const [, , processC] = await Promise.all([a.start(), b.start(), c.start()]);
-  t.after(() => Promise.all(collectors.map((collector) => collector.process?.kill())));
+  defer(() => Promise.all(collectors.map((collector) => collector.process?.kill())));
 
   // One agent per collector; the first two also tail shared.log (same host, same file: the same ids and times on a and b).
   const jsonParser = "    parser: { type: json, time_field: time }"; // appended to the agent's one source
@@ -106,7 +108,7 @@ test("three collectors that list each other: a search on any finds the union onc
     agentSetup(join(directory, "agent-c"), [c.url], [paths.gamma], jsonParser),
   ]);
   const agentProcesses = await Promise.all([agentA, agentB, agentC].map((agent) => agent.start()));
-  t.after(() => Promise.all(agentProcesses.map((process) => process.kill())));
+  defer(() => Promise.all(agentProcesses.map((process) => process.kill())));
   await Promise.all([waitDelivered(agentA, [paths.alpha, paths.shared], 60_000), waitDelivered(agentB, [paths.beta, paths.shared], 60_000), waitDelivered(agentC, [paths.gamma], 60_000)]);
   await Promise.all([searchIndexed(a, 400), searchIndexed(b, 350), searchIndexed(c, 200)]);
 

@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CollectorStatusJson } from "../../collector/admin/status.ts";
 import { agentSetup, collectorSetup, runLogship, startLogship, until, type CollectorSetup, type LogshipProcess } from "../helpers/processes.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 
 const SEARCH_TOKEN = "e2e-search-token";
 const ADMIN_TOKEN = "e2e-admin-token";
@@ -52,7 +53,8 @@ async function indexedEvents(collector: CollectorSetup): Promise<number | undefi
 
 test("logship search --follow prints each match written after it started once (in order while nothing fails), across a collector SIGTERM and SIGKILL; --context 2 prints the lines around each match", async (t) => {
   const directory = mkdtempSync(join(tmpdir(), "logship-e2e-follow-"));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rmSync(directory, { recursive: true, force: true }));
   const appLog = join(directory, "app.log");
   const fileLines: string[] = phaseLines("before", 20);
   await writeFile(appLog, fileLines.map((line) => `${line}\n`).join(""));
@@ -62,14 +64,14 @@ test("logship search --follow prints each match written after it started once (i
   };
   const collectorConfig = await collectorSetup(join(directory, "collector"), OPERATOR_TOKENS);
   await collectorConfig.start();
-  t.after(() => collectorConfig.process?.kill("SIGKILL"));
+  defer(() => collectorConfig.process?.kill("SIGKILL"));
   const agentConfig = await agentSetup(join(directory, "agent"), [collectorConfig.url], [appLog]);
   const agent = await agentConfig.start();
-  t.after(() => agent.kill());
+  defer(() => agent.kill());
   await until("the first lines to be indexed", 60_000, async () => ((await indexedEvents(collectorConfig)) === 20 ? true : undefined));
 
   const follow = startLogship(["search", "--config", collectorConfig.configPath, "--follow", 'ERROR AND -"before line"']);
-  t.after(() => follow.kill("SIGKILL"));
+  defer(() => follow.kill("SIGKILL"));
   const printed = stdoutLines(follow);
   // The follow starts at "now" once its request arrives: warm-up lines until one is printed; every line after that one is after its start.
   let warmups = 0;

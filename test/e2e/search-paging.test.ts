@@ -17,21 +17,23 @@ import { join } from "node:path";
 import type { CollectorStatusJson } from "../../collector/admin/status.ts";
 import type { Event } from "../../shared/event.ts";
 import { agentSetup, collectorSetup, runLogship, until, waitDelivered } from "../helpers/processes.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 
 const ADMIN_TOKEN = "e2e-paging-admin-token";
 const LINES = 100_000;
 
 test("100,000 shipped lines page through the cursor without gaps or repeats: CLI and API, newest and oldest first", async (t) => {
   const directory = mkdtempSync(join(tmpdir(), "logship-e2e-paging-"));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rmSync(directory, { recursive: true, force: true }));
   const log = join(directory, "numbers.log");
   await writeFile(log, Array.from({ length: LINES }, (_, index) => `line ${index} of the paging test\n`).join(""));
   const collectorConfig = await collectorSetup(join(directory, "collector"), `  - { token: ${ADMIN_TOKEN}, tenant: default, role: admin }\n`);
   const collector = await collectorConfig.start();
-  t.after(() => collector.kill());
+  defer(() => collector.kill());
   const agentConfig = await agentSetup(join(directory, "agent"), [collectorConfig.url], [log]);
   const agent = await agentConfig.start();
-  t.after(() => agent.kill());
+  defer(() => agent.kill());
   await waitDelivered(agentConfig, [log], 120_000);
   await until(`the search sink to index all ${LINES} events`, 120_000, async () => {
     const response = await fetch(`${collectorConfig.url}/v1/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import type { CollectorStatusJson } from "../../collector/admin/status.ts";
 import type { Event } from "../../shared/event.ts";
 import { INGEST_TOKEN, agentSetup, collectorSetup, runLogship, until, waitDelivered } from "../helpers/processes.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 
 const ADMIN_TOKEN = "e2e-admin-token";
 const SEARCH_TOKEN = "e2e-search-token";
@@ -24,17 +25,18 @@ const JOB_LINES = Array.from({ length: 200 }, (_, index) => `job ${index} done s
 
 test("logship search finds exactly the lines an agent shipped: counts per query, --count, --order asc, text/json/ndjson, exit 1 on no match and 2 with a caret on a broken query", async (t) => {
   const directory = mkdtempSync(join(tmpdir(), "logship-e2e-search-"));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rmSync(directory, { recursive: true, force: true }));
   const appLog = join(directory, "app.log");
   const jobsLog = join(directory, "jobs.log");
   await writeFile(appLog, APP_LINES.map((line) => `${line}\n`).join(""));
   await writeFile(jobsLog, JOB_LINES.map((line) => `${line}\n`).join(""));
   const collectorConfig = await collectorSetup(join(directory, "collector"), OPERATOR_TOKENS);
   const collector = await collectorConfig.start();
-  t.after(() => collector.kill());
+  defer(() => collector.kill());
   const agentConfig = await agentSetup(join(directory, "agent"), [collectorConfig.url], [appLog, jobsLog]);
   const agent = await agentConfig.start();
-  t.after(() => agent.kill());
+  defer(() => agent.kill());
   await waitDelivered(agentConfig, [appLog, jobsLog], 60_000);
   // Acknowledged means in the log; the search sink indexes after that. Its lag in /v1/status says when it caught up.
   await until("the search sink to index all 800 events", 30_000, async () => {

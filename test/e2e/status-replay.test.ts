@@ -6,7 +6,7 @@
  * (test/helpers/recording-collector.ts) so a replay's re-delivery can be
  * watched from outside.
  */
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { makeBatch, numberedLines } from "../../collector/testing/batches.ts";
 import type { CollectorStatusJson } from "../../collector/admin/status.ts";
 import { INGEST_TOKEN, REPO, collectorSetup, freePort, runLogship as logship, startLogship, until, type CliRun } from "../helpers/processes.ts";
+import { cleanups, type Defer } from "../helpers/cleanups.ts";
 
 const ADMIN_TOKEN = "e2e-admin-token";
 const SEARCH_TOKEN = "e2e-search-token";
@@ -22,10 +23,12 @@ const RECORDING_COLLECTOR = join(REPO, "test", "helpers", "recording-collector.t
 /** Operator tokens beside the ingest token collectorSetup writes (the YAML list goes on). */
 const OPERATOR_TOKENS = `  - { token: ${ADMIN_TOKEN}, tenant: default, role: admin }\n  - { token: ${SEARCH_TOKEN}, tenant: default, role: search }\n`;
 
-function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
+/** A directory removed after the test, once the cleanups deferred after it (the processes) ran. */
+function temporaryDirectory(t: TestContext): { directory: string; defer: Defer } {
   const directory = mkdtempSync(join(tmpdir(), "logship-e2e-status-"));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
-  return directory;
+  const defer = cleanups(t);
+  defer(() => rmSync(directory, { recursive: true, force: true }));
+  return { directory, defer };
 }
 
 /** Three batches of 100 events to tenant default, observed at `firstObservedMs` + 0, 60, 120 s. */
@@ -38,12 +41,12 @@ async function sendBatches(url: string, firstObservedMs: number): Promise<void> 
 }
 
 test("logship status against a real collector: its ingest, log and a failing sink's lag and last error; --json; which tokens may read it", async (t) => {
-  const directory = temporaryDirectory(t);
+  const { directory, defer } = temporaryDirectory(t);
   // A kafka sink whose broker port nobody listens on: the sink runner retries and its lag grows.
   const deadBroker = `127.0.0.1:${await freePort()}`;
   const setup = await collectorSetup(directory, `${OPERATOR_TOKENS}sinks:\n  kafka: { brokers: ["${deadBroker}"], topic: events, timeout: 500ms }\n`);
   const collector = await setup.start();
-  t.after(() => collector.kill());
+  defer(() => collector.kill());
   await sendBatches(setup.url, Date.now());
 
   // --config: the address and an admin token come from the collector's config.
@@ -103,12 +106,12 @@ test("logship status against a real collector: its ingest, log and a failing sin
 });
 
 test("logship replay re-delivers a range of a running collector's log to one sink, from an offset or a time; the sink holds each event once", async (t) => {
-  const directory = temporaryDirectory(t);
+  const { directory, defer } = temporaryDirectory(t);
   const setup = await collectorSetup(directory, OPERATOR_TOKENS);
   const recordDirectory = join(directory, "sent");
   await mkdir(recordDirectory);
   const collector = startLogship([setup.configPath, recordDirectory, "search", "archive"], {}, RECORDING_COLLECTOR);
-  t.after(() => collector.kill());
+  defer(() => collector.kill());
   await collector.waitForLog(/listening/, 30_000);
   const firstObservedMs = Date.parse("2026-03-01T10:00:00Z");
   await sendBatches(setup.url, firstObservedMs);

@@ -35,6 +35,7 @@ import { makeBatch, numberedLines } from "../../collector/testing/batches.ts";
 import { startKafka, stopKafka } from "../engines/kafka.ts";
 import { createTopic, waitForProducerIds } from "../helpers/kafka-topics.ts";
 import { INGEST_TOKEN, collectorSetup, runLogship as logship, until, type CliRun } from "../helpers/processes.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 
 const ADMIN_TOKEN = "itest-admin-token";
 const SEARCH_TOKEN = "itest-search-token";
@@ -92,10 +93,11 @@ test("logship status and replay with the Kafka log: partitions, the sink group's
   const topic = `logship-itest-status-${randomUUID().slice(0, 8)}`;
   await createTopic(bootstrap, topic, PARTITIONS);
   const directory = mkdtempSync(join(tmpdir(), "logship-kafka-status-"));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rmSync(directory, { recursive: true, force: true }));
   const setup = await collectorSetup(directory, kafkaCollectorYaml(topic));
   const collector = await setup.start();
-  t.after(() => collector.kill());
+  defer(() => collector.kill());
 
   await sendBatches(setup.url, 1, 3);
   // Record timestamps are the produce times: the replay by time starts after the first three.
@@ -212,11 +214,12 @@ test("two collectors in the sink's group: the same offsets on both; a replay on 
   const topic = `logship-itest-status-two-${randomUUID().slice(0, 8)}`;
   await createTopic(bootstrap, topic, PARTITIONS);
   const directory = mkdtempSync(join(tmpdir(), "logship-kafka-status-two-"));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rmSync(directory, { recursive: true, force: true }));
   const setups = [await collectorSetup(join(directory, "a"), kafkaCollectorYaml(topic)), await collectorSetup(join(directory, "b"), kafkaCollectorYaml(topic))];
   for (const setup of setups) {
     const started = await setup.start();
-    t.after(() => started.kill());
+    defer(() => started.kill());
   }
   const [a, b] = setups as [(typeof setups)[0], (typeof setups)[0]];
   // Both runners joined and the partitions are split between them before anything is shipped (no rebalance under a delivery).

@@ -26,6 +26,7 @@ import { launchChromium } from "../helpers/browser.ts";
 import { writePaced } from "../helpers/paced-writer.ts";
 import { REPO, agentSetup, collectorSetup, until } from "../helpers/processes.ts";
 import { installTailProbe, probedRowsAdded, probedRowsMax, tailCounts } from "../helpers/tail-probe.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 
 const SEARCH_TOKEN = "ui-tail-search-token";
 const LINES_PER_SECOND = 2000;
@@ -50,18 +51,19 @@ function sequenceOf(text: string): number {
 test("live tail at 2,000 lines/s: the rows stay at their bound, every line shown or counted as dropped, pause holds and resume continues", { timeout: 240_000 }, async (t) => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const directory = mkdtempSync(join(tmpdir(), "logship-ui-tail-"));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rmSync(directory, { recursive: true, force: true }));
   const appLog = join(directory, "app.log");
   await writeFile(appLog, "");
 
   const collectorConfig = await collectorSetup(join(directory, "collector"), `  - { token: ${SEARCH_TOKEN}, tenant: default, role: search }\n`);
   const collector = await collectorConfig.start();
-  t.after(() => collector.kill());
+  defer(() => collector.kill());
   const agent = await (await agentSetup(join(directory, "agent"), [collectorConfig.url], [appLog])).start();
-  t.after(() => agent.kill());
+  defer(() => agent.kill());
 
   const browser = await launchChromium();
-  t.after(() => browser.close());
+  defer(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const pageErrors: string[] = [];
   page.on("pageerror", (error) => pageErrors.push(error.message));
@@ -74,7 +76,7 @@ test("live tail at 2,000 lines/s: the rows stay at their bound, every line shown
   await installTailProbe(page, "#tail-events", "#pause-button", true);
 
   const writing = writePaced(appLog, { linesPerSecond: LINES_PER_SECOND, lines: LINES, line });
-  t.after(() => writing);
+  defer(() => writing);
 
   // Pause mid-stream: nothing goes into the list while more than a list's worth of lines comes in.
   await until(`${PAUSE_AFTER_LINES} lines on the page`, 60_000, async () => ((await tailCounts(page)).received >= PAUSE_AFTER_LINES ? true : undefined));

@@ -21,6 +21,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "../helpers/browser.ts";
 import { INGEST_TOKEN, REPO, agentSetup, collectorSetup, until } from "../helpers/processes.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 
 const SEARCH_TOKEN = "ui-search-token";
 const OTHER_SEARCH_TOKEN = "ui-other-search-token";
@@ -88,7 +89,8 @@ async function scrollToEnd(page: Page): Promise<number> {
 test("web UI in Chromium: sign-in, counted search with infinite scroll, histogram zoom, event details and context, facet filter, live tail with pause, shared URL, tenant isolation", { timeout: 240_000 }, async (t) => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const directory = mkdtempSync(join(tmpdir(), "logship-ui-"));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rmSync(directory, { recursive: true, force: true }));
   const appLog = join(directory, "app.log");
   const otherLog = join(directory, "other.log");
   const generated = generate(Date.now());
@@ -97,15 +99,15 @@ test("web UI in Chromium: sign-in, counted search with infinite scroll, histogra
 
   const collectorConfig = await collectorSetup(join(directory, "collector"), TOKENS_YAML);
   const collector = await collectorConfig.start();
-  t.after(() => collector.kill());
+  defer(() => collector.kill());
   const parser = `    parser: { type: logfmt, time_field: ts, time_format: rfc3339 }\n`;
   const agentConfig = await agentSetup(join(directory, "agent"), [collectorConfig.url], [appLog], parser);
   const agent = await agentConfig.start();
-  t.after(() => agent.kill());
+  defer(() => agent.kill());
   const otherConfig = await agentSetup(join(directory, "other-agent"), [collectorConfig.url], [otherLog], parser);
   await writeFile(otherConfig.configPath, (await readFile(otherConfig.configPath, "utf8")).replace(`token: ${INGEST_TOKEN}`, `token: ${OTHER_INGEST_TOKEN}`));
   const otherAgent = await otherConfig.start();
-  t.after(() => otherAgent.kill());
+  defer(() => otherAgent.kill());
   const indexed = async (token: string): Promise<number> => {
     const response = await fetch(`${collectorConfig.url}/v1/histogram?since=1h&until=now`, { headers: { authorization: `Bearer ${token}` } });
     const body = (await response.json()) as { buckets: { count: number }[] };
@@ -114,7 +116,7 @@ test("web UI in Chromium: sign-in, counted search with infinite scroll, histogra
   await until("every line indexed in both tenants", 60_000, async () => ((await indexed(SEARCH_TOKEN)) === LINES && (await indexed(OTHER_SEARCH_TOKEN)) === OTHER_LINES ? true : undefined));
 
   const browser: Browser = await launchChromium();
-  t.after(() => browser.close());
+  defer(() => browser.close());
   const context = await browser.newContext({ viewport: VIEWPORT });
   const page = await context.newPage();
   const pageErrors: string[] = [];

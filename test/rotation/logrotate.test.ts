@@ -23,6 +23,7 @@ import { createLogger, silentLogger } from "../../shared/logger.ts";
 import { startTailer, testSource, waitFor } from "../helpers/tail-harness.ts";
 import { ensureLogrotate, forceRotations, writeLogrotateConfig, type RotateMode, type RotationRun } from "../helpers/logrotate.ts";
 import { lineFor } from "./writer.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 
 const LINES = 200_000;
 const WRITE_MS = 12_000;
@@ -126,7 +127,8 @@ function runWriter(path: string, reopenOnSignal: boolean): { pid: number; finish
 async function rotationRun(t: TestContext, mode: RotateMode): Promise<void> {
   const binary = ensureLogrotate();
   const root = mkdtempSync(join(tmpdir(), `logship-logrotate-${mode}-`));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rmSync(root, { recursive: true, force: true }));
   const logDir = join(root, "logs");
   const confDir = join(root, "conf");
   mkdirSync(logDir, { mode: 0o755 });
@@ -143,12 +145,12 @@ async function rotationRun(t: TestContext, mode: RotateMode): Promise<void> {
     logger: process.env.LOGSHIP_TEST_LOG === "debug" ? createLogger({ level: "debug", format: "text", write: (line) => process.stderr.write(`[${mode}] ${line}`) }) : silentLogger,
   });
   let stopped = false;
-  t.after(async () => {
+  defer(async () => {
     if (!stopped) await tailer.stop();
   });
 
   const writer = runWriter(live, mode === "create");
-  t.after(() => writer.kill());
+  defer(() => writer.kill());
   await waitFor(() => existsSync(live), 5_000, "the writer's file");
   // create: the application reopens its file when told, as nginx does on USR1.
   const setup = writeLogrotateConfig(confDir, live, mode, mode === "create" ? ["postrotate", `  kill -USR1 ${writer.pid}`, "endscript"] : []);
