@@ -25,10 +25,12 @@ import { bundleLogship } from "../../bench/bundle.ts";
 import { freePort } from "../helpers/processes.ts";
 import { makeBatch, numberedLines } from "../../collector/testing/batches.ts";
 import { postBatch } from "../../collector/testing/collector.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 
 test("the bundle: chunks load node:sqlite only where the index is used, the entry holds only the CLI, and a bundled collector without Kafka starts, answers and archives as Parquet", async (t) => {
   const directory = await mkdtemp(join(tmpdir(), "logship-bundle-"));
-  t.after(() => rm(directory, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rm(directory, { recursive: true, force: true }));
   const bundled = await bundleLogship(directory);
   const files = (await readdir(dirname(bundled), { recursive: true })).filter((file) => file.endsWith(".mjs"));
   assert.ok(files.length > 10, `an entry and its chunks: ${files.join(", ")}`);
@@ -48,7 +50,7 @@ test("the bundle: chunks load node:sqlite only where the index is used, the entr
   const child = spawn(process.execPath, [bundled, "collector", "--config", config, "--log-format", "json"], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  t.after(() => {
+  defer(() => {
     if (child.exitCode === null) child.kill("SIGKILL");
   });
   const deadline = Date.now() + 30_000;

@@ -35,6 +35,7 @@ import { join } from "node:path";
 import { prng } from "../helpers/fault-proxy.ts";
 import { archiveLine, countArchiveRows, globArchive, readArchive, type ArchiveFileFormat } from "../helpers/archive-duckdb.ts";
 import { agentSetup, collectorSetup, until, waitDelivered, type AgentSetup, type CollectorSetup, type LogshipProcess } from "../helpers/processes.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 
 const SEED = process.env.LOGSHIP_E2E_SEED === undefined ? randomInt(2 ** 31) : Number(process.env.LOGSHIP_E2E_SEED);
 const KEEP = process.env.LOGSHIP_E2E_KEEP === "1";
@@ -204,7 +205,8 @@ test("ndjson.zst: the same through read_json", { timeout: 900_000 }, async (t) =
 
 test("a quiet stream: its open file is committed by roll.max_age with no further event", { timeout: 120_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "logship-e2e-archive-quiet-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rm(dir, { recursive: true, force: true }));
   const logPath = join(dir, "quiet.log");
   let text = "";
   for (let seq = 0; seq < 100; seq++) text += archiveLine(BASE_MS + seq * 1000, "q", seq, PADDING);
@@ -213,7 +215,7 @@ test("a quiet stream: its open file is committed by roll.max_age with no further
   const agent = await agentSetup(join(dir, "agent"), [collector.url], [logPath], AGENT_PARSER);
   const collectorProcess = await collector.start();
   const agentProcess = await agent.start();
-  t.after(async () => {
+  defer(async () => {
     await agentProcess.kill("SIGKILL");
     await collectorProcess.kill("SIGKILL");
   });

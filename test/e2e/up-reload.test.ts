@@ -11,6 +11,7 @@ import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, runLogship, startLogship, until } from "../helpers/processes.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 
 const SEARCH_TOKEN = "reload-search-token";
 
@@ -22,14 +23,15 @@ const rule = (name: string) => `    - name: ${name}\n      paths: ["${name}/*.lo
 
 test("logship up: SIGHUP adds a rule of the agent section; a broken file is rejected and the old rules keep shipping", async (t) => {
   const directory = mkdtempSync(join(tmpdir(), "logship-e2e-up-reload-"));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rmSync(directory, { recursive: true, force: true }));
   await mkdir(join(directory, "one"));
   await mkdir(join(directory, "two"));
   const port = await freePort();
   const configPath = join(directory, "up.yaml");
   await writeFile(configPath, upConfig(port, rule("one")));
   const up = startLogship(["up", "--config", configPath, "--log-format", "json"]);
-  t.after(() => up.kill("SIGKILL"));
+  defer(() => up.kill("SIGKILL"));
   await up.waitForLog(/logship up is running/, 30_000);
   const count = async (query: string): Promise<number> => Number((await runLogship(["search", "--server", `http://127.0.0.1:${port}`, "--token", SEARCH_TOKEN, "--count", query])).stdout);
   const reloads = (pattern: RegExp): number => up.log.filter((line) => pattern.test(line)).length;

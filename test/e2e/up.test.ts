@@ -16,6 +16,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import type { Event } from "../../shared/event.ts";
 import { freePort, runLogship, startLogship, until, type LogshipProcess } from "../helpers/processes.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 
 interface RunningUp {
   process: LogshipProcess;
@@ -57,7 +58,8 @@ function lines(prefix: string, from: number, count: number): string[] {
 
 test("logship up --path --data-dir: lines written to the tailed files are found by the search the banner prints, exactly once, across a restart; SIGTERM stops the agent, then the collector", async (t) => {
   const directory = mkdtempSync(join(tmpdir(), "logship-e2e-up-"));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rmSync(directory, { recursive: true, force: true }));
   const logs = join(directory, "logs");
   await mkdir(logs);
   const dataDir = join(directory, "data");
@@ -68,7 +70,7 @@ test("logship up --path --data-dir: lines written to the tailed files are found 
   const args = ["--path", join(logs, "*.log"), "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`];
 
   let up = await startUp(args);
-  t.after(() => up.process.kill("SIGKILL"));
+  defer(() => up.process.kill("SIGKILL"));
   const { server, token } = await bannerSearch(up);
   assert.equal(server, `http://127.0.0.1:${port}`);
   assert.equal((await readFile(join(dataDir, "token"), "utf8")).trim(), token, "the printed token is the one kept in data_dir/token");
@@ -107,7 +109,8 @@ test("logship up --path --data-dir: lines written to the tailed files are found 
 
 test("logship up --config: collector and agent sections with the standalone schemas; relative paths against the file; the configured search token is printed", async (t) => {
   const directory = mkdtempSync(join(tmpdir(), "logship-e2e-up-config-"));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rmSync(directory, { recursive: true, force: true }));
   await mkdir(join(directory, "logs"));
   const port = await freePort();
   const written = Array.from({ length: 200 }, (_, index) => `level=${index % 4 === 0 ? "error" : "info"} msg="request ${index}" took_ms=${index}`);
@@ -132,7 +135,7 @@ test("logship up --config: collector and agent sections with the standalone sche
     ].join("\n"),
   );
   const up = await startUp(["--config", configPath], { LOGSHIP_TOKEN: "ignored-when-tokens-are-configured" });
-  t.after(() => up.process.kill("SIGKILL"));
+  defer(() => up.process.kill("SIGKILL"));
   assert.deepEqual(await bannerSearch(up), { server: `http://127.0.0.1:${port}`, token: "config-search-token" });
   const events = await searchEverything(`http://127.0.0.1:${port}`, "config-search-token", written.length);
   assert.deepEqual(events.map((event) => event.message).sort(), written.map((_, index) => `request ${index}`).sort());
@@ -149,7 +152,8 @@ test("logship up --config: collector and agent sections with the standalone sche
 
 test("logship up with a broken config, or nothing to tail, exits 2 with every error and listens on nothing", async (t) => {
   const directory = mkdtempSync(join(tmpdir(), "logship-e2e-up-broken-"));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rmSync(directory, { recursive: true, force: true }));
   const port = await freePort();
   const configPath = join(directory, "up.yaml");
   await writeFile(
@@ -175,7 +179,7 @@ test("logship up with a broken config, or nothing to tail, exits 2 with every er
   // A taken address is a runtime failure (exit 1) that says what to do.
   const taken = createServer();
   await new Promise<void>((resolve) => taken.listen(port, "127.0.0.1", resolve));
-  t.after(() => taken.close());
+  defer(() => taken.close());
   const busy = await runLogship(["up", "--path", join(directory, "*.log"), "--data-dir", join(directory, "data"), "--listen", `127.0.0.1:${port}`]);
   assert.equal(busy.code, 1);
   assert.match(busy.stderr, new RegExp(`^logship: cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use .*; pass --listen host:port or set collector\\.listen$`, "m"));

@@ -29,6 +29,7 @@ import { WebHdfsTarget } from "../../collector/sinks/archive/webhdfs-target.ts";
 import { HDFS_PORT_DEFAULT, startHdfs, startNamenode, stopHdfs, stopNamenode } from "../engines/hdfs.ts";
 import { archiveLine, readArchive } from "../helpers/archive-duckdb.ts";
 import { agentSetup, collectorSetup, freePort, until, waitDelivered, type LogshipProcess } from "../helpers/processes.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 
 const LINES_PER_FILE = Number(process.env.LOGSHIP_ARCHIVE_E2E_LINES ?? 250_000);
 const NAMES = ["a", "b", "c", "d"];
@@ -66,11 +67,12 @@ async function rejection(promise: Promise<unknown>): Promise<WebHdfsError> {
 
 test("the WebHDFS target: upload in two steps, list, rename (idempotent after a lost answer), read, delete; errors classified", async (t) => {
   const staging = await mkdtemp(join(tmpdir(), "logship-webhdfs-staging-"));
-  t.after(() => rm(staging, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rm(staging, { recursive: true, force: true }));
   const rootPath = `/itest-target-${Date.now()}`;
   const target = await WebHdfsTarget.open({ url: `webhdfs://${address}${rootPath}`, stagingDirectory: staging, user: USER, timeoutMs: 10_000 });
   const hdfs = client();
-  t.after(async () => {
+  defer(async () => {
     await target.close();
     await hdfs.close();
   });
@@ -97,7 +99,7 @@ test("the WebHDFS target: upload in two steps, list, rename (idempotent after a 
 
   // A file where a partition directory must be: an operator has to move it.
   const blocked = await WebHdfsTarget.open({ url: `webhdfs://${address}${rootPath}/${partition}/default-0-9.parquet`, stagingDirectory: join(staging, "blocked"), user: USER, timeoutMs: 10_000 });
-  t.after(() => blocked.close());
+  defer(() => blocked.close());
   await blocked.ensureDirectory("hour=12");
   await writeFile(blocked.writePath("hour=12", ".inprogress-x"), "x");
   const refused = await rejection(blocked.publish("hour=12", ".inprogress-x"));
@@ -105,7 +107,7 @@ test("the WebHDFS target: upload in two steps, list, rename (idempotent after a 
   assert.equal(refused.code, "WEBHDFS_REFUSED");
 
   const nobody = await WebHdfsTarget.open({ url: `webhdfs://127.0.0.1:${await freePort()}/x`, stagingDirectory: join(staging, "nobody"), timeoutMs: 2_000 });
-  t.after(() => nobody.close());
+  defer(() => nobody.close());
   const unreachable = await rejection(nobody.list());
   assert.deepEqual([unreachable.code, unreachable.retryable], ["WEBHDFS_UNREACHABLE", true]);
 
