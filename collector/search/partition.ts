@@ -21,6 +21,15 @@
  *   indexes      (time, id) for ordered pages; (host|source|path|stream,
  *                time) for the keyword columns.
  *
+ * FTS5 merge policy (set when a file is created; a file made before keeps
+ * FTS5's defaults, which only costs its writes more CPU): every commit
+ * writes one segment, and FTS5 by default merges level by level four at a
+ * time (`automerge` 4), so each token is rewritten about log4(commits)
+ * times. Here `automerge` is off and `crisismerge` is
+ * FTS_SEGMENTS_PER_LEVEL_MAX: a level's segments are merged together when
+ * there are that many, log32(commits) rewrites, and a term lookup visits at
+ * most that many segments per level.
+ *
  * Version 1 (before streams) had no `stream` column. A version 1 file is
  * brought to version 2 when opened: the column is added with the default
  * stream as its value for every row (SQLite stores that default in the
@@ -43,6 +52,12 @@ const PARTITION_FORMAT_VERSION_WITHOUT_STREAMS = 1;
 
 /** The FTS5 tokenizer of docs/QUERY.md ("For the index and other backends"). */
 export const FTS_TOKENIZER = "unicode61 remove_diacritics 0 categories 'L* M* N* Co'";
+
+/**
+ * Segments of one FTS5 level that trigger their merge into one (module
+ * comment). Higher: fewer rewrites per token, more segments per lookup.
+ */
+export const FTS_SEGMENTS_PER_LEVEL_MAX = 32;
 
 /** Version 1 → 2: the stream column (module comment). */
 const ADD_STREAM_COLUMN = `ALTER TABLE events ADD COLUMN stream TEXT NOT NULL DEFAULT '${DEFAULT_STREAM_NAME}'; PRAGMA user_version = ${PARTITION_FORMAT_VERSION};`;
@@ -68,6 +83,8 @@ CREATE INDEX events_source ON events (source, time);
 CREATE INDEX events_path ON events (path, time);
 CREATE INDEX events_stream ON events (stream, time);
 CREATE VIRTUAL TABLE events_text USING fts5 (tokens, content = '', columnsize = 0, tokenize = "${FTS_TOKENIZER}");
+INSERT INTO events_text (events_text, rank) VALUES ('automerge', 0);
+INSERT INTO events_text (events_text, rank) VALUES ('crisismerge', ${FTS_SEGMENTS_PER_LEVEL_MAX});
 PRAGMA user_version = ${PARTITION_FORMAT_VERSION};
 `;
 
