@@ -29,6 +29,7 @@ import { DEFAULT_STREAM_NAME, tokenize } from "../../shared/query/index.ts";
 import { parseTime } from "../../shared/query/values.ts";
 import { isValidTenant } from "../log/format.ts";
 import { IndexError } from "./errors.ts";
+import { EventTimeReader } from "./event-time.ts";
 import { Partition, type IndexedRow } from "./partition.ts";
 
 export const DAY_MS = 86_400_000;
@@ -113,8 +114,10 @@ export class SearchIndex {
     const days = new Map<number, IndexedRow[]>();
     const result: WriteResult = { added: 0, duplicates: 0, refused: [] };
     let sequence = Math.max(this.sequence(tenant) + 1, this.nowMs());
+    const times = new EventTimeReader();
+    const observedTimes = new EventTimeReader();
     for (const event of events) {
-      const row = indexedRow(event, sequence);
+      const row = indexedRow(event, sequence, times, observedTimes);
       if (typeof row === "string") {
         result.refused.push({ event, reason: row });
         continue;
@@ -260,10 +263,10 @@ function sizeOrZero(path: string): number {
 }
 
 /** The row of an event with its sequence, or why it cannot be indexed. */
-function indexedRow(event: Event, sequence: number): IndexedRow | string {
-  const timeMs = parseTime(event.time);
+function indexedRow(event: Event, sequence: number, times: EventTimeReader, observedTimes: EventTimeReader): IndexedRow | string {
+  const timeMs = times.ms(event.time);
   if (timeMs === undefined) return `time ${JSON.stringify(event.time)} is not an RFC 3339 time between years 0000 and 9999`;
-  const observedTimeMs = parseTime(event.observed_time);
+  const observedTimeMs = observedTimes.ms(event.observed_time);
   if (observedTimeMs === undefined) return `observed_time ${JSON.stringify(event.observed_time)} is not an RFC 3339 time between years 0000 and 9999`;
   return {
     sequence,
