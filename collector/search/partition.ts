@@ -5,88 +5,35 @@
  * are the unit of retention, and a time-bounded search opens only the days
  * it needs.
  *
- * Format, version 2 (`PRAGMA user_version = 2`):
- *
- *   events       one row per event id (UNIQUE): time and observed_time in
- *                ms since the epoch, host, source, path, offset, message,
- *                fields as JSON text, truncated 0/1, and the collector
- *                stream the event was routed to (docs/ROUTING.md). The integer rowid ties
- *                the row to its full-text entry and is the row's sequence:
- *                the index's insertion order across the tenant's partitions,
- *                which `GET /v1/tail` resumes from (search-index.ts).
- *   events_text  FTS5, contentless (content=''), one column: the message's
- *                tokens from shared/query `tokenize` joined by spaces, with
- *                the tokenizer `unicode61 remove_diacritics 0 categories
- *                'L* M* N* Co'` so that FTS5 only splits at those spaces.
- *   indexes      (time, id) for ordered pages; (host|source|path|stream,
- *                time) for the keyword columns.
- *
- * FTS5 merge policy (set when a file is created; a file made before keeps
- * FTS5's defaults, which only costs its writes more CPU): every commit
- * writes one segment, and FTS5 by default merges level by level four at a
- * time (`automerge` 4), so each token is rewritten about log4(commits)
- * times. Here `automerge` is off and `crisismerge` is
- * FTS_SEGMENTS_PER_LEVEL_MAX: a level's segments are merged together when
- * there are that many, log32(commits) rewrites, and a term lookup visits at
- * most that many segments per level.
- *
- * Version 1 (before streams) had no `stream` column. A version 1 file is
- * brought to version 2 when opened: the column is added with the default
- * stream as its value for every row (SQLite stores that default in the
- * schema, so this rewrites no row and takes constant time); such a file
- * has no stream index, which costs only `stream:` queries on old days a
- * scan of their rows in the time range.
+ * Formats: version 3, version 2 read and written as it is, version 1
+ * brought to version 2 on open (partition-schema.ts).
  *
  * WAL mode, synchronous=FULL: `insert` commits one transaction per call and
  * the sink reports `delivered` only after it, so a commit must survive a
  * power loss (the runner will not send those events again).
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import { DEFAULT_STREAM_NAME } from "../../shared/query/index.ts";
 import { sqlite } from "./sqlite.ts";
 import { IndexError } from "./errors.ts";
-
-export const PARTITION_FORMAT_VERSION = 2;
-/** The format before streams: opened, it is brought to the current one (module comment). */
-const PARTITION_FORMAT_VERSION_WITHOUT_STREAMS = 1;
-
-/** The FTS5 tokenizer of docs/QUERY.md ("For the index and other backends"). */
-export const FTS_TOKENIZER = "unicode61 remove_diacritics 0 categories 'L* M* N* Co'";
+import {
+  ADD_STREAM_COLUMN,
+  INSERT_EVENT,
+  INSERT_EVENT_KEYWORD_INDEXES,
+  INSERT_SOURCE,
+  INSERT_TEXT,
+  PARTITION_FORMAT_VERSION,
+  PARTITION_FORMAT_VERSION_KEYWORD_INDEXES,
+  PARTITION_FORMAT_VERSION_WITHOUT_STREAMS,
+  SCHEMA,
+  SELECT_SOURCES,
+} from "./partition-schema.ts";
 
 /**
- * Segments of one FTS5 level that trigger their merge into one (module
- * comment). Higher: fewer rewrites per token, more segments per lookup.
+ * Where a partition's keyword columns (host, source, path, stream) are
+ * looked up: `sources` (version 3: the small table of distinct values,
+ * reached through `key`) or `columns` (version 2: an index per column).
  */
-export const FTS_SEGMENTS_PER_LEVEL_MAX = 32;
-
-/** Version 1 → 2: the stream column (module comment). */
-const ADD_STREAM_COLUMN = `ALTER TABLE events ADD COLUMN stream TEXT NOT NULL DEFAULT '${DEFAULT_STREAM_NAME}'; PRAGMA user_version = ${PARTITION_FORMAT_VERSION};`;
-
-const SCHEMA = `
-CREATE TABLE events (
-  rowid INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  time INTEGER NOT NULL,
-  observed_time INTEGER NOT NULL,
-  host TEXT NOT NULL,
-  source TEXT NOT NULL,
-  path TEXT NOT NULL,
-  offset INTEGER NOT NULL,
-  message TEXT NOT NULL,
-  fields TEXT NOT NULL,
-  truncated INTEGER NOT NULL,
-  stream TEXT NOT NULL DEFAULT '${DEFAULT_STREAM_NAME}'
-);
-CREATE INDEX events_time ON events (time, id);
-CREATE INDEX events_host ON events (host, time);
-CREATE INDEX events_source ON events (source, time);
-CREATE INDEX events_path ON events (path, time);
-CREATE INDEX events_stream ON events (stream, time);
-CREATE VIRTUAL TABLE events_text USING fts5 (tokens, content = '', columnsize = 0, tokenize = "${FTS_TOKENIZER}");
-INSERT INTO events_text (events_text, rank) VALUES ('automerge', 0);
-INSERT INTO events_text (events_text, rank) VALUES ('crisismerge', ${FTS_SEGMENTS_PER_LEVEL_MAX});
-PRAGMA user_version = ${PARTITION_FORMAT_VERSION};
-`;
+export type KeywordLookup = "sources" | "columns";
 
 /** An event as a partition stores it. */
 export interface IndexedRow {
@@ -125,13 +72,18 @@ export interface StoredRow {
 
 export class Partition {
   readonly file: string;
+  readonly keywords: KeywordLookup;
   private readonly database: DatabaseSync;
   private insertEvent: StatementSync | undefined;
   private insertText: StatementSync | undefined;
+  private insertSource: StatementSync | undefined;
+  /** Version 3: `key` of each stored (host, source, path, stream), by sourceName; read on first insert. */
+  private sourceKeys: Map<string, number> | undefined;
 
-  private constructor(file: string, database: DatabaseSync) {
+  private constructor(file: string, database: DatabaseSync, keywords: KeywordLookup) {
     this.file = file;
     this.database = database;
+    this.keywords = keywords;
   }
 
   /** Opens (with `create`, creates) the partition file; throws IndexError on a file of another format. */
@@ -139,17 +91,24 @@ export class Partition {
     const database = new (sqlite().DatabaseSync)(file, { open: true, readOnly: false, enableDoubleQuotedStringLiterals: false });
     try {
       database.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
-      const version = (database.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
-      if (version === 0 && create) database.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
-      else if (version === PARTITION_FORMAT_VERSION_WITHOUT_STREAMS) database.exec(`BEGIN IMMEDIATE; ${ADD_STREAM_COLUMN} COMMIT;`);
-      else if (version !== PARTITION_FORMAT_VERSION) {
-        throw new IndexError("LOGSHIP_INDEX_FORMAT", `search index partition ${file} has format version ${version}; this logship reads version ${PARTITION_FORMAT_VERSION}`);
+      let version = (database.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+      if (version === 0 && create) {
+        database.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+        version = PARTITION_FORMAT_VERSION;
+      } else if (version === PARTITION_FORMAT_VERSION_WITHOUT_STREAMS) {
+        database.exec(`BEGIN IMMEDIATE; ${ADD_STREAM_COLUMN} COMMIT;`);
+        version = PARTITION_FORMAT_VERSION_KEYWORD_INDEXES;
       }
+      if (version === PARTITION_FORMAT_VERSION) return new Partition(file, database, "sources");
+      if (version === PARTITION_FORMAT_VERSION_KEYWORD_INDEXES) return new Partition(file, database, "columns");
+      throw new IndexError(
+        "LOGSHIP_INDEX_FORMAT",
+        `search index partition ${file} has format version ${version}; this logship reads versions ${PARTITION_FORMAT_VERSION_WITHOUT_STREAMS} to ${PARTITION_FORMAT_VERSION}`,
+      );
     } catch (error) {
       database.close();
       throw error;
     }
-    return new Partition(file, database);
   }
 
   /**
@@ -158,15 +117,18 @@ export class Partition {
    * error, not a skip: only the id conflict is ignored.
    */
   insert(rows: readonly IndexedRow[]): number {
-    this.insertEvent ??= this.database.prepare(
-      "INSERT INTO events (rowid, id, time, observed_time, host, source, path, offset, message, fields, truncated, stream) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-    );
-    this.insertText ??= this.database.prepare("INSERT INTO events_text (rowid, tokens) VALUES (?, ?)");
+    this.insertText ??= this.database.prepare(INSERT_TEXT);
+    const withKeys = this.keywords === "sources";
+    const insertEvent = (this.insertEvent ??= this.database.prepare(withKeys ? INSERT_EVENT : INSERT_EVENT_KEYWORD_INDEXES));
+    /** Sources added in this transaction: forgotten again if it rolls back. */
+    const newSources: string[] = [];
     let added = 0;
     this.database.exec("BEGIN IMMEDIATE");
     try {
       for (const row of rows) {
-        const result = this.insertEvent.run(row.sequence, row.id, row.timeMs, row.observedTimeMs, row.host, row.source, row.path, row.offset, row.message, row.fieldsJson, row.truncated ? 1 : 0, row.stream);
+        const result = withKeys
+          ? insertEvent.run(row.sequence, row.id, row.timeMs, row.observedTimeMs, row.host, row.source, row.path, row.offset, row.message, row.fieldsJson, row.truncated ? 1 : 0, row.stream, this.sourceKey(row, newSources))
+          : insertEvent.run(row.sequence, row.id, row.timeMs, row.observedTimeMs, row.host, row.source, row.path, row.offset, row.message, row.fieldsJson, row.truncated ? 1 : 0, row.stream);
         if (result.changes === 0) continue;
         this.insertText.run(result.lastInsertRowid, row.tokens);
         added++;
@@ -174,9 +136,31 @@ export class Partition {
       this.database.exec("COMMIT");
     } catch (error) {
       this.database.exec("ROLLBACK");
+      for (const name of newSources) this.sourceKeys?.delete(name);
       throw error;
     }
     return added;
+  }
+
+  /** Version 3: the `key` of the row's (host, source, path, stream), added to `sources` (and to `newSources`) if new. */
+  private sourceKey(row: IndexedRow, newSources: string[]): number {
+    const keys = (this.sourceKeys ??= this.readSourceKeys());
+    const name = sourceName(row.host, row.source, row.path, row.stream);
+    const known = keys.get(name);
+    if (known !== undefined) return known;
+    this.insertSource ??= this.database.prepare(INSERT_SOURCE);
+    const key = Number(this.insertSource.run(row.host, row.source, row.path, row.stream).lastInsertRowid);
+    keys.set(name, key);
+    newSources.push(name);
+    return key;
+  }
+
+  private readSourceKeys(): Map<string, number> {
+    const keys = new Map<string, number>();
+    for (const source of this.database.prepare(SELECT_SOURCES).all() as unknown as { key: number; host: string; source: string; path: string; stream: string }[]) {
+      keys.set(sourceName(source.host, source.source, source.path, source.stream), source.key);
+    }
+    return keys;
   }
 
   /** The highest sequence (rowid) stored; 0 when empty. */
@@ -197,4 +181,9 @@ export class Partition {
   close(): void {
     this.database.close();
   }
+}
+
+/** One string per (host, source, path, stream), unambiguous whatever the values hold: each is prefixed by its length. */
+function sourceName(host: string, source: string, path: string, stream: string): string {
+  return `${host.length}:${host}${source.length}:${source}${path.length}:${path}${stream.length}:${stream}`;
 }
