@@ -77,8 +77,8 @@ export class Partition {
   private insertEvent: StatementSync | undefined;
   private insertText: StatementSync | undefined;
   private insertSource: StatementSync | undefined;
-  /** Version 3: `key` of each stored (host, source, path, stream), by sourceName; read on first insert. */
-  private sourceKeys: Map<string, number> | undefined;
+  /** Version 3: `key` of each stored (host, source, path, stream); read on first insert. */
+  private sourceKeys: SourceKeys | undefined;
 
   private constructor(file: string, database: DatabaseSync, keywords: KeywordLookup) {
     this.file = file;
@@ -121,7 +121,7 @@ export class Partition {
     const withKeys = this.keywords === "sources";
     const insertEvent = (this.insertEvent ??= this.database.prepare(withKeys ? INSERT_EVENT : INSERT_EVENT_KEYWORD_INDEXES));
     /** Sources added in this transaction: forgotten again if it rolls back. */
-    const newSources: string[] = [];
+    const newSources: IndexedRow[] = [];
     let added = 0;
     this.database.exec("BEGIN IMMEDIATE");
     try {
@@ -136,30 +136,27 @@ export class Partition {
       this.database.exec("COMMIT");
     } catch (error) {
       this.database.exec("ROLLBACK");
-      for (const name of newSources) this.sourceKeys?.delete(name);
+      for (const source of newSources) this.sourceKeys?.get(source.host)?.get(source.source)?.get(source.path)?.delete(source.stream);
       throw error;
     }
     return added;
   }
 
   /** Version 3: the `key` of the row's (host, source, path, stream), added to `sources` (and to `newSources`) if new. */
-  private sourceKey(row: IndexedRow, newSources: string[]): number {
+  private sourceKey(row: IndexedRow, newSources: IndexedRow[]): number {
     const keys = (this.sourceKeys ??= this.readSourceKeys());
-    const name = sourceName(row.host, row.source, row.path, row.stream);
-    const known = keys.get(name);
+    const known = keys.get(row.host)?.get(row.source)?.get(row.path)?.get(row.stream);
     if (known !== undefined) return known;
     this.insertSource ??= this.database.prepare(INSERT_SOURCE);
     const key = Number(this.insertSource.run(row.host, row.source, row.path, row.stream).lastInsertRowid);
-    keys.set(name, key);
-    newSources.push(name);
+    setSourceKey(keys, row, key);
+    newSources.push(row);
     return key;
   }
 
-  private readSourceKeys(): Map<string, number> {
-    const keys = new Map<string, number>();
-    for (const source of this.database.prepare(SELECT_SOURCES).all() as unknown as { key: number; host: string; source: string; path: string; stream: string }[]) {
-      keys.set(sourceName(source.host, source.source, source.path, source.stream), source.key);
-    }
+  private readSourceKeys(): SourceKeys {
+    const keys: SourceKeys = new Map();
+    for (const source of this.database.prepare(SELECT_SOURCES).all() as unknown as ({ key: number } & SourceValues)[]) setSourceKey(keys, source, source.key);
     return keys;
   }
 
@@ -183,7 +180,23 @@ export class Partition {
   }
 }
 
-/** One string per (host, source, path, stream), unambiguous whatever the values hold: each is prefixed by its length. */
-function sourceName(host: string, source: string, path: string, stream: string): string {
-  return `${host.length}:${host}${source.length}:${source}${path.length}:${path}${stream.length}:${stream}`;
+/** The values a `sources` row stands for. */
+interface SourceValues {
+  host: string;
+  source: string;
+  path: string;
+  stream: string;
+}
+
+/** Keys by host, source, path, then stream (nested: no string is built to look one up). */
+type SourceKeys = Map<string, Map<string, Map<string, Map<string, number>>>>;
+
+function setSourceKey(keys: SourceKeys, values: SourceValues, key: number): void {
+  let bySource = keys.get(values.host);
+  if (bySource === undefined) keys.set(values.host, (bySource = new Map()));
+  let byPath = bySource.get(values.source);
+  if (byPath === undefined) bySource.set(values.source, (byPath = new Map()));
+  let byStream = byPath.get(values.path);
+  if (byStream === undefined) byPath.set(values.path, (byStream = new Map()));
+  byStream.set(values.stream, key);
 }
