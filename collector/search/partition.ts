@@ -8,9 +8,19 @@
  * Formats: version 3, version 2 read and written as it is, version 1
  * brought to version 2 on open (partition-schema.ts).
  *
- * WAL mode, synchronous=FULL: `insert` commits one transaction per call and
- * the sink reports `delivered` only after it, so a commit must survive a
- * power loss (the runner will not send those events again).
+ * synchronous=FULL: `insert` commits one transaction per call and the sink
+ * reports `delivered` only after it, so a commit must survive a power loss
+ * (the runner will not send those events again).
+ *
+ * Rollback journal, kept between transactions (journal_mode=PERSIST), not
+ * WAL: the index is appended to, and SQLite journals only the pages a
+ * transaction changes that existed before it (the last leaves, interior
+ * pages, FTS5's structure), writing its new pages once, into the database.
+ * WAL writes every page twice (into the WAL, then into the database at each
+ * checkpoint). WAL's gain, readers beside a writer, is none here: one
+ * connection per file in one thread reads and writes (search-index.ts). A
+ * file left in WAL mode by an earlier logship is switched on open (SQLite
+ * checkpoints and removes its WAL).
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { sqlite } from "./sqlite.ts";
@@ -90,7 +100,7 @@ export class Partition {
   static open(file: string, create: boolean): Partition {
     const database = new (sqlite().DatabaseSync)(file, { open: true, readOnly: false, enableDoubleQuotedStringLiterals: false });
     try {
-      database.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+      database.exec("PRAGMA journal_mode = PERSIST; PRAGMA synchronous = FULL;");
       let version = (database.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
       if (version === 0 && create) {
         database.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);

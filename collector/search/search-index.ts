@@ -200,7 +200,7 @@ export class SearchIndex {
     return entries.filter((entry) => entry.isDirectory() && isValidTenant(entry.name)).map((entry) => entry.name).sort();
   }
 
-  /** Bytes a partition takes on disk: its database and, while open or after a crash, its -wal and -shm files. */
+  /** Bytes a partition takes on disk: its database, its -journal and any -wal and -shm an earlier logship left. */
   partitionBytes(file: string): number {
     let bytes = 0;
     for (const path of partitionFiles(file)) bytes += sizeOrZero(path);
@@ -208,9 +208,9 @@ export class SearchIndex {
   }
 
   /**
-   * Deletes a partition (retention.ts): closes its cached handle (which
-   * checkpoints its WAL), then removes -wal and -shm before the database,
-   * so that an interrupted delete never leaves a WAL to be replayed onto a
+   * Deletes a partition (retention.ts): closes its cached handle, then
+   * removes its -journal (and any -wal and -shm) before the database, so
+   * that an interrupted delete never leaves a journal to be played onto a
    * new file of the same day. Returns the bytes freed. Synchronous, like
    * every use of the index, so no search or write sees it half done.
    */
@@ -248,9 +248,9 @@ export function partitionFileName(dayStartMs: number): string {
   return `${new Date(dayStartMs).toISOString().slice(0, 10)}.db`;
 }
 
-/** A partition's files: the database, then its -wal and -shm. */
+/** A partition's files: the database, then its rollback journal (partition.ts), then the -wal and -shm of a file an earlier logship wrote in WAL mode. */
 function partitionFiles(file: string): string[] {
-  return [file, `${file}-wal`, `${file}-shm`];
+  return [file, `${file}-journal`, `${file}-wal`, `${file}-shm`];
 }
 
 function sizeOrZero(path: string): number {
