@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { silentLogger } from "../shared/logger.ts";
-import { PARTITION_FORMAT_VERSION } from "../collector/search/partition.ts";
+import { PARTITION_FORMAT_VERSION } from "../collector/search/partition-schema.ts";
 import { SearchIndex } from "../collector/search/search-index.ts";
 import { SINK_RUNNER_LIMITS_DEFAULT } from "../collector/sinks/runner.ts";
 import { SearchSink } from "../collector/sinks/search/sink.ts";

@@ -9,7 +9,7 @@
  *
  *   index         events/s of the indexing path a collector runs: SearchSink.send
  *                 (the search sink's write path: SearchIndex.write, one SQLite
- *                 transaction per day partition, WAL, synchronous=FULL) called
+ *                 transaction per day partition, rollback journal, synchronous=FULL) called
  *                 in-process with sends of 5,000 events (the sink runner's
  *                 eventsPerSendMax). The clock runs only inside send(); making
  *                 the events is outside it, and so is the runner's reading and
@@ -75,7 +75,7 @@ function percentile(sorted: readonly number[], fraction: number): number {
 /** The cached index of `total` events (built now if absent: search-data.ts), and what the index case reports. */
 async function indexCase(total: number): Promise<{ dataDirectory: string; row: Record<string, unknown> }> {
   const { dataDirectory, full, builtNow } = await cachedIndex(total);
-  const path = `SearchSink.send in-process, ${SEND_EVENTS}-event sends, WAL + synchronous=FULL`;
+  const path = `SearchSink.send in-process, ${SEND_EVENTS}-event sends, rollback journal + synchronous=FULL`;
   const target = { target: "≥ 150,000 events/s" };
   if (builtNow) return { dataDirectory, row: { bench: "search", case: "index", build: "full", path, ...full, ...target, meets_target: full.events_per_s >= 150_000 } };
   if (!cases.has("index")) return { dataDirectory, row: {} };

@@ -20,6 +20,7 @@ import { eventIdStream, type Event } from "../../shared/event.ts";
 import type { StoredRow } from "./partition.ts";
 import { storedEvent } from "./search.ts";
 import { DAY_MS, type SearchIndex } from "./search-index.ts";
+import { keywordCondition } from "./translate.ts";
 
 /** The first time window on each side of the event. */
 export const CONTEXT_WINDOW_FIRST_MS = 1000;
@@ -70,10 +71,12 @@ function neighbours(index: SearchIndex, tenant: string, match: StoredRow, count:
     const untilMs = side === "before" ? match.time + 1 : match.time + windowMs + 1;
     const rows: StoredRow[] = [];
     for (const ref of index.partitions(tenant, sinceMs, untilMs, "asc")) {
+      const partition = index.partition(ref.file, false);
+      const file = keywordCondition({ sql: "host = ? AND path = ?", parameters: [match.host, match.path] }, partition.keywords);
       rows.push(
-        ...index.partition(ref.file, false).select(
-          `SELECT * FROM events WHERE host = ? AND path = ? AND substr(id, 1, ?) = ? AND time >= ? AND time < ? AND offset ${side === "before" ? "<" : ">"} ? ORDER BY offset ${side === "before" ? "DESC" : "ASC"} LIMIT ?`,
-          [match.host, match.path, stream.length, stream, sinceMs, untilMs, match.offset, count],
+        ...partition.select(
+          `SELECT * FROM events WHERE ${file.sql} AND substr(id, 1, ?) = ? AND time >= ? AND time < ? AND offset ${side === "before" ? "<" : ">"} ? ORDER BY offset ${side === "before" ? "DESC" : "ASC"} LIMIT ?`,
+          [...file.parameters, stream.length, stream, sinceMs, untilMs, match.offset, count],
         ),
       );
     }

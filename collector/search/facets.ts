@@ -29,7 +29,6 @@ import type { Event } from "../../shared/event.ts";
 import { compileQuery, type Query } from "../../shared/query/index.ts";
 import { candidateRows, SCAN_ROWS_MAX_DEFAULT, storedEvent } from "./search.ts";
 import type { SearchIndex } from "./search-index.ts";
-import { translateQuery } from "./translate.ts";
 
 /** Matches counted per request at most (the newest of the range). */
 export const FACET_EVENTS_MAX_DEFAULT = 10_000;
@@ -140,7 +139,7 @@ export function facetsIndex(index: SearchIndex, request: FacetsRequest): FacetsR
   const eventsMax = facetEventsMax(request);
   const scanRowsMax = request.scanRowsMax ?? SCAN_ROWS_MAX_DEFAULT;
   const predicate = compileQuery(request.query);
-  const scan = { tenant: request.tenant, condition: translateQuery(request.query), order: "desc" as const, ...rangeOf(request) };
+  const scan = { tenant: request.tenant, query: request.query, order: "desc" as const, ...rangeOf(request) };
   const counter = new FacetCounter();
   let rowsRead = 0;
   let complete = true;

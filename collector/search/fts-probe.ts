@@ -10,7 +10,7 @@
  */
 import type { StatementSync } from "node:sqlite";
 import { sqlite } from "./sqlite.ts";
-import { FTS_TOKENIZER } from "./partition.ts";
+import { FTS_TOKENIZER } from "./partition-schema.ts";
 
 const PROBE_CACHE_MAX = 4096;
 const ASCII = /^[\x00-\x7f]*$/;

@@ -56,7 +56,8 @@ test("histogram counts per bucket equal the evaluator's matches per bucket for e
   let exact = 0;
   for (const [text, ids] of QUERY_TABLE) {
     const query = parseQuery(text);
-    if (exactTranslation(query) !== undefined) exact++;
+    if (exactTranslation(query, "sources") !== undefined) exact++;
+    assert.equal(exactTranslation(query, "columns") === undefined, exactTranslation(query, "sources") === undefined, `query ${JSON.stringify(text)}: exact with one keyword lookup only`);
     const result = histogramIndex(index, { tenant: "default", query, sinceMs: SINCE_MS, untilMs: UNTIL_MS });
     assert.equal(result.bucketMs, 30 * 60_000);
     assert.equal(result.complete, true);
@@ -86,7 +87,7 @@ test("histogram: the range bounds count (since inclusive, until exclusive); a bu
   ]);
 
   const regex = parseQuery("/o/");
-  assert.equal(exactTranslation(regex), undefined);
+  assert.equal(exactTranslation(regex, "sources"), undefined);
   const cut = histogramIndex(index, { tenant: "default", query: regex, sinceMs: SINCE_MS, untilMs: UNTIL_MS, scanRowsMax: 3 });
   assert.equal(cut.complete, false);
   // Newest first: e20, e19, e18 were read.
@@ -106,7 +107,7 @@ test("histogram counted bucket by bucket (exact SQL without full text): a bucket
   for (const { sinceMs, untilMs, bucketMs } of ranges) {
     for (const text of ["", "host:web-1", "NOT source:app"]) {
       const query = parseQuery(text);
-      const condition = exactTranslation(query);
+      const condition = exactTranslation(query, "sources");
       assert.ok(condition !== undefined && !condition.sql.includes("events_text"), `${text} is counted bucket by bucket`);
       const result = histogramIndex(index, { tenant: "default", query, sinceMs, untilMs });
       assert.equal(result.bucketMs, bucketMs);

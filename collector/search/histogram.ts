@@ -26,7 +26,7 @@
 import { compileQuery, type Query } from "../../shared/query/index.ts";
 import { DAY_MS, type SearchIndex } from "./search-index.ts";
 import { candidateRows, SCAN_ROWS_MAX_DEFAULT, storedEvent, timeRangeCondition } from "./search.ts";
-import { exactTranslation, translateQuery } from "./translate.ts";
+import { exactTranslation, type SqlCondition } from "./translate.ts";
 
 /** The FTS5 table (partition.ts): a condition naming it runs a MATCH. */
 const FULL_TEXT_TABLE = "events_text";
@@ -74,11 +74,12 @@ export function histogramIndex(index: SearchIndex, request: HistogramRequest): H
     counts.set(bucket, (counts.get(bucket) ?? 0) + count);
   };
   const result: HistogramResult = { bucketMs, buckets: [], complete: true };
-  const exact = exactTranslation(query);
-  if (exact !== undefined) {
-    const fullText = exact.sql.includes(FULL_TEXT_TABLE);
+  // Exactness does not depend on the partition's format (translate.ts `keywordCondition`).
+  if (exactTranslation(query, "columns") !== undefined) {
     for (const ref of index.partitions(tenant, sinceMs, untilMs, "asc")) {
       const partition = index.partition(ref.file, false);
+      const exact = exactTranslation(query, partition.keywords) as SqlCondition;
+      const fullText = exact.sql.includes(FULL_TEXT_TABLE);
       if (fullText) {
         const where = timeRangeCondition(exact, sinceMs, untilMs);
         const sql = `SELECT time - ((time % ?) + ?) % ? AS bucket, count(*) AS count FROM events WHERE ${where.sql} GROUP BY bucket`;
@@ -98,7 +99,7 @@ export function histogramIndex(index: SearchIndex, request: HistogramRequest): H
     const scanRowsMax = request.scanRowsMax ?? SCAN_ROWS_MAX_DEFAULT;
     let rowsRead = 0;
     let oldestMs = untilMs;
-    for (const row of candidateRows(index, { tenant, condition: translateQuery(query), sinceMs, untilMs, order: "desc" }, scanRowsMax)) {
+    for (const row of candidateRows(index, { tenant, query, sinceMs, untilMs, order: "desc" }, scanRowsMax)) {
       rowsRead++;
       oldestMs = row.time;
       if (predicate(storedEvent(row))) add(bucketStart(row.time, bucketMs), 1);

@@ -5,71 +5,45 @@
  * are the unit of retention, and a time-bounded search opens only the days
  * it needs.
  *
- * Format, version 2 (`PRAGMA user_version = 2`):
+ * Formats: version 3, version 2 read and written as it is, version 1
+ * brought to version 2 on open (partition-schema.ts).
  *
- *   events       one row per event id (UNIQUE): time and observed_time in
- *                ms since the epoch, host, source, path, offset, message,
- *                fields as JSON text, truncated 0/1, and the collector
- *                stream the event was routed to (docs/ROUTING.md). The integer rowid ties
- *                the row to its full-text entry and is the row's sequence:
- *                the index's insertion order across the tenant's partitions,
- *                which `GET /v1/tail` resumes from (search-index.ts).
- *   events_text  FTS5, contentless (content=''), one column: the message's
- *                tokens from shared/query `tokenize` joined by spaces, with
- *                the tokenizer `unicode61 remove_diacritics 0 categories
- *                'L* M* N* Co'` so that FTS5 only splits at those spaces.
- *   indexes      (time, id) for ordered pages; (host|source|path|stream,
- *                time) for the keyword columns.
+ * synchronous=FULL: `insert` commits one transaction per call and the sink
+ * reports `delivered` only after it, so a commit must survive a power loss
+ * (the runner will not send those events again).
  *
- * Version 1 (before streams) had no `stream` column. A version 1 file is
- * brought to version 2 when opened: the column is added with the default
- * stream as its value for every row (SQLite stores that default in the
- * schema, so this rewrites no row and takes constant time); such a file
- * has no stream index, which costs only `stream:` queries on old days a
- * scan of their rows in the time range.
- *
- * WAL mode, synchronous=FULL: `insert` commits one transaction per call and
- * the sink reports `delivered` only after it, so a commit must survive a
- * power loss (the runner will not send those events again).
+ * Rollback journal, kept between transactions (journal_mode=PERSIST), not
+ * WAL: the index is appended to, and SQLite journals only the pages a
+ * transaction changes that existed before it (the last leaves, interior
+ * pages, FTS5's structure), writing its new pages once, into the database.
+ * WAL writes every page twice (into the WAL, then into the database at each
+ * checkpoint). WAL's gain, readers beside a writer, is none here: one
+ * connection per file in one thread reads and writes (search-index.ts). A
+ * file left in WAL mode by an earlier logship is switched on open (SQLite
+ * checkpoints and removes its WAL).
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import { DEFAULT_STREAM_NAME } from "../../shared/query/index.ts";
 import { sqlite } from "./sqlite.ts";
 import { IndexError } from "./errors.ts";
+import {
+  ADD_STREAM_COLUMN,
+  INSERT_EVENT,
+  INSERT_EVENT_KEYWORD_INDEXES,
+  INSERT_SOURCE,
+  INSERT_TEXT,
+  PARTITION_FORMAT_VERSION,
+  PARTITION_FORMAT_VERSION_KEYWORD_INDEXES,
+  PARTITION_FORMAT_VERSION_WITHOUT_STREAMS,
+  SCHEMA,
+  SELECT_SOURCES,
+} from "./partition-schema.ts";
 
-export const PARTITION_FORMAT_VERSION = 2;
-/** The format before streams: opened, it is brought to the current one (module comment). */
-const PARTITION_FORMAT_VERSION_WITHOUT_STREAMS = 1;
-
-/** The FTS5 tokenizer of docs/QUERY.md ("For the index and other backends"). */
-export const FTS_TOKENIZER = "unicode61 remove_diacritics 0 categories 'L* M* N* Co'";
-
-/** Version 1 → 2: the stream column (module comment). */
-const ADD_STREAM_COLUMN = `ALTER TABLE events ADD COLUMN stream TEXT NOT NULL DEFAULT '${DEFAULT_STREAM_NAME}'; PRAGMA user_version = ${PARTITION_FORMAT_VERSION};`;
-
-const SCHEMA = `
-CREATE TABLE events (
-  rowid INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  time INTEGER NOT NULL,
-  observed_time INTEGER NOT NULL,
-  host TEXT NOT NULL,
-  source TEXT NOT NULL,
-  path TEXT NOT NULL,
-  offset INTEGER NOT NULL,
-  message TEXT NOT NULL,
-  fields TEXT NOT NULL,
-  truncated INTEGER NOT NULL,
-  stream TEXT NOT NULL DEFAULT '${DEFAULT_STREAM_NAME}'
-);
-CREATE INDEX events_time ON events (time, id);
-CREATE INDEX events_host ON events (host, time);
-CREATE INDEX events_source ON events (source, time);
-CREATE INDEX events_path ON events (path, time);
-CREATE INDEX events_stream ON events (stream, time);
-CREATE VIRTUAL TABLE events_text USING fts5 (tokens, content = '', columnsize = 0, tokenize = "${FTS_TOKENIZER}");
-PRAGMA user_version = ${PARTITION_FORMAT_VERSION};
-`;
+/**
+ * Where a partition's keyword columns (host, source, path, stream) are
+ * looked up: `sources` (version 3: the small table of distinct values,
+ * reached through `key`) or `columns` (version 2: an index per column).
+ */
+export type KeywordLookup = "sources" | "columns";
 
 /** An event as a partition stores it. */
 export interface IndexedRow {
@@ -108,31 +82,43 @@ export interface StoredRow {
 
 export class Partition {
   readonly file: string;
+  readonly keywords: KeywordLookup;
   private readonly database: DatabaseSync;
   private insertEvent: StatementSync | undefined;
   private insertText: StatementSync | undefined;
+  private insertSource: StatementSync | undefined;
+  /** Version 3: `key` of each stored (host, source, path, stream); read on first insert. */
+  private sourceKeys: SourceKeys | undefined;
 
-  private constructor(file: string, database: DatabaseSync) {
+  private constructor(file: string, database: DatabaseSync, keywords: KeywordLookup) {
     this.file = file;
     this.database = database;
+    this.keywords = keywords;
   }
 
   /** Opens (with `create`, creates) the partition file; throws IndexError on a file of another format. */
   static open(file: string, create: boolean): Partition {
     const database = new (sqlite().DatabaseSync)(file, { open: true, readOnly: false, enableDoubleQuotedStringLiterals: false });
     try {
-      database.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
-      const version = (database.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
-      if (version === 0 && create) database.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
-      else if (version === PARTITION_FORMAT_VERSION_WITHOUT_STREAMS) database.exec(`BEGIN IMMEDIATE; ${ADD_STREAM_COLUMN} COMMIT;`);
-      else if (version !== PARTITION_FORMAT_VERSION) {
-        throw new IndexError("LOGSHIP_INDEX_FORMAT", `search index partition ${file} has format version ${version}; this logship reads version ${PARTITION_FORMAT_VERSION}`);
+      database.exec("PRAGMA journal_mode = PERSIST; PRAGMA synchronous = FULL;");
+      let version = (database.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+      if (version === 0 && create) {
+        database.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+        version = PARTITION_FORMAT_VERSION;
+      } else if (version === PARTITION_FORMAT_VERSION_WITHOUT_STREAMS) {
+        database.exec(`BEGIN IMMEDIATE; ${ADD_STREAM_COLUMN} COMMIT;`);
+        version = PARTITION_FORMAT_VERSION_KEYWORD_INDEXES;
       }
+      if (version === PARTITION_FORMAT_VERSION) return new Partition(file, database, "sources");
+      if (version === PARTITION_FORMAT_VERSION_KEYWORD_INDEXES) return new Partition(file, database, "columns");
+      throw new IndexError(
+        "LOGSHIP_INDEX_FORMAT",
+        `search index partition ${file} has format version ${version}; this logship reads versions ${PARTITION_FORMAT_VERSION_WITHOUT_STREAMS} to ${PARTITION_FORMAT_VERSION}`,
+      );
     } catch (error) {
       database.close();
       throw error;
     }
-    return new Partition(file, database);
   }
 
   /**
@@ -141,15 +127,18 @@ export class Partition {
    * error, not a skip: only the id conflict is ignored.
    */
   insert(rows: readonly IndexedRow[]): number {
-    this.insertEvent ??= this.database.prepare(
-      "INSERT INTO events (rowid, id, time, observed_time, host, source, path, offset, message, fields, truncated, stream) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-    );
-    this.insertText ??= this.database.prepare("INSERT INTO events_text (rowid, tokens) VALUES (?, ?)");
+    this.insertText ??= this.database.prepare(INSERT_TEXT);
+    const withKeys = this.keywords === "sources";
+    const insertEvent = (this.insertEvent ??= this.database.prepare(withKeys ? INSERT_EVENT : INSERT_EVENT_KEYWORD_INDEXES));
+    /** Sources added in this transaction: forgotten again if it rolls back. */
+    const newSources: IndexedRow[] = [];
     let added = 0;
     this.database.exec("BEGIN IMMEDIATE");
     try {
       for (const row of rows) {
-        const result = this.insertEvent.run(row.sequence, row.id, row.timeMs, row.observedTimeMs, row.host, row.source, row.path, row.offset, row.message, row.fieldsJson, row.truncated ? 1 : 0, row.stream);
+        const result = withKeys
+          ? insertEvent.run(row.sequence, row.id, row.timeMs, row.observedTimeMs, row.host, row.source, row.path, row.offset, row.message, row.fieldsJson, row.truncated ? 1 : 0, row.stream, this.sourceKey(row, newSources))
+          : insertEvent.run(row.sequence, row.id, row.timeMs, row.observedTimeMs, row.host, row.source, row.path, row.offset, row.message, row.fieldsJson, row.truncated ? 1 : 0, row.stream);
         if (result.changes === 0) continue;
         this.insertText.run(result.lastInsertRowid, row.tokens);
         added++;
@@ -157,9 +146,28 @@ export class Partition {
       this.database.exec("COMMIT");
     } catch (error) {
       this.database.exec("ROLLBACK");
+      for (const source of newSources) this.sourceKeys?.get(source.host)?.get(source.source)?.get(source.path)?.delete(source.stream);
       throw error;
     }
     return added;
+  }
+
+  /** Version 3: the `key` of the row's (host, source, path, stream), added to `sources` (and to `newSources`) if new. */
+  private sourceKey(row: IndexedRow, newSources: IndexedRow[]): number {
+    const keys = (this.sourceKeys ??= this.readSourceKeys());
+    const known = keys.get(row.host)?.get(row.source)?.get(row.path)?.get(row.stream);
+    if (known !== undefined) return known;
+    this.insertSource ??= this.database.prepare(INSERT_SOURCE);
+    const key = Number(this.insertSource.run(row.host, row.source, row.path, row.stream).lastInsertRowid);
+    setSourceKey(keys, row, key);
+    newSources.push(row);
+    return key;
+  }
+
+  private readSourceKeys(): SourceKeys {
+    const keys: SourceKeys = new Map();
+    for (const source of this.database.prepare(SELECT_SOURCES).all() as unknown as ({ key: number } & SourceValues)[]) setSourceKey(keys, source, source.key);
+    return keys;
   }
 
   /** The highest sequence (rowid) stored; 0 when empty. */
@@ -180,4 +188,25 @@ export class Partition {
   close(): void {
     this.database.close();
   }
+}
+
+/** The values a `sources` row stands for. */
+interface SourceValues {
+  host: string;
+  source: string;
+  path: string;
+  stream: string;
+}
+
+/** Keys by host, source, path, then stream (nested: no string is built to look one up). */
+type SourceKeys = Map<string, Map<string, Map<string, Map<string, number>>>>;
+
+function setSourceKey(keys: SourceKeys, values: SourceValues, key: number): void {
+  let bySource = keys.get(values.host);
+  if (bySource === undefined) keys.set(values.host, (bySource = new Map()));
+  let byPath = bySource.get(values.source);
+  if (byPath === undefined) bySource.set(values.source, (byPath = new Map()));
+  let byStream = byPath.get(values.path);
+  if (byStream === undefined) byPath.set(values.path, (byStream = new Map()));
+  byStream.set(values.stream, key);
 }

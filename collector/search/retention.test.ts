@@ -2,7 +2,7 @@
  * Retention of the embedded index over a real index in a temporary
  * directory, on an injected clock: which day databases go (by max_age at
  * the day's end, by max_bytes oldest first, never today's for size), that
- * cached handles are closed and -wal/-shm removed with them, that searches
+ * cached handles are closed and -journal removed with them, that searches
  * over a deleted range find nothing, and that the search sink built from a
  * config runs it on its own timer.
  */
@@ -44,7 +44,7 @@ function events(dayStartMs: number, count: number, label: string): Event[] {
   }));
 }
 
-/** `tenant/YYYY-MM-DD` of every file in the index (database, -wal and -shm alike). */
+/** `tenant/YYYY-MM-DD` of every file in the index (database and -journal alike). */
 function filesOnDisk(directory: string): string[] {
   const names: string[] = [];
   for (const tenant of readdirSync(directory)) for (const name of readdirSync(join(directory, tenant))) names.push(`${tenant}/${name}`);
@@ -52,7 +52,7 @@ function filesOnDisk(directory: string): string[] {
 }
 
 function days(directory: string): string[] {
-  return [...new Set(filesOnDisk(directory).map((name) => name.replace(/\.db(-wal|-shm)?$/, "")))];
+  return [...new Set(filesOnDisk(directory).map((name) => name.replace(/\.db(-journal|-wal|-shm)?$/, "")))];
 }
 
 function messages(index: SearchIndex, tenant: string, sinceMs?: number, untilMs?: number): string[] {
@@ -60,15 +60,15 @@ function messages(index: SearchIndex, tenant: string, sinceMs?: number, untilMs?
   return page.events.map((event) => event.message);
 }
 
-test("max_age deletes a day once all of it is older than max_age, in every tenant, closing open handles and removing -wal and -shm; searches over it then find nothing", (t) => {
+test("max_age deletes a day once all of it is older than max_age, in every tenant, closing open handles and removing -journal; searches over it then find nothing", (t) => {
   const directory = temporaryDirectory(t);
   const index = new SearchIndex({ directory });
   t.after(() => index.close());
   for (const back of [10, 8, 7, 1, 0]) index.write("default", events(TODAY_MS - back * DAY_MS, 3, `default-d${back}`));
   index.write("acme", events(TODAY_MS - 8 * DAY_MS, 2, "acme-d8"));
   index.write("acme", events(TODAY_MS, 2, "acme-d0"));
-  // The partitions were just written: their handles are cached and their WAL files exist.
-  assert.ok(existsSync(join(directory, "default", "2026-11-21.db-wal")));
+  // The partitions were just written: their handles are cached and their journals exist.
+  assert.ok(existsSync(join(directory, "default", "2026-11-21.db-journal")));
 
   const lines: LoggedLine[] = [];
   const sevenDaysMs = 7 * DAY_MS;
@@ -113,7 +113,7 @@ test("max_bytes deletes the oldest days of the whole index first until it fits, 
   index.write("acme", events(TODAY_MS - 2 * DAY_MS, 50, "a2"));
   index.write("default", events(TODAY_MS - 1 * DAY_MS, 50, "d1"));
   index.write("default", events(TODAY_MS, 50, "d0"));
-  index.close(); // checkpoints the WALs, so the sizes below are the databases'
+  index.close(); // no file changes size from here on
   const size = (tenant: string, day: string): number => index.partitionBytes(join(directory, tenant, `${day}.db`));
   const keepBytes = size("default", "2026-11-28") + size("default", "2026-11-29");
   const nowMs = TODAY_MS + 12 * 3_600_000;

@@ -8,7 +8,8 @@
  *   max_age    a day is deleted once all of it is older than max_age: the
  *              partition of day D goes when now − (D + 24 h) ≥ max_age.
  *   max_bytes  while the partitions of every tenant together take more than
- *              max_bytes (database + -wal + -shm), the oldest day goes first
+ *              max_bytes (database + -journal, and any -wal + -shm of an
+ *              earlier logship's WAL mode), the oldest day goes first
  *              (ties: tenants in name order). Today's and later days are
  *              never deleted for size: they are being written.
  *

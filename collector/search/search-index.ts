@@ -29,6 +29,7 @@ import { DEFAULT_STREAM_NAME, tokenize } from "../../shared/query/index.ts";
 import { parseTime } from "../../shared/query/values.ts";
 import { isValidTenant } from "../log/format.ts";
 import { IndexError } from "./errors.ts";
+import { EventTimeReader } from "./event-time.ts";
 import { Partition, type IndexedRow } from "./partition.ts";
 
 export const DAY_MS = 86_400_000;
@@ -113,8 +114,10 @@ export class SearchIndex {
     const days = new Map<number, IndexedRow[]>();
     const result: WriteResult = { added: 0, duplicates: 0, refused: [] };
     let sequence = Math.max(this.sequence(tenant) + 1, this.nowMs());
+    const times = new EventTimeReader();
+    const observedTimes = new EventTimeReader();
     for (const event of events) {
-      const row = indexedRow(event, sequence);
+      const row = indexedRow(event, sequence, times, observedTimes);
       if (typeof row === "string") {
         result.refused.push({ event, reason: row });
         continue;
@@ -197,7 +200,7 @@ export class SearchIndex {
     return entries.filter((entry) => entry.isDirectory() && isValidTenant(entry.name)).map((entry) => entry.name).sort();
   }
 
-  /** Bytes a partition takes on disk: its database and, while open or after a crash, its -wal and -shm files. */
+  /** Bytes a partition takes on disk: its database, its -journal and any -wal and -shm an earlier logship left. */
   partitionBytes(file: string): number {
     let bytes = 0;
     for (const path of partitionFiles(file)) bytes += sizeOrZero(path);
@@ -205,9 +208,9 @@ export class SearchIndex {
   }
 
   /**
-   * Deletes a partition (retention.ts): closes its cached handle (which
-   * checkpoints its WAL), then removes -wal and -shm before the database,
-   * so that an interrupted delete never leaves a WAL to be replayed onto a
+   * Deletes a partition (retention.ts): closes its cached handle, then
+   * removes its -journal (and any -wal and -shm) before the database, so
+   * that an interrupted delete never leaves a journal to be played onto a
    * new file of the same day. Returns the bytes freed. Synchronous, like
    * every use of the index, so no search or write sees it half done.
    */
@@ -245,9 +248,9 @@ export function partitionFileName(dayStartMs: number): string {
   return `${new Date(dayStartMs).toISOString().slice(0, 10)}.db`;
 }
 
-/** A partition's files: the database, then its -wal and -shm. */
+/** A partition's files: the database, then its rollback journal (partition.ts), then the -wal and -shm of a file an earlier logship wrote in WAL mode. */
 function partitionFiles(file: string): string[] {
-  return [file, `${file}-wal`, `${file}-shm`];
+  return [file, `${file}-journal`, `${file}-wal`, `${file}-shm`];
 }
 
 function sizeOrZero(path: string): number {
@@ -260,10 +263,10 @@ function sizeOrZero(path: string): number {
 }
 
 /** The row of an event with its sequence, or why it cannot be indexed. */
-function indexedRow(event: Event, sequence: number): IndexedRow | string {
-  const timeMs = parseTime(event.time);
+function indexedRow(event: Event, sequence: number, times: EventTimeReader, observedTimes: EventTimeReader): IndexedRow | string {
+  const timeMs = times.ms(event.time);
   if (timeMs === undefined) return `time ${JSON.stringify(event.time)} is not an RFC 3339 time between years 0000 and 9999`;
-  const observedTimeMs = parseTime(event.observed_time);
+  const observedTimeMs = observedTimes.ms(event.observed_time);
   if (observedTimeMs === undefined) return `observed_time ${JSON.stringify(event.observed_time)} is not an RFC 3339 time between years 0000 and 9999`;
   return {
     sequence,

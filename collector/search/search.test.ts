@@ -13,6 +13,7 @@ import { Partition } from "./partition.ts";
 import { DAY_MS, SearchIndex } from "./search-index.ts";
 import { searchIndex, type SearchRequest } from "./search.ts";
 import { translateQuery } from "./translate.ts";
+import { createVersion2Partitions } from "../testing/partition-v2.ts";
 
 function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
   const directory = mkdtempSync(join(tmpdir(), "logship-search-"));
@@ -20,11 +21,14 @@ function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
   return directory;
 }
 
-function fixtureIndex(t: { after: (fn: () => void) => void }): SearchIndex {
+/** The fixture events indexed into partitions of the current format, or into version 2 partitions (partition-schema.ts), which stay searchable. */
+function fixtureIndex(t: { after: (fn: () => void) => void }, format: "current" | "version 2" = "current"): SearchIndex {
   const index = new SearchIndex({ directory: temporaryDirectory(t) });
   t.after(() => index.close());
+  if (format === "version 2") createVersion2Partitions(index.directory, "default", FIXTURE_EVENTS);
   const written = index.write("default", FIXTURE_EVENTS);
   assert.deepEqual(written, { added: FIXTURE_EVENTS.length, duplicates: 0, refused: [] });
+  for (const ref of index.partitions("default", undefined, undefined, "asc")) assert.equal(index.partition(ref.file, false).keywords, format === "version 2" ? "columns" : "sources");
   return index;
 }
 
@@ -54,15 +58,18 @@ function indexIds(index: SearchIndex, query: Query): string[] {
 
 /** The rows translateQuery's SQL alone selects (before the evaluator), over every partition. */
 function candidateIds(index: SearchIndex, query: Query): string[] {
-  const condition = translateQuery(query);
-  const ids = index
-    .partitions("default", undefined, undefined, "asc")
-    .flatMap((ref) => index.partition(ref.file, false).select(`SELECT * FROM events WHERE ${condition.sql}`, condition.parameters).map((row) => row.id));
+  const ids = index.partitions("default", undefined, undefined, "asc").flatMap((ref) => {
+    const partition = index.partition(ref.file, false);
+    const condition = translateQuery(query, partition.keywords);
+    return partition.select(`SELECT * FROM events WHERE ${condition.sql}`, condition.parameters).map((row) => row.id);
+  });
   return fixtureOrder(ids);
 }
 
-test("the query table of shared/query: the index returns exactly the ids the evaluator matches, and its SQL alone never selects fewer", (t) => {
-  const index = fixtureIndex(t);
+const FORMATS = ["current", "version 2"] as const;
+
+for (const format of FORMATS) test(`the query table of shared/query (${format} partitions): the index returns exactly the ids the evaluator matches, and its SQL alone never selects fewer`, (t) => {
+  const index = fixtureIndex(t, format);
   for (const [text, expected] of QUERY_TABLE) {
     const query = parseQuery(text);
     assert.deepEqual(indexIds(index, query), expected, `query ${JSON.stringify(text)}`);
@@ -74,8 +81,8 @@ test("the query table of shared/query: the index returns exactly the ids the eva
   }
 });
 
-test("SQL alone is exact where SQLite can say it (FTS5 tokens, phrases, prefixes, keyword columns, ranges, exists, NOT over them)", (t) => {
-  const index = fixtureIndex(t);
+for (const format of FORMATS) test(`SQL alone is exact where SQLite can say it (FTS5 tokens, phrases, prefixes, keyword columns, ranges, exists, NOT over them; ${format} partitions)`, (t) => {
+  const index = fixtureIndex(t, format);
   const exact = [
     "timeout",
     '"connection reset"',
@@ -86,6 +93,9 @@ test("SQL alone is exact where SQLite can say it (FTS5 tokens, phrases, prefixes
     "NOT connection",
     "host:web-1",
     "host:web-*",
+    "NOT host:web-*",
+    "source:app OR stream:default",
+    "host:web-1 -path:\\/var/log/nginx/*",
     "id:e1?",
     "path:\\/var/log/app/*",
     "level:error",
@@ -109,8 +119,8 @@ test("SQL alone is exact where SQLite can say it (FTS5 tokens, phrases, prefixes
   }
 });
 
-test("random combinations (AND, OR, NOT, nested) of the table's clauses: index and evaluator agree", (t) => {
-  const index = fixtureIndex(t);
+for (const format of FORMATS) test(`random combinations (AND, OR, NOT, nested) of the table's clauses: index and evaluator agree (${format} partitions)`, (t) => {
+  const index = fixtureIndex(t, format);
   const clauses = QUERY_TABLE.map(([text]) => text).filter((text) => text !== "");
   const leaf = fc.constantFrom(...clauses).map((text) => parseQuery(text));
   const { tree } = fc.letrec<{ tree: Query }>((tie) => ({

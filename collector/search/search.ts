@@ -1,8 +1,9 @@
 /**
  * A search over one tenant's embedded index: the partitions that intersect
  * [sinceMs, untilMs), newest first (or oldest first for `asc`), each read in
- * (time, id) order through translate.ts's SQL condition, every row checked
- * by the evaluator (compileQuery), until `limit` events are found.
+ * (time, id) order through translate.ts's SQL condition (for the
+ * partition's format), every row checked by the evaluator (compileQuery),
+ * until `limit` events are found.
  *
  * Pages: the cursor is the (time, id) of the last row read, opaque to the
  * caller (base64url JSON with the order it was made for). The next page
@@ -23,7 +24,7 @@ import { formatTime, type Event } from "../../shared/event.ts";
 import { compileQuery, DEFAULT_STREAM_NAME, type Query } from "../../shared/query/index.ts";
 import { IndexError } from "./errors.ts";
 import { SEARCH_LIMIT_MAX } from "./params.ts";
-import type { StoredRow } from "./partition.ts";
+import type { KeywordLookup, StoredRow } from "./partition.ts";
 import { DAY_MS, type SearchIndex } from "./search-index.ts";
 import { translateQuery, type SqlCondition } from "./translate.ts";
 
@@ -67,7 +68,7 @@ export function searchIndex(index: SearchIndex, request: SearchRequest): SearchR
   const scanRowsMax = request.scanRowsMax ?? SCAN_ROWS_MAX_DEFAULT;
   if (!Number.isInteger(scanRowsMax) || scanRowsMax < 1) throw new RangeError(`scanRowsMax must be a positive integer; got ${scanRowsMax}`);
   const predicate = compileQuery(request.query);
-  const scan: RowScan = { tenant: request.tenant, condition: translateQuery(request.query), order };
+  const scan: RowScan = { tenant: request.tenant, query: request.query, order };
   if (request.sinceMs !== undefined) scan.sinceMs = request.sinceMs;
   if (request.untilMs !== undefined) scan.untilMs = request.untilMs;
   if (request.cursor !== undefined) scan.after = decodeCursor(request.cursor, order);
@@ -85,10 +86,10 @@ export function searchIndex(index: SearchIndex, request: SearchRequest): SearchR
   return { events, cursor: rowsRead === scanRowsMax && position !== undefined ? encodeCursor(position, order) : null };
 }
 
-/** What candidateRows reads: a tenant's rows in [sinceMs, untilMs) that `condition` selects, strictly after `after` in `order`. */
+/** What candidateRows reads: a tenant's rows in [sinceMs, untilMs) that the SQL of `query` selects, strictly after `after` in `order`. */
 export interface RowScan {
   tenant: string;
-  condition: SqlCondition;
+  query: Query;
   sinceMs?: number;
   untilMs?: number;
   order: "desc" | "asc";
@@ -106,13 +107,19 @@ export function* candidateRows(index: SearchIndex, scan: RowScan, rowsMax: numbe
   const direction = order === "desc" ? "DESC" : "ASC";
   let position = scan.after;
   let budget = rowsMax;
+  const conditions = new Map<KeywordLookup, SqlCondition>();
   for (const ref of index.partitions(scan.tenant, scan.sinceMs, scan.untilMs, order)) {
     if (position !== undefined && (order === "desc" ? ref.dayStartMs > position.timeMs : ref.dayStartMs + DAY_MS <= position.timeMs)) continue;
     const partition = index.partition(ref.file, false);
+    let condition = conditions.get(partition.keywords);
+    if (condition === undefined) {
+      condition = translateQuery(scan.query, partition.keywords);
+      conditions.set(partition.keywords, condition);
+    }
     for (;;) {
       const rowsWanted = Math.min(CHUNK_ROWS, budget);
       if (rowsWanted === 0) return;
-      const where = timeRangeCondition(scan.condition, scan.sinceMs, scan.untilMs);
+      const where = timeRangeCondition(condition, scan.sinceMs, scan.untilMs);
       if (position !== undefined) {
         const after = order === "desc" ? "<" : ">";
         where.sql += ` AND time ${after}= ? AND (time ${after} ? OR id ${after} ?)`;

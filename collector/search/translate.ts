@@ -13,6 +13,13 @@
  *
  * Every condition is 0 or 1, never NULL (SQL's NULL would make NOT drop
  * rows).
+ *
+ * Keyword columns (host, source, path, stream) are tested where the
+ * partition looks them up (partition.ts `KeywordLookup`): on the row's own
+ * columns, or in a version 3 partition on `sources`, as
+ * `key IN (SELECT key FROM sources WHERE …)`, which selects the same rows
+ * (a row's `key` names the sources row of its own values) through the
+ * (key, time) index.
  */
 import type { SQLInputValue } from "node:sqlite";
 import { ANY_ONE, ANY_RUN, FIELDS_PREFIX, MESSAGE_FIELD, compileQuery, globMatches, messageGlob, tokenizeGlob } from "../../shared/query/index.ts";
@@ -20,6 +27,7 @@ import type { Glob, Query, RangeBound, RangeQuery } from "../../shared/query/ind
 import { formatTime } from "../../shared/event.ts";
 import { parseNumber, parseTime } from "../../shared/query/values.ts";
 import { ftsSeesToken } from "./fts-probe.ts";
+import type { KeywordLookup } from "./partition.ts";
 
 export interface SqlCondition {
   sql: string;
@@ -39,11 +47,13 @@ const NUMBER_SLACK = 1e-9;
 /** A string that may be an RFC 3339 time or date (values.ts parseTime): four digits, a dash, two digits, a dash, two digits. */
 const TIME_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*";
 const TEXT_COLUMNS: ReadonlySet<string> = new Set(["id", "host", "source", "path", "message", "stream"]);
+/** The text columns a version 3 partition also keeps in `sources` (module comment). */
+const KEYWORD_COLUMNS: ReadonlySet<string> = new Set(["host", "source", "path", "stream"]);
 const TIME_COLUMNS: ReadonlySet<string> = new Set(["time", "observed_time"]);
 
-/** A condition that selects at least every event `query` matches. */
-export function translateQuery(query: Query): SqlCondition {
-  return translate(query, "superset");
+/** A condition that selects at least every event `query` matches, in a partition whose keywords are looked up in `keywords`. */
+export function translateQuery(query: Query, keywords: KeywordLookup): SqlCondition {
+  return translate(query, "superset", keywords);
 }
 
 /**
@@ -52,30 +62,40 @@ export function translateQuery(query: Query): SqlCondition {
  * is also the subset one: the two agree only where no clause was widened or
  * narrowed (histogram.ts counts in SQL then, without the evaluator).
  */
-export function exactTranslation(query: Query): SqlCondition | undefined {
-  const superset = translate(query, "superset");
-  const subset = translate(query, "subset");
+export function exactTranslation(query: Query, keywords: KeywordLookup): SqlCondition | undefined {
+  const superset = translate(query, "superset", keywords);
+  const subset = translate(query, "subset", keywords);
   const same = superset.sql === subset.sql && superset.parameters.length === subset.parameters.length && superset.parameters.every((parameter, index) => Object.is(parameter, subset.parameters[index]));
   return same ? superset : undefined;
 }
 
-function translate(query: Query, mode: Mode): SqlCondition {
+function translate(query: Query, mode: Mode, keywords: KeywordLookup): SqlCondition {
   switch (query.kind) {
     case "all":
       return TRUE;
     case "and":
-      return combine(query.clauses.map((clause) => translate(clause, mode)), "AND");
+      return combine(query.clauses.map((clause) => translate(clause, mode, keywords)), "AND");
     case "or":
-      return combine(query.clauses.map((clause) => translate(clause, mode)), "OR");
+      return combine(query.clauses.map((clause) => translate(clause, mode, keywords)), "OR");
     case "not": {
-      const inner = translate(query.clause, mode === "superset" ? "subset" : "superset");
+      const inner = translate(query.clause, mode === "superset" ? "subset" : "superset", keywords);
       if (inner === TRUE) return FALSE;
       if (inner === FALSE) return TRUE;
       return { sql: `NOT (${inner.sql})`, parameters: inner.parameters };
     }
     default:
-      return leaf(query, mode);
+      return leaf(query, mode, keywords);
   }
+}
+
+/**
+ * A condition on keyword columns where `keywords` says they are looked up:
+ * as it is, or through `sources` (module comment). Constants stay
+ * constants, so exactness (`exactTranslation`) does not depend on it.
+ */
+export function keywordCondition(condition: SqlCondition, keywords: KeywordLookup): SqlCondition {
+  if (keywords === "columns" || condition === TRUE || condition === FALSE) return condition;
+  return { sql: `key IN (SELECT key FROM sources WHERE ${condition.sql})`, parameters: condition.parameters };
 }
 
 /** AND/OR of conditions, folding the constants. */
@@ -93,12 +113,16 @@ function inexact(mode: Mode): SqlCondition {
   return mode === "superset" ? TRUE : FALSE;
 }
 
-function leaf(query: Leaf, mode: Mode): SqlCondition {
+function leaf(query: Leaf, mode: Mode, keywords: KeywordLookup): SqlCondition {
   if (query.field === MESSAGE_FIELD && query.kind !== "regex" && query.kind !== "range" && query.kind !== "exists") return fullText(messageGlob(query), mode);
   if (query.field === "truncated") return compileQuery(query)({ truncated: true }) ? { sql: "truncated = 1", parameters: [] } : FALSE;
   if (query.field === "offset") return offsetLeaf(query, mode);
   if (TIME_COLUMNS.has(query.field)) return timeLeaf(query.field, query, mode);
-  if (TEXT_COLUMNS.has(query.field)) return query.kind === "exists" ? TRUE : scalar(query, { value: query.field, type: undefined }, mode);
+  if (TEXT_COLUMNS.has(query.field)) {
+    if (query.kind === "exists") return TRUE;
+    const condition = scalar(query, { value: query.field, type: undefined }, mode);
+    return KEYWORD_COLUMNS.has(query.field) ? keywordCondition(condition, keywords) : condition;
+  }
   if (query.field.startsWith(FIELDS_PREFIX)) return fieldLeaf(query.field.slice(FIELDS_PREFIX.length), query, mode);
   return FALSE;
 }
