@@ -31,7 +31,8 @@ const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
 const BUILTIN_DEFINITIONS: Record<BuiltinPattern, Omit<RedactPattern, "name">> = {
   // Hints: in a profile of bench/tail.bench.ts (transforms) the email regex was the largest cost, mostly on lines without any "@".
   email: { hint: (text) => text.includes("@"), regex: /(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![\w-])/g },
-  ipv4: { hint: (text) => text.includes("."), regex: new RegExp(`(?<![\\w.])${OCTET}(?:\\.${OCTET}){3}(?![\\w]|\\.\\d)`, "g") },
+  // `\b(?<!\.)` before a digit is "not after a word character or a dot": the same as `(?<![\w.])`, in a form V8 matches faster (issue 11's note).
+  ipv4: { hint: (text) => text.includes("."), regex: new RegExp(`\\b(?<!\\.)${OCTET}(?:\\.${OCTET}){3}(?![\\w]|\\.\\d)`, "g") },
   ipv6: {
     hint: (text) => text.includes(":"),
     regex: /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|\d{1,3}(?:\.\d{1,3}){3})(?![\w:.])/g,
