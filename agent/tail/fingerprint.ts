@@ -16,7 +16,16 @@ export function hashBytes(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("base64url");
 }
 
-/** Read up to `length` bytes at `position`; fewer at the end of the file. */
+/**
+ * Read up to `length` bytes at `position`; fewer at the end of the file.
+ *
+ * A short read of a small length is copied into a buffer of its own size:
+ * such a read is a slice of Node's shared 8 KiB buffer pool, and a slice
+ * keeps its whole `length` (and the pool block) alive. Heads and markers
+ * live as long as their stream, so a short file's head (a 30-byte first
+ * line read with the 1 KiB `fingerprint_bytes`) would hold a kilobyte, per
+ * idle file.
+ */
 export async function readAt(file: FileHandle, position: number, length: number): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(length);
   let filled = 0;
@@ -25,7 +34,10 @@ export async function readAt(file: FileHandle, position: number, length: number)
     if (bytesRead === 0) break;
     filled += bytesRead;
   }
-  return buffer.subarray(0, filled);
+  if (filled === length || length > Buffer.poolSize >>> 1) return buffer.subarray(0, filled);
+  const own = Buffer.allocUnsafeSlow(filled);
+  buffer.copy(own, 0, 0, filled);
+  return own;
 }
 
 /** The bytes a stream key is made from: the first line (with its newline), at most `bytesMax`. */
