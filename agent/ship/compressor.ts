@@ -28,6 +28,7 @@
  * are freed at once (`releaseRetired`).
  */
 import { constants, ZstdCompress } from "node:zlib";
+import { detach } from "../../shared/detach.ts";
 
 const ZSTD_MAGIC = 0xfd2fb528;
 /**
@@ -85,11 +86,6 @@ function releaseRetired(chunks: readonly Buffer[]): void {
     if (buffer !== current && buffer instanceof ArrayBuffer && buffer.byteLength === CHUNK_BYTES) retired.add(buffer);
   }
   for (const buffer of retired) detach(buffer);
-}
-
-/** Frees an ArrayBuffer's memory now: transferring it to a zero-length one detaches it (ES2024). */
-function detach(buffer: ArrayBuffer): void {
-  (buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
 }
 
 export class BatchCompressor {
