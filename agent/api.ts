@@ -7,7 +7,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../shared/logger.ts";
-import type { Registry } from "prom-client";
+import type { Registry } from "../shared/prom-client.ts";
 import { sendMetrics } from "../shared/metrics.ts";
 import type { AgentStatus } from "./agent.ts";
 

@@ -10,7 +10,7 @@
  * fixed number of series. Reasons are bounded labels (`network`,
  * `response_cut_off`, `http_<status>`), never free text.
  */
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Histogram, type Registry } from "../shared/prom-client.ts";
 import { createMetricsRegistry, scrapedCounter, scrapedGauge, type ScrapedValues } from "../shared/metrics.ts";
 import type { AgentStatus } from "./agent.ts";
 import type { ShipperObserver } from "./ship/shipper.ts";

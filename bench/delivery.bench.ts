@@ -4,13 +4,22 @@
  *
  *   {"bench":"delivery","case":"ship", mb_per_s, lines_per_s, agent_cpu_seconds_per_gb,
  *    compression_ratio, agent_peak_rss_mb, collector_peak_rss_mb, ...}
- *   {"bench":"delivery","case":"idle_files", files, agent_rss_mb}
+ *   {"bench":"delivery","case":"idle_files", files, agent_rss_mb, agent_rss_anon_mb,
+ *    agent_rss_file_mb, bare_node_rss_mb, bare_node_rss_file_mb}
+ *
+ * The idle agent's RSS split as Linux counts it: its own pages (anon: V8's
+ * heap, buffers, malloc) and pages of mapped files (file: the node
+ * binary's code and read-only data, which every process running that
+ * binary shares), beside a bare node process (the same binary and Node
+ * options, an empty event loop): the runtime's floor under any agent.
  *
  *   npx node bench/delivery.bench.ts [--bytes 1GiB] [--idle-files 1000]
  *
  * Throughput counts from the agent's start until its /status shows every
  * file acknowledged to its end (so start-up is included).
  */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -92,11 +101,34 @@ async function idleFiles(): Promise<Record<string, unknown>> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   await new Promise((resolve) => setTimeout(resolve, 3000));
-  const rss = usage(shipper.child.pid as number).rssMb;
+  const agent = usage(shipper.child.pid as number);
   if (process.env["BENCH_TRACE"]) process.stderr.write(JSON.stringify(((await agentStatus(shipper)) as unknown as { memory: unknown }).memory) + "\n");
   await stop(shipper.child);
   await stop(target.child);
-  return { bench: "delivery", case: "idle_files", files: count, agent_rss_mb: round(rss) };
+  const bare = await bareNodeUsage(agentNodeOptions);
+  return {
+    bench: "delivery",
+    case: "idle_files",
+    files: count,
+    agent_rss_mb: round(agent.rssMb),
+    agent_rss_anon_mb: round(agent.anonRssMb),
+    agent_rss_file_mb: round(agent.fileRssMb),
+    bare_node_rss_mb: round(bare.rssMb),
+    bare_node_rss_file_mb: round(bare.fileRssMb),
+  };
+}
+
+/** How long the bare node process is given to settle after it says it runs (it only sleeps). */
+const BARE_NODE_SETTLE_MS = 1000;
+
+/** Memory of a node process with the role's options and environment that does nothing (an empty timer). */
+async function bareNodeUsage(role: NodeRole): Promise<ReturnType<typeof usage>> {
+  const child = spawn(process.execPath, [...role.argv, "-e", "setInterval(() => {}, 60_000); console.log('running')"], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...role.env } });
+  await once(child.stdout, "data");
+  await new Promise((resolve) => setTimeout(resolve, BARE_NODE_SETTLE_MS));
+  const measured = usage(child.pid as number);
+  await stop(child);
+  return measured;
 }
 
 if (cases.has("ship")) {

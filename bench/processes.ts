@@ -21,6 +21,14 @@ export interface ProcessUsage {
   rssMb: number;
   /** VmHWM: the highest resident size the process has had, in MiB. */
   peakRssMb: number;
+  /**
+   * RssFile: resident pages of mapped files (the node binary's code and
+   * read-only data, shared libraries), in MiB. Part of rssMb; every process
+   * running the same binary maps the same pages (the kernel keeps one copy).
+   */
+  fileRssMb: number;
+  /** RssAnon: resident pages that are the process's own (heaps, buffers, stacks), in MiB. Part of rssMb. */
+  anonRssMb: number;
 }
 
 /** CPU time and resident memory of process `pid`, from /proc. */
@@ -30,7 +38,13 @@ export function usage(pid: number): ProcessUsage {
   const ticks = Number(fields[11]) + Number(fields[12]);
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kibibytes = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
-  return { cpuSeconds: ticks / TICKS_PER_SECOND, rssMb: kibibytes("VmRSS") / 1024, peakRssMb: kibibytes("VmHWM") / 1024 };
+  return {
+    cpuSeconds: ticks / TICKS_PER_SECOND,
+    rssMb: kibibytes("VmRSS") / 1024,
+    peakRssMb: kibibytes("VmHWM") / 1024,
+    fileRssMb: kibibytes("RssFile") / 1024,
+    anonRssMb: kibibytes("RssAnon") / 1024,
+  };
 }
 
 /** Poll interval of waitReady. */

@@ -17,7 +17,7 @@
  * sinks come from the config, status and code from a fixed set.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Histogram, type Registry } from "../shared/prom-client.ts";
 import { createMetricsRegistry, scrapedCounter, scrapedGauge, sendMetrics, type ScrapedValues } from "../shared/metrics.ts";
 import type { RouteHandler } from "./admin/routes.ts";
 import type { IngestMeter } from "./ingest/meter.ts";

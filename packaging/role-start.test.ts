@@ -4,7 +4,15 @@ import { ROLE_OPTIONS_MARKER, roleEnvironment, roleLateFlags, roleNodeOptions } 
 
 test("the agent restarts with its NODE_OPTIONS before the caller's, its environment where unset, and the marker; then sets the flags NODE_OPTIONS refuses", () => {
   const env = roleEnvironment(["agent", "--config", "a.yaml"], { PATH: "/bin", NODE_OPTIONS: "--max-semi-space-size=4", MALLOC_ARENA_MAX: "2" });
-  assert.deepEqual(env, { PATH: "/bin", NODE_OPTIONS: "--max-semi-space-size=2 --max-semi-space-size=4", MALLOC_ARENA_MAX: "2", [ROLE_OPTIONS_MARKER]: "agent" });
+  assert.deepEqual(env, {
+    PATH: "/bin",
+    NODE_OPTIONS: "--max-semi-space-size=2 --max-semi-space-size=4",
+    MALLOC_ARENA_MAX: "2",
+    MALLOC_MMAP_THRESHOLD_: "65536",
+    MALLOC_TRIM_THRESHOLD_: "0",
+    MALLOC_TOP_PAD_: "0",
+    [ROLE_OPTIONS_MARKER]: "agent",
+  });
   // No agent option is refused by NODE_OPTIONS today (--optimize-for-size was, and is not used: docs/ARCHITECTURE.md).
   assert.deepEqual(roleLateFlags(env ?? {}), []);
   assert.equal(roleEnvironment(["agent"], env ?? {}), null, "once: the restarted process runs");

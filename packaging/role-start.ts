@@ -4,7 +4,7 @@
  * runtime options per role; docs/PACKAGING.md). A single executable takes
  * no Node options on its command line (every argument is logship's), and
  * what Node reads before any JavaScript runs (NODE_OPTIONS, and glibc's
- * MALLOC_ARENA_MAX) cannot be set from inside. So `logship agent` and
+ * MALLOC_* variables) cannot be set from inside. So `logship agent` and
  * `logship collector`, started without them, replace themselves once
  * (`process.execve`: same PID, nothing left behind for systemd to track)
  * with the same command and:
@@ -12,7 +12,7 @@
  * - the role's options that NODE_OPTIONS accepts
  *   (`process.allowedNodeEnvironmentFlags`: --max-semi-space-size,
  *   --disable-warning) prepended to NODE_OPTIONS;
- * - the role's environment (MALLOC_ARENA_MAX), where not set already;
+ * - the role's environment (glibc's MALLOC_* tuning), where not set already;
  * - the marker ROLE_OPTIONS_MARKER=<role>, which stops a second replacement
  *   and tells the new process to set the role's remaining V8 flags
  *   (--optimize-for-size, which NODE_OPTIONS refuses) with

@@ -23,7 +23,7 @@
  * in one process (or many collectors in a test) do not each start monitors.
  */
 import type { ServerResponse } from "node:http";
-import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from "./prom-client.ts";
 
 /** Resolution of the event-loop delay monitor of the default metrics (prom-client's default is 10 ms). */
 const EVENT_LOOP_PRECISION_MS = 20;

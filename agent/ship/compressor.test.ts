@@ -67,3 +67,19 @@ test("a named strategy is applied over the level's own: the frame is zstd's for 
   byLevel.close();
   greedy.close();
 });
+
+test("the stream's full output buffers are freed as each frame is copied out, not left to the garbage collector", async () => {
+  // Incompressible payloads: every frame spans several of the stream's 128 KiB output buffers.
+  const compressor = new BatchCompressor({ level: 1, strategy: "auto", contexts: 1 });
+  const inputs = Array.from({ length: 20 }, () => randomBytes(400_000));
+  const before = process.memoryUsage().arrayBuffers;
+  const frames: Buffer[] = [];
+  for (const input of inputs) frames.push(await compressor.compress(input));
+  const grownBytes = process.memoryUsage().arrayBuffers - before;
+  const framesBytes = frames.reduce((sum, frame) => sum + frame.length, 0);
+  // Kept: the frames (held here), the inputs, the one buffer the stream writes into now.
+  // Without the freeing, the full buffers (about as many bytes again as the frames) would still count.
+  assert.ok(grownBytes < framesBytes + 2 * 128 * 1024, `array buffers grew by ${grownBytes} bytes for ${framesBytes} bytes of frames`);
+  frames.forEach((frame, index) => assert.ok(zstdDecompressSync(frame).equals(inputs[index] as Buffer), `payload ${index}`));
+  compressor.close();
+});

@@ -16,8 +16,19 @@
  *
  * Limit: at most `contexts` compressions at once (callers wait for a free
  * context); each context keeps its native memory for the agent's life.
+ *
+ * The stream writes its output into a CHUNK_BYTES buffer and, once that is
+ * full, into a new one; the full one is never written again, and once a
+ * batch's chunks are copied into its frame nothing reads it either. Left
+ * to the garbage collector, these buffers (about a frame's worth per batch)
+ * live until the next full collection: V8 promotes them while a batch is in
+ * flight and collects them only when its old generation fills, and at
+ * 150 MB/s they piled up by tens of megabytes between two collections and
+ * set the agent's peak RSS (docs/ARCHITECTURE.md, agent memory). So they
+ * are freed at once (`releaseRetired`).
  */
 import { constants, ZstdCompress } from "node:zlib";
+import { detach } from "../../shared/detach.ts";
 
 const ZSTD_MAGIC = 0xfd2fb528;
 /**
@@ -60,6 +71,23 @@ interface Context {
   chunks: Buffer[];
 }
 
+/**
+ * Free (detach) the stream's output buffers that `chunks` were cut from,
+ * except the one it writes into now: the last chunk's. A buffer is freed
+ * only when it is one of the stream's own (exactly CHUNK_BYTES, each
+ * allocated on its own), never a slice of Node's shared pool. The caller
+ * holds no other reference to `chunks`.
+ */
+function releaseRetired(chunks: readonly Buffer[]): void {
+  const current = chunks.at(-1)?.buffer;
+  const retired = new Set<ArrayBuffer>();
+  for (const chunk of chunks) {
+    const buffer = chunk.buffer;
+    if (buffer !== current && buffer instanceof ArrayBuffer && buffer.byteLength === CHUNK_BYTES) retired.add(buffer);
+  }
+  for (const buffer of retired) detach(buffer);
+}
+
 export class BatchCompressor {
   private readonly params: Record<number, number>;
   private readonly contextsMax: number;
@@ -88,7 +116,9 @@ export class BatchCompressor {
             context.chunks = [];
             // Always a copy: zstd's output chunks are slices of one CHUNK_BYTES buffer that
             // the next batches write on, which a cached spool record would otherwise pin.
-            resolve(Buffer.concat(chunks));
+            const copy = Buffer.concat(chunks);
+            releaseRetired(chunks);
+            resolve(copy);
           });
         });
       });

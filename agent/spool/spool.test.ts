@@ -174,3 +174,28 @@ test("spool: the floor never passes a seq that is allocated but not spooled yet 
   await spool.saveState();
   assert.equal(spool.persistedFloor, unused + 1);
 });
+
+test("spool: a batch its cache drops before it was ever handed out is freed at once; one handed out is left alone, and reads back from disk", async (t) => {
+  const dir = scratch();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // Room in the cache for two 48 KiB batches; each a buffer of its own, as compression makes them.
+  const spool = spoolIn(dir, { bytesMax: 16 << 20, segmentBytes: 1 << 20, cacheBytesMax: 100 * 1024 });
+  await spool.open();
+  const own = (seq: number): Buffer => Buffer.allocUnsafeSlow(48 * 1024).fill(seq);
+  const first = await spool.append(await spool.allocateSeq(), 1, [], own(0));
+  const lent = await spool.batchOf(first);
+  const kept: Buffer[] = [];
+  const records = [first];
+  for (let seq = 1; seq < 5; seq++) {
+    const body = own(seq);
+    kept.push(body);
+    records.push(await spool.append(await spool.allocateSeq(), 1, [], body));
+  }
+  // Dropped from the cache (newest first) unread: freed. The one handed out: untouched.
+  assert.ok(kept.slice(1).every((body) => body.length === 0), "the batches dropped from the cache unread are freed");
+  assert.equal(lent.length, 48 * 1024);
+  assert.ok(lent.every((byte) => byte === 0));
+  // Every record still reads back whole (from disk when not cached).
+  for (const [seq, record] of records.entries()) assert.deepEqual(await spool.batchOf(record), own(seq));
+  await spool.close();
+});

@@ -36,6 +36,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, open, readdir, readFile, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
+import { freeBuffer } from "../../shared/detach.ts";
 import { LogshipError } from "../../shared/errors.ts";
 import { writeFileAtomic } from "../../shared/fs-atomic.ts";
 import type { Logger } from "../../shared/logger.ts";
@@ -126,6 +127,14 @@ export class Spool {
    */
   private readonly allocated = new Set<number>();
   private cachedBytes = 0;
+  /**
+   * Cached batches handed out by batchOf. When the cache drops a batch
+   * that was never handed out, nothing else holds it and its memory is
+   * freed at once (shared/detach.ts); one that was handed out may still be
+   * in an HTTP client's socket queue after its send, and is left to the
+   * garbage collector.
+   */
+  private readonly lent = new WeakSet<Buffer>();
   private spaceWaiters: (() => void)[] = [];
   private writing: Promise<void> = Promise.resolve();
   droppedBatches = 0;
@@ -310,6 +319,8 @@ export class Spool {
   /**
    * Write a batch. Waits while the spool is full (`block`), or drops the
    * oldest segment (`drop_oldest`). Appends are serialised in call order.
+   * The spool takes `batch` over: the caller does not read it afterwards
+   * (the spool frees it when it drops it from its cache unread: `lent`).
    */
   async append(seq: number, events: number, ranges: StreamRange[], batch: Buffer): Promise<SpoolRecord> {
     const previous = this.writing;
@@ -398,7 +409,10 @@ export class Spool {
 
   /** The compressed batch of a record (from memory, or read back from its segment). */
   async batchOf(record: SpoolRecord): Promise<Buffer> {
-    if (record.batch !== null) return record.batch;
+    if (record.batch !== null) {
+      this.lent.add(record.batch);
+      return record.batch;
+    }
     const handle = await open(record.segment.path, "r");
     try {
       const length = record.bodyBytes - record.batchStart;
@@ -428,10 +442,11 @@ export class Spool {
   }
 
   private release(record: SpoolRecord): void {
-    if (record.batch !== null) {
-      this.cachedBytes -= record.batch.length;
-      record.batch = null;
-    }
+    const batch = record.batch;
+    if (batch === null) return;
+    this.cachedBytes -= batch.length;
+    record.batch = null;
+    if (!this.lent.has(batch)) freeBuffer(batch);
   }
 
   /** Drop cached bodies of the newest records first: the oldest are sent next. */

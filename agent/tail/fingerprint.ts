@@ -16,7 +16,17 @@ export function hashBytes(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("base64url");
 }
 
-/** Read up to `length` bytes at `position`; fewer at the end of the file. */
+/**
+ * Read up to `length` bytes at `position`; fewer at the end of the file.
+ *
+ * A small read (heads, markers) is returned in a buffer of its own, exactly
+ * as long as what was read: allocated the usual way it would be a slice of
+ * Node's shared 8 KiB buffer pool, and a slice keeps the whole pool block
+ * alive. Heads and markers live as long as their stream, so with many
+ * quiet files each one's 16-byte marker kept a pool block (and the other
+ * reads cut from it) resident, and a short file's head its whole 1 KiB
+ * `fingerprint_bytes`.
+ */
 export async function readAt(file: FileHandle, position: number, length: number): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(length);
   let filled = 0;
@@ -25,7 +35,20 @@ export async function readAt(file: FileHandle, position: number, length: number)
     if (bytesRead === 0) break;
     filled += bytesRead;
   }
-  return buffer.subarray(0, filled);
+  if (length > Buffer.poolSize >>> 1) return buffer.subarray(0, filled);
+  return ownCopy(buffer.subarray(0, filled));
+}
+
+/**
+ * `bytes` copied into a buffer of its own, exactly as long: for small bytes
+ * kept as long as a stream (heads, markers), which as a slice of Node's
+ * shared buffer pool (Buffer.from, Buffer.concat, Buffer.allocUnsafe of a
+ * few bytes) would keep a whole 8 KiB pool block alive.
+ */
+export function ownCopy(bytes: Uint8Array): Buffer {
+  const own = Buffer.allocUnsafeSlow(bytes.length);
+  own.set(bytes);
+  return own;
 }
 
 /** The bytes a stream key is made from: the first line (with its newline), at most `bytesMax`. */

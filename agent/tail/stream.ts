@@ -8,6 +8,7 @@
  */
 import type { FileHandle } from "node:fs/promises";
 import { AckTracker } from "./acks.ts";
+import { ownCopy } from "./fingerprint.ts";
 import { EventDecoder } from "./decode.ts";
 import { LineSplitter } from "./splitter.ts";
 import type { SourceRuntime } from "./source.ts";
@@ -116,14 +117,14 @@ export class FileStream {
     this.decoder = new EventDecoder(source.parser, source.createJoiner(), source.transforms !== null);
   }
 
-  /** Remember the bytes just before the new read offset. */
+  /** Remember the bytes just before the new read offset (in a buffer of their own: ownCopy). */
   advanceRead(chunk: Buffer): void {
     this.readOffset += chunk.length;
     if (chunk.length >= MARKER_BYTES) {
-      this.lastBytes = Buffer.from(chunk.subarray(chunk.length - MARKER_BYTES));
+      this.lastBytes = ownCopy(chunk.subarray(chunk.length - MARKER_BYTES));
     } else {
       const joined = Buffer.concat([this.lastBytes, chunk]);
-      this.lastBytes = joined.subarray(Math.max(0, joined.length - MARKER_BYTES));
+      this.lastBytes = ownCopy(joined.subarray(Math.max(0, joined.length - MARKER_BYTES)));
     }
   }
 }

@@ -56,7 +56,7 @@ test("the single executable, alone in a directory and with no node on PATH: vers
   const agentProcess = await start(stops, binary, ["agent", "--config", agent.configPath, "--log-format", "json"], env, /agent API listening/);
   // The agent replaced itself (same PID) with its role's environment.
   const agentEnv = (await readFile(`/proc/${agentProcess.pid}/environ`, "utf8")).split("\0");
-  for (const variable of ["LOGSHIP_ROLE_OPTIONS=agent", "MALLOC_ARENA_MAX=1", "NODE_OPTIONS=--max-semi-space-size=2"]) assert.ok(agentEnv.includes(variable), `${variable} in ${agentEnv.join(" ")}`);
+  for (const variable of ["LOGSHIP_ROLE_OPTIONS=agent", "MALLOC_ARENA_MAX=1", "MALLOC_MMAP_THRESHOLD_=65536", "NODE_OPTIONS=--max-semi-space-size=2"]) assert.ok(agentEnv.includes(variable), `${variable} in ${agentEnv.join(" ")}`);
 
   let last = { status: null as number | null, stdout: "", stderr: "" };
   await until(`search --count to find all ${LINES} lines`, 60_000, async () => {

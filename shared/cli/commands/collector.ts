@@ -1,7 +1,6 @@
 import { Command, Option } from "commander";
 import { createLogger, type LogLevel } from "../../logger.ts";
 import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
 import type { CollectorConfig } from "../../../collector/config.ts";
 import { ConfigError } from "../../errors.ts";
 import { EXIT_RUNTIME_FAILURE, type CliContext } from "../context.ts";
@@ -56,6 +55,8 @@ export function collectorCommand(context: CliContext): Command {
 /** `--dry-run`: the transforms and routes over NDJSON events (collector/routing/dry-run.ts); a summary line on stderr. */
 async function dryRun(config: CollectorConfig, input: string | undefined, context: CliContext): Promise<void> {
   const { collectorDryRun } = await import("../../../collector/routing/dry-run.ts");
+  // Imported here, not at the top: every command loads this module, and only this one reads lines.
+  const { createInterface } = await import("node:readline");
   const stream = input === undefined ? process.stdin : createReadStream(input);
   const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
   const totals = await collectorDryRun({ processing: { transforms: config.transforms, routes: config.routes }, lines, writeOut: context.writeOut, writeErr: context.writeErr });
