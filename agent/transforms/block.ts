@@ -15,6 +15,7 @@
  * the static fields go in the stream's fields (TransformChain.streamFields).
  */
 import { formatTime } from "../../shared/event.ts";
+import { ASCII_MESSAGE } from "../../shared/wire/batch.ts";
 import type { DecodedEvents } from "../events.ts";
 import type { Decoded } from "../tail/decode.ts";
 import type { StreamContext, TransformChain } from "./chain.ts";
@@ -89,6 +90,7 @@ export function applyTransforms(decoded: Decoded, chain: TransformChain, context
   const truncated = new Set(decoded.truncated);
   const truncatedOut: number[] = [];
   const writesFields = chain.writesFields;
+  const keepsAscii = chain.keepsAsciiMessages;
   const cursor = new ColumnEvent(context, nowMs);
   for (let index = 0; index < decoded.count; index++) {
     const parsed = input.fields[index];
@@ -99,7 +101,9 @@ export function applyTransforms(decoded: Decoded, chain: TransformChain, context
     if (!chain.apply(event, nowMs)) continue;
     if (truncated.has(index)) truncatedOut.push(output.offsets.length);
     if (verbatimIn !== undefined && verbatimOut !== undefined) {
-      verbatimOut.starts.push(event.message === message ? (verbatimIn.starts[index] as number) : -1);
+      const start = verbatimIn.starts[index] as number;
+      // A changed message of an ASCII line stays ASCII when the chain says so.
+      verbatimOut.starts.push(event.message === message ? start : start >= 0 && keepsAscii ? ASCII_MESSAGE : -1);
       verbatimOut.ends.push(verbatimIn.ends[index] as number);
     }
     output.offsets.push(offset);

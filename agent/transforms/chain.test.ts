@@ -156,3 +156,10 @@ test("the agent's stream-level tail: trailing stream-constant sets go to the str
     assert.notDeepEqual(out, event("m", { user: "u" }), steps);
   }
 });
+
+test("keepsAsciiMessages: only steps that leave the message alone or mask it with ASCII keep it", () => {
+  assert.equal(chainOf(`[{ drop: 'debug' }, { redact: { patterns: [email, ipv4, { regex: 'k[0-9]+', name: key }] } }, { set: { fields.env: prod } }, { sample: { rate: 2 } }]`).keepsAsciiMessages, true);
+  for (const step of [`{ set: { message: 'x' } }`, `{ rename: { fields.m: message } }`, `{ parse: { parser: { type: json } } }`]) {
+    assert.equal(chainOf(`[${step}]`).keepsAsciiMessages, false, step);
+  }
+});

@@ -64,6 +64,13 @@ export class TransformChain {
    * steps), and the stream only the stream-level tail's values.
    */
   readonly writesFields: boolean;
+  /**
+   * True when no step can put a character outside ASCII into a message that
+   * had none: the steps leave the message alone, or mask parts of it with
+   * ASCII (`redact`). The agent then writes a changed message of an ASCII
+   * line as one byte per character (shared/wire/batch.ts ASCII_MESSAGE).
+   */
+  readonly keepsAsciiMessages: boolean;
   private readonly steps: readonly StepFunction[];
   /** The stream-level tail's assignments, in order (a later one wins). */
   private readonly streamAssignments: readonly { key: string; value: string | number | boolean | null | Template }[];
@@ -74,6 +81,7 @@ export class TransformChain {
     const streamLevelFrom = options.streamLevelTail === true ? streamLevelStart(config) : config.length;
     const streamAssignments: { key: string; value: string | number | boolean | null | Template }[] = [];
     let writesFields = false;
+    let keepsAsciiMessages = true;
     for (const [index, stepConfig] of config.entries()) {
       const kind = stepKind(stepConfig);
       const stepCounts: TransformStepCounts = { step: `${index}_${kind}`, kind, dropped: 0, redactions: 0, redactedEvents: 0, parseFailures: 0 };
@@ -85,8 +93,10 @@ export class TransformChain {
         continue;
       }
       writesFields ||= stepWritesFields(stepConfig, kind);
+      keepsAsciiMessages &&= stepKeepsAsciiMessages(stepConfig, kind);
       steps.push(compileStep(stepConfig, kind, stepCounts));
     }
+    this.keepsAsciiMessages = keepsAsciiMessages;
     this.counts = counts;
     this.steps = steps;
     this.streamAssignments = streamAssignments;
@@ -157,6 +167,29 @@ function stepWritesFields(step: TransformStepConfig, kind: TransformKind): boole
       return false;
   }
 }
+
+/** True when the step cannot make an ASCII message into one with other characters (TransformChain.keepsAsciiMessages). */
+function stepKeepsAsciiMessages(step: TransformStepConfig, kind: TransformKind): boolean {
+  switch (kind) {
+    case "set":
+      return !Object.hasOwn(step.set as SetAssignments, MESSAGE_PATH);
+    case "rename":
+      return Object.entries(step.rename as Record<string, string>).every(([from, to]) => from !== MESSAGE_PATH && to !== MESSAGE_PATH);
+    case "parse":
+      return (step.parse as NonNullable<TransformStepConfig["parse"]>).field !== MESSAGE_PATH;
+    case "redact":
+    // The mask is `[REDACTED:<name>]`, and pattern names are ASCII (schema.ts).
+    case "remove":
+    // Only fields can be removed (schema.ts).
+    case "drop":
+    case "keep":
+    case "sample":
+    case "throttle":
+      return true;
+  }
+}
+
+const MESSAGE_PATH = "message";
 
 function stepKind(step: TransformStepConfig): TransformKind {
   const kind = TRANSFORM_KINDS.find((candidate) => step[candidate] !== undefined);

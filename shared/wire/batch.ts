@@ -103,8 +103,13 @@ export interface WireEventColumns {
  * `buffer[starts[index], ends[index])` when `starts[index] >= 0` (a line
  * read as ASCII and not changed since). The encoder copies those bytes
  * instead of encoding the string (a copy is cheaper than a UTF-8 write per
- * message: issue 11's note).
+ * message: issue 11's note). `starts[index] === ASCII_MESSAGE`: the message
+ * string is known to hold only ASCII (a changed ASCII line), and is written
+ * one byte per character, which is cheaper than UTF-8 encoding it.
  */
+/** VerbatimBytes.starts: not a range of the buffer, but a message of ASCII characters only. */
+export const ASCII_MESSAGE = -2;
+
 export interface VerbatimBytes {
   buffer: Buffer;
   starts: readonly number[];
@@ -168,7 +173,9 @@ export function eventsSegment(stream: number, observedMs: number, input: WireEve
     position = scratch.writeUInt8(flags, position);
     if (timeMs !== undefined) position = scratch.writeDoubleLE(timeMs, position);
     const verbatimStart = verbatim === undefined ? -1 : (verbatim.starts[index] as number);
-    position = verbatimStart >= 0 ? writeVerbatim(scratch, (verbatim as VerbatimBytes).buffer, verbatimStart, (verbatim as VerbatimBytes).ends[index] as number, position) : writeString(scratch, message, position);
+    if (verbatimStart >= 0) position = writeVerbatim(scratch, (verbatim as VerbatimBytes).buffer, verbatimStart, (verbatim as VerbatimBytes).ends[index] as number, position);
+    else if (verbatimStart === ASCII_MESSAGE) position = writeAscii(scratch, message, position);
+    else position = writeString(scratch, message, position);
     if (json !== undefined) position = writeString(scratch, json, position);
   }
   writeSegmentHeader(scratch, SEGMENT_EVENTS, stream, observedMs, count, position - SEGMENT_HEADER_BYTES);
@@ -189,6 +196,12 @@ function writeString(buffer: Buffer, text: string, position: number): number {
   const bytes = buffer.write(text, position + 4, "utf8");
   buffer.writeUInt32LE(bytes, position);
   return position + 4 + bytes;
+}
+
+/** u32 length + `text`, known to hold only ASCII, one byte per character at `position` (room checked by the caller); returns the position after it. */
+function writeAscii(buffer: Buffer, text: string, position: number): number {
+  buffer.writeUInt32LE(text.length, position);
+  return position + 4 + buffer.write(text, position + 4, "latin1");
 }
 
 /** u32 length + `source[start, end)` at `position` (room checked by the caller); returns the position after it. */
