@@ -12,6 +12,7 @@
  */
 import { type Event, eventId, formatTime } from "../shared/event.ts";
 import type { LineRun } from "./tail/splitter.ts";
+import type { VerbatimBytes } from "../shared/wire/batch.ts";
 
 export interface StreamInfo {
   /** Stable identity of the file's byte stream (shared/event.ts streamKey). */
@@ -37,7 +38,7 @@ export interface DecodedEvents {
    * those bytes (shared/wire/batch.ts VerbatimBytes). The buffer is valid
    * until the block's `release`.
    */
-  verbatim?: { buffer: Buffer; starts: number[]; ends: number[] } | undefined;
+  verbatim?: (VerbatimBytes & { lines: number[] }) | undefined;
 }
 
 export interface EventBlock {

@@ -37,8 +37,8 @@ test("decoding lines a window at a time gives each line's own UTF-8 text and off
       // Where a message is given as verbatim bytes, they are its UTF-8 bytes exactly.
       const verbatim = decoded.decoded?.verbatim;
       assert.ok(verbatim !== undefined);
-      verbatim.starts.forEach((start, index) => {
-        if (start >= 0) assert.equal(verbatim.buffer.toString("utf8", start, verbatim.ends[index]), lines[index]);
+      verbatim.lines.forEach((line, index) => {
+        if (line >= 0) assert.equal(verbatim.buffer.toString("utf8", verbatim.starts[line], verbatim.ends[line]), lines[index]);
       });
     }),
     { numRuns: 80 },
@@ -50,10 +50,10 @@ test("verbatim bytes: ASCII lines only, and not a line whose message a parser re
   const run = lineRun(text);
   const plain = new EventDecoder(null, null, true).decode(run, 0).decoded;
   // The window holding "é" is decoded as UTF-8: none of its lines is verbatim.
-  assert.deepEqual(plain?.verbatim?.starts, [-1, -1, -1, -1]);
+  assert.deepEqual(plain?.verbatim?.lines, [-1, -1, -1, -1]);
   const asciiRun = lineRun(Buffer.from("one\n{\"msg\":\"inner\"}\ntwo\n"));
   const parser: LineParser = { type: "json", parse: (line) => (line.startsWith("{") ? { ok: true, fields: {}, message: "inner" } : { ok: true, fields: {} }) };
   const parsed = new EventDecoder(parser, null, true).decode(asciiRun, 0).decoded;
   assert.deepEqual(parsed?.messages, ["one", "inner", "two"]);
-  assert.deepEqual(parsed?.verbatim?.starts, [0, -1, 20]);
+  assert.deepEqual(parsed?.verbatim?.lines, [0, -1, 2]);
 });

@@ -47,8 +47,8 @@ export class EventDecoder {
     if (this.raw) return rawLines(run);
     const out = emptyDecoded();
     // A joined event is several lines: only single lines can be verbatim.
-    const verbatim = this.joiner === null ? { buffer: run.buffer, starts: [] as number[], ends: [] as number[] } : undefined;
-    (out.decoded as DecodedEvents).verbatim = verbatim;
+    const verbatimLines: number[] = [];
+    if (this.joiner === null) (out.decoded as DecodedEvents).verbatim = { buffer: run.buffer, starts: run.starts, ends: run.ends, lines: verbatimLines };
     const truncatedLines = new Set(run.truncated);
     const count = run.starts.length;
     // Lines are decoded a window at a time: one string per window of ASCII
@@ -73,8 +73,7 @@ export class EventDecoder {
       if (this.joiner === null) {
         const kept = this.add(out, { offset, endOffset, message: text, truncated }, nowMs);
         // An ASCII window's line is its bytes; a line decoded as UTF-8 may hold replaced bytes.
-        (verbatim as NonNullable<typeof verbatim>).starts.push(kept && windowText !== null ? start : -1);
-        (verbatim as NonNullable<typeof verbatim>).ends.push(end);
+        verbatimLines.push(kept && windowText !== null ? index : -1);
       } else this.joiner.push(text, offset, endOffset, truncated, nowMs, (event) => this.add(out, event, nowMs));
     }
     return out;

@@ -85,7 +85,7 @@ export function applyTransforms(decoded: Decoded, chain: TransformChain, context
   const output: DecodedEvents = { offsets: [], messages: [], fields: [], timesMs: [] };
   // A message a step leaves as it was keeps its line's bytes (DecodedEvents.verbatim).
   const verbatimIn = input.verbatim;
-  const verbatimOut = verbatimIn === undefined ? undefined : { buffer: verbatimIn.buffer, starts: [] as number[], ends: [] as number[] };
+  const verbatimOut = verbatimIn === undefined ? undefined : { ...verbatimIn, lines: [] as number[] };
   output.verbatim = verbatimOut;
   const truncated = new Set(decoded.truncated);
   const truncatedOut: number[] = [];
@@ -100,11 +100,10 @@ export function applyTransforms(decoded: Decoded, chain: TransformChain, context
     const event = cursor.next(offset, message, parsed, timeMs);
     if (!chain.apply(event, nowMs)) continue;
     if (truncated.has(index)) truncatedOut.push(output.offsets.length);
-    if (verbatimIn !== undefined && verbatimOut !== undefined) {
-      const start = verbatimIn.starts[index] as number;
+    if (verbatimOut !== undefined) {
+      const line = (verbatimIn as NonNullable<typeof verbatimIn>).lines[index] as number;
       // A changed message of an ASCII line stays ASCII when the chain says so.
-      verbatimOut.starts.push(event.message === message ? start : start >= 0 && keepsAscii ? ASCII_MESSAGE : -1);
-      verbatimOut.ends.push(verbatimIn.ends[index] as number);
+      verbatimOut.lines.push(event.message === message ? line : line >= 0 && keepsAscii ? ASCII_MESSAGE : -1);
     }
     output.offsets.push(offset);
     output.messages.push(event.message);

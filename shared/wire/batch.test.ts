@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { encodePayload, eventsSegment, payloadEvents, validatePayload, type WireEventColumns } from "./batch.ts";
+import { ASCII_MESSAGE, encodePayload, eventsSegment, payloadEvents, validatePayload, type WireEventColumns } from "./batch.ts";
 
 const HEADER = { agent: "a1", host: "h", seq: 1, floor: 1, created_ms: 0, streams: [{ key: "k", source: "s", path: "/p", fields: {} }] };
 
@@ -35,21 +35,22 @@ test("an EVENTS segment decodes to its columns, for any text, fields, times and 
   );
 });
 
-test("messages given as verbatim bytes encode to the same segment as the strings", () => {
+test("messages given as verbatim bytes or as ASCII strings encode to the same segment as the strings", () => {
   fc.assert(
-    fc.property(fc.array(fc.record({ message: fc.string({ unit: "grapheme-ascii", maxLength: 120 }), verbatim: fc.boolean() }), { maxLength: 50 }), (events) => {
+    fc.property(fc.array(fc.record({ message: fc.string({ unit: "grapheme-ascii", maxLength: 120 }), given: fc.constantFrom("verbatim", "ascii", "string") }), { maxLength: 50 }), (events) => {
       const source = Buffer.from(`junk${events.map((event) => event.message).join("")}`, "latin1");
       const starts: number[] = [];
       const ends: number[] = [];
       let position = 4;
       for (const event of events) {
-        starts.push(event.verbatim ? position : -1);
+        starts.push(position);
         ends.push(position + event.message.length);
         position += event.message.length;
       }
+      const lines = events.map((event, index) => (event.given === "verbatim" ? index : event.given === "ascii" ? ASCII_MESSAGE : -1));
       const columns: WireEventColumns = { offsets: events.map((_, index) => index), messages: events.map((event) => event.message), timesMs: events.map(() => undefined), fields: events.map(() => undefined) };
       const plain = eventsSegment(0, 5, columns);
-      const copied = eventsSegment(0, 5, { ...columns, verbatim: { buffer: source, starts, ends } });
+      const copied = eventsSegment(0, 5, { ...columns, verbatim: { buffer: source, starts, ends, lines } });
       assert.deepEqual(Buffer.concat(copied.parts), Buffer.concat(plain.parts));
     }),
     { numRuns: 100 },

@@ -98,22 +98,25 @@ export interface WireEventColumns {
   verbatim?: VerbatimBytes | undefined;
 }
 
-/**
- * Where messages are already their UTF-8 bytes: for event `index`,
- * `buffer[starts[index], ends[index])` when `starts[index] >= 0` (a line
- * read as ASCII and not changed since). The encoder copies those bytes
- * instead of encoding the string (a copy is cheaper than a UTF-8 write per
- * message: issue 11's note). `starts[index] === ASCII_MESSAGE`: the message
- * string is known to hold only ASCII (a changed ASCII line), and is written
- * one byte per character, which is cheaper than UTF-8 encoding it.
- */
-/** VerbatimBytes.starts: not a range of the buffer, but a message of ASCII characters only. */
+/** VerbatimBytes.lines: the message is not a range of the buffer, but holds ASCII characters only. */
 export const ASCII_MESSAGE = -2;
 
+/**
+ * Where messages are already their UTF-8 bytes: event `index` is line
+ * `lines[index]` of the read, `buffer[starts[line], ends[line])`, when that
+ * is >= 0 (a line read as ASCII and not changed since). The encoder copies
+ * those bytes instead of encoding the string (a copy is cheaper than a
+ * UTF-8 write per message: issue 11's note). `lines[index] ===
+ * ASCII_MESSAGE`: the message string is known to hold only ASCII (a changed
+ * ASCII line), and is written one byte per character, which is cheaper
+ * than UTF-8 encoding it. Any other negative value: encoded as UTF-8.
+ */
 export interface VerbatimBytes {
   buffer: Buffer;
+  /** The read's line ranges (agent/tail/splitter.ts LineRun), shared, not copied. */
   starts: readonly number[];
   ends: readonly number[];
+  lines: readonly number[];
 }
 
 /** One event given on its own (tests, benchmarks and the collector's tools; the agent gives columns). */
@@ -172,9 +175,11 @@ export function eventsSegment(stream: number, observedMs: number, input: WireEve
     position = scratch.writeDoubleLE(events.offsets[index] as number, position);
     position = scratch.writeUInt8(flags, position);
     if (timeMs !== undefined) position = scratch.writeDoubleLE(timeMs, position);
-    const verbatimStart = verbatim === undefined ? -1 : (verbatim.starts[index] as number);
-    if (verbatimStart >= 0) position = writeVerbatim(scratch, (verbatim as VerbatimBytes).buffer, verbatimStart, (verbatim as VerbatimBytes).ends[index] as number, position);
-    else if (verbatimStart === ASCII_MESSAGE) position = writeAscii(scratch, message, position);
+    const line = verbatim === undefined ? -1 : (verbatim.lines[index] as number);
+    if (line >= 0) {
+      const { buffer, starts, ends } = verbatim as VerbatimBytes;
+      position = writeVerbatim(scratch, buffer, starts[line] as number, ends[line] as number, position);
+    } else if (line === ASCII_MESSAGE) position = writeAscii(scratch, message, position);
     else position = writeString(scratch, message, position);
     if (json !== undefined) position = writeString(scratch, json, position);
   }
