@@ -16,7 +16,7 @@ import type { Query, RangeQuery, TermQuery } from "./ast.ts";
 import { ANY_ONE, ANY_RUN, globMatches, literalGlob, parseGlob } from "./glob.ts";
 import type { Glob } from "./glob.ts";
 import { compileQueryRegex } from "./regex.ts";
-import { tokenize, tokenizeGlob } from "./tokenize.ts";
+import { TOKEN_CLASS, tokenize, tokenizeGlob } from "./tokenize.ts";
 import { parseNumber, parseTime } from "./values.ts";
 
 /** What a query reads: any part of an Event (the agent filters before ids exist). */
@@ -252,9 +252,8 @@ function fullTextNode(glob: Glob): Node {
 function substringHint(globs: readonly Glob[]): ((evaluation: Evaluation) => boolean) | null {
   let longest = "";
   for (const glob of globs) {
-    if (glob.some((code) => code === ANY_RUN || code === ANY_ONE)) continue;
-    const text = globText(glob);
-    if (/^[a-z0-9]+$/.test(text) && text.length > longest.length) longest = text;
+    const text = asciiLiteral(glob);
+    if (text !== null && text.length > longest.length) longest = text;
   }
   if (longest.length < 3) return null;
   const regex = new RegExp(longest, "iu");
@@ -264,9 +263,6 @@ function substringHint(globs: readonly Glob[]): ((evaluation: Evaluation) => boo
     return typeof message === "string" && regex.test(message);
   };
 }
-
-/** Token characters (tokenize.ts) as a regex class body. */
-const TOKEN_CLASS = String.raw`\p{L}\p{M}\p{N}\p{Co}`;
 
 /**
  * The same answer as tokenizing the message and looking for the tokens in a
@@ -283,12 +279,18 @@ const TOKEN_CLASS = String.raw`\p{L}\p{M}\p{N}\p{Co}`;
 function asciiTokensRegex(globs: readonly Glob[]): RegExp | null {
   const parts: string[] = [];
   for (const glob of globs) {
-    if (glob.some((code) => code === ANY_RUN || code === ANY_ONE)) return null;
-    const text = globText(glob);
-    if (!/^[a-z0-9]+$/.test(text)) return null;
+    const text = asciiLiteral(glob);
+    if (text === null) return null;
     parts.push([...text].map((char) => (char === "k" ? "[kK\\u212A]" : /[a-z]/.test(char) ? `[${char}${char.toUpperCase()}]` : char)).join(""));
   }
   return new RegExp(`(?<![${TOKEN_CLASS}])${parts.join(`[^${TOKEN_CLASS}]+`)}(?![${TOKEN_CLASS}])`, "u");
+}
+
+/** The token's text when it is a literal of ASCII letters and digits (no wildcard), else null. */
+function asciiLiteral(glob: Glob): string | null {
+  if (glob.some((code) => code === ANY_RUN || code === ANY_ONE)) return null;
+  const text = globText(glob);
+  return /^[a-z0-9]+$/.test(text) ? text : null;
 }
 
 function tokenTest(glob: Glob): TokenTest {

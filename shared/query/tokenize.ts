@@ -13,8 +13,10 @@
 import { ANY_ONE, ANY_RUN } from "./glob.ts";
 import type { Glob } from "./glob.ts";
 
-const TOKEN = /[\p{L}\p{M}\p{N}\p{Co}]+/gu;
-const TOKEN_CHAR = /^[\p{L}\p{M}\p{N}\p{Co}]$/u;
+/** Token characters as the body of a regex class (`u` flag): the one definition here and in compile.ts. */
+export const TOKEN_CLASS = String.raw`\p{L}\p{M}\p{N}\p{Co}`;
+const TOKEN = new RegExp(`[${TOKEN_CLASS}]+`, "gu");
+const TOKEN_CHAR = new RegExp(`^[${TOKEN_CLASS}]$`, "u");
 
 export function tokenize(text: string): string[] {
   const runs = text.match(TOKEN);
