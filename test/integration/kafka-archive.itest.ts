@@ -22,6 +22,11 @@
  * how often that happens in a run depends on where the partitions are at
  * each kill, so it is reported, and the same exactly-once checks decide.
  *
+ * The third deletes the in-progress file of a quiet partition under the
+ * sink (as a target losing it would): its age roll fails with no record
+ * to come, and the runner must still read the partition again (Sink
+ * heldDropped) for the lag to reach 0 with every line once.
+ *
  * LOGSHIP_E2E_SEED=<seed> repeats the kill delays.
  */
 import { after, before, test, type TestContext } from "node:test";
@@ -236,4 +241,57 @@ test(`with the Kafka log, the archive holds every line exactly once in its parti
 
 test(`two collectors over one target, SIGKILLed ${KILLS_TWO_COLLECTORS} times in turn: the partitions move between them, and still every line once`, { timeout: 300_000 }, async (t) => {
   await runScenario(t, 2, KILLS_TWO_COLLECTORS);
+});
+
+test("an age roll that fails on a quiet partition (its in-progress file deleted under it): the runner reads the partition again with no further record, every line once", { timeout: 120_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "logship-kafka-archive-roll-"));
+  let passed = false;
+  await waitForProducerIds(bootstrap);
+  const topic = `logship-archive-${randomUUID().slice(0, 8)}`;
+  await createTopic(bootstrap, topic, 1);
+  const root = join(dir, "archive");
+  const collector = await collectorSetup(
+    join(dir, "collector"),
+    ["log:", "  backend: kafka", `  kafka: { brokers: ["${bootstrap}"], topic: ${topic} }`, "sinks:", "  search: { type: none }", `  archive: { format: parquet, target: "file://${root}", roll: { max_bytes: 64MiB, max_age: 15s } }`, ""].join("\n"),
+  );
+  const logsDir = join(dir, "logs");
+  await mkdir(logsDir);
+  const path = join(logsDir, "a.log");
+  const lines = 2_000;
+  let text = "";
+  for (let seq = 0; seq < lines; seq++) text += archiveLine(BASE_MS + seq * 1000, "a", seq, PADDING);
+  await writeFile(path, text);
+  const agent = await agentSetup(join(dir, "agent"), [collector.url], [path], "    parser: { type: logfmt, time_field: ts, time_format: rfc3339 }");
+  const processes: { name: string; process: LogshipProcess }[] = [];
+  try {
+    processes.push({ name: "collector", process: await collector.start() });
+    processes.push({ name: "agent", process: await agent.start() });
+    await waitDelivered(agent, [path], DELIVERY_TIMEOUT_MS);
+    // The partition is quiet from here. Delete the open files under the sink (as a crash of the target would): their age roll's rename fails.
+    const hidden = await until("an in-progress file", 30_000, async () => {
+      const found = await hiddenFiles(root);
+      return found.length > 0 ? found : undefined;
+    });
+    for (const file of hidden) await rm(join(root, file), { force: true });
+    await until("the roll failure in the collector's log", 30_000, async () => (collector.process?.log.some((line) => line.includes("archive age roll failed")) === true ? true : undefined));
+    await until("the archive group's lag in /metrics to drop to 0", ARCHIVED_TIMEOUT_MS, async () => {
+      const response = await fetch(`${collector.url}/metrics`, { signal: AbortSignal.timeout(15_000) }).catch(() => null);
+      if (response === null || !response.ok) return undefined;
+      const lag = seriesOf(parseExposition(await response.text()), "logship_collector_sink_lag_records").filter((sample) => sample.labels["sink"] === "archive" && sample.labels["topic"] === topic);
+      return lag.length === 1 && lag[0]?.value === 0 ? true : undefined;
+    });
+    assert.ok(collector.process?.log.some((line) => line.includes("the sink dropped the events it held")), "the runner's new session says why");
+    await stopCleanly(agent.process, "agent");
+    await stopCleanly(collector.process, "collector");
+    const report = await readArchive(root, "parquet", { a: lines }, { a: "default" });
+    assert.deepEqual({ ...report, files: report.files > 0 }, { files: true, hiddenFiles: 0, rows: lines, unexpected: 0, duplicates: 0, missing: 0, wrongPartition: 0, wrongTime: 0 });
+    passed = true;
+  } finally {
+    for (const { process } of processes) await process.kill("SIGKILL");
+    if (passed) await rm(dir, { recursive: true, force: true });
+    else {
+      for (const { name, process } of processes) await writeFile(join(dir, `${name}.log`), process.log.join("\n"));
+      t.diagnostic(`kept ${dir} (process logs in *.log there)`);
+    }
+  }
 });
