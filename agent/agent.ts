@@ -243,7 +243,7 @@ export class Agent implements Reloadable {
 
   /** Lines and bytes read from files since start. */
   readTotals(): ReadTotals {
-    return { lines: this.tailer?.linesRead ?? 0, bytes: this.tailer?.bytesRead ?? 0 };
+    return { lines: this.tailer?.linesRead ?? 0, bytes: this.tailer?.bytesRead ?? 0, polls: this.tailer?.filePolls ?? 0 };
   }
 
   status(): AgentStatus {

@@ -10,9 +10,7 @@ import type { AgentConfig, SourceConfig } from "./config.ts";
 import { buildParser } from "./parsers/index.ts";
 import { compileTransforms } from "./transforms/chain.ts";
 import { sourceRuntime, type SourceRuntime, type TailOptions } from "./tail/source.ts";
-
-/** How often open files are stat'ed for growth, truncation and deletion. */
-export const STAT_INTERVAL_MS = 250;
+import { STAT_INTERVAL_MS } from "./tail/stat-schedule.ts";
 
 export function buildSources(config: AgentConfig, configFile: string): SourceRuntime[] {
   return config.sources.map((source, index) => buildSource(source, index, configFile));
@@ -63,6 +61,7 @@ export function buildTailOptions(config: AgentConfig): TailOptions {
     checkpointIntervalMs: tail.checkpoint_interval,
     fingerprintBytes: tail.fingerprint_bytes,
     statIntervalMs: STAT_INTERVAL_MS,
+    statIntervalMaxMs: tail.max_backoff,
   };
 }
 

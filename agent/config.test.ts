@@ -45,6 +45,7 @@ test("a minimal config gets every default, sizes in bytes and durations in ms", 
     rotate_wait: 5000,
     checkpoint_interval: 1000,
     fingerprint_bytes: 1024,
+    max_backoff: 10_000,
   });
   assert.deepEqual(config.batch, { max_bytes: 1024 * 1024, max_events: 20_000, linger: 250 });
   assert.deepEqual(config.compression, { level: 1, strategy: "greedy" });
@@ -114,6 +115,12 @@ test("a bad unit says what a size looks like", () => {
   assert.deepEqual(issuesOf(`${MINIMAL}    max_line_bytes: 12 parsecs\n`), [
     'agent.yaml:4:21: sources[0].max_line_bytes: expected a size like 64KiB, 1MiB, 10GiB; unknown unit "parsecs" (use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB); got "12 parsecs"',
   ]);
+});
+
+test("tail.max_backoff: at least the 250 ms poll interval, at most a minute", () => {
+  assert.equal(configOf(`${MINIMAL}tail: { max_backoff: 2s }\n`).tail.max_backoff, 2000);
+  assert.match(issuesOf(`${MINIMAL}tail: { max_backoff: 100ms }\n`)[0] ?? "", /tail\.max_backoff: .*250ms/);
+  assert.match(issuesOf(`${MINIMAL}tail: { max_backoff: 5m }\n`)[0] ?? "", /tail\.max_backoff: .*1m/);
 });
 
 test("an unset env var is named with its position", () => {

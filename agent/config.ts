@@ -12,10 +12,14 @@ import { ConfigError } from "../shared/errors.ts";
 import type { Env } from "../shared/config/env.ts";
 import { formatIssue, loadConfigFile } from "../shared/config/load.ts";
 import { httpUrlSchema, identifierSchema, listenAddressSchema, regexSchema } from "../shared/config/fields.ts";
-import { boundedSize, durationSchema, sizeSchema } from "../shared/config/units.ts";
+import { boundedDuration, boundedSize, durationSchema, sizeSchema } from "../shared/config/units.ts";
+import { STAT_INTERVAL_MS } from "./tail/stat-schedule.ts";
 import type { ParserConfig } from "./parsers/types.ts";
 import { parserConfigSchema } from "./parsers/schema.ts";
 import { transformsSchema } from "./transforms/schema.ts";
+
+/** Upper bound of tail.max_backoff: a file nothing wakes is still looked at once a minute. */
+const MAX_BACKOFF_MS_MAX = 60_000;
 
 /** A glob that asks for compressed files by name (see docs/TAILING.md, Discovery). */
 const COMPRESSED_GLOB = /\.(gz|bz2|xz|zst|zip|lz4)\}?$/;
@@ -68,6 +72,9 @@ export const tailConfigSchema = z.strictObject({
   rotate_wait: durationSchema.prefault("5s").describe("Keep reading a rotated file this long after rotation."),
   checkpoint_interval: durationSchema.prefault("1s").describe("How often acknowledged offsets are written to disk."),
   fingerprint_bytes: boundedSize({ min: 16, max: 64 * 1024 }).prefault(1024).describe("Leading bytes hashed to recognise a file across renames."),
+  max_backoff: boundedDuration({ min: STAT_INTERVAL_MS, max: MAX_BACKOFF_MS_MAX })
+    .prefault("10s")
+    .describe("An open file with no change is stat'ed less and less often, down to once per this; a file event wakes it at once."),
 });
 
 /** Tail rules with unique names; an agent config needs at least one (`logship up` takes none in its file when `--path` gives them). */

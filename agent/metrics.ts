@@ -19,6 +19,8 @@ import type { ShipperObserver } from "./ship/shipper.ts";
 export interface ReadTotals {
   lines: number;
   bytes: number;
+  /** Stat calls of the tailer's poll on open files. */
+  polls: number;
 }
 
 export interface AgentMetricsSources {
@@ -116,6 +118,7 @@ export class AgentMetrics implements ShipperObserver {
       scrapedGauge(registry, name, help, labelNames, values);
     scraped("logship_agent_lines_read_total", "Lines read from tailed files (before multiline joining and filters).", () => [[{}, sources.reads().lines]]);
     scraped("logship_agent_read_bytes_total", "Bytes read from tailed files.", () => [[{}, sources.reads().bytes]]);
+    scraped("logship_agent_file_polls_total", "Stat calls on open files by the tailer's poll (quiet files are polled less and less often, down to tail.max_backoff).", () => [[{}, sources.reads().polls]]);
     scraped("logship_agent_acked_batches_total", "Batches a collector acknowledged (200, duplicates included).", () => [[{}, sources.status().batches.delivered]]);
     scraped("logship_agent_duplicate_batches_total", "Acknowledged batches the collector already had (a resend after a lost answer).", () => [[{}, sources.status().batches.duplicates]]);
     scraped("logship_agent_spool_dropped_batches_total", "Batches dropped from a full spool (spool.when_full: drop_oldest).", () => [[{}, sources.status().spool.droppedBatches]]);

@@ -23,6 +23,13 @@ export interface DiscoveryRule {
 export type DiscoveryHandler = (path: string, source: string, cause: "scan" | "add" | "change") => void;
 
 const COMPRESSED = /\.(gz|bz2|xz|zst|zip|lz4)$/;
+/**
+ * Paths whose rule is remembered. `path.matchesGlob` compiles its pattern at
+ * every call, and every rescan and file event asks for the rule of each path
+ * again: remembered, a rescan of 1,000 files compiles no pattern. At the
+ * limit the memory is cleared and filled again.
+ */
+const RULE_CACHE_PATHS_MAX = 8192;
 const GLOB_CHARACTERS = /[*?[\]{}]/;
 
 export class Discovery {
@@ -30,6 +37,8 @@ export class Discovery {
   private readonly onFile: DiscoveryHandler;
   private readonly logger: Logger;
   private watcher: DirectoryWatcher | null = null;
+  /** path → its rule (null: none); the rules never change (a reload makes a new Discovery). */
+  private readonly ruleCache = new Map<string, string | null>();
 
   /** `rules[].paths` must be absolute (the config loader resolves them). */
   constructor(rules: DiscoveryRule[], onFile: DiscoveryHandler, logger: Logger) {
@@ -45,6 +54,15 @@ export class Discovery {
 
   /** The rule a path belongs to: the first rule (in config order) that matches and does not exclude it. */
   ruleFor(path: string): string | null {
+    const cached = this.ruleCache.get(path);
+    if (cached !== undefined) return cached;
+    const rule = this.matchRule(path);
+    if (this.ruleCache.size >= RULE_CACHE_PATHS_MAX) this.ruleCache.clear();
+    this.ruleCache.set(path, rule);
+    return rule;
+  }
+
+  private matchRule(path: string): string | null {
     if (COMPRESSED.test(path)) return null;
     for (const rule of this.rules) {
       if (rule.paths.some((pattern) => matchesGlob(path, pattern)) && !excluded(path, rule.exclude)) return rule.source;

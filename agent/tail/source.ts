@@ -34,6 +34,8 @@ export interface TailOptions {
   rotateWaitMs: number;
   checkpointIntervalMs: number;
   fingerprintBytes: number;
-  /** How often open files are checked for growth, truncation and deletion. */
+  /** How often a changing open file is checked for growth, truncation and deletion. */
   statIntervalMs: number;
+  /** A file with no change is checked less and less often, down to once per this (`max_backoff`). */
+  statIntervalMaxMs: number;
 }

@@ -44,7 +44,9 @@ import { BufferPool } from "../../shared/buffer-pool.ts";
 import { WakeableSleep } from "../../shared/wakeable-sleep.ts";
 import { hashBytes, keyHead, readAt, samePrefix } from "./fingerprint.ts";
 import type { SourceRuntime, TailOptions } from "./source.ts";
-import { FileStream, MARKER_BYTES } from "./stream.ts";
+import { FileStream, MARKER_BYTES, type StreamState } from "./stream.ts";
+import { StatSchedule } from "./stat-schedule.ts";
+import { HeadIndex } from "./head-index.ts";
 
 export interface TailerOptions {
   sources: SourceRuntime[];
@@ -82,9 +84,10 @@ export interface StreamStatus {
   state: string;
   readOffset: number;
   ackedOffset: number;
+  /** How long housekeeping waits before it looks at the file again: `statIntervalMs` doubled per look that saw no change, up to `statIntervalMaxMs`. */
+  pollIntervalMs: number | null;
 }
 
-const IDLE_WAIT_MS_MAX = 250;
 /** Room in a pooled read buffer for a carried partial line; a longer one gets a one-off buffer. */
 const READ_CARRY_BYTES = 64 * 1024;
 /** Reads up to this size use a small one-off buffer instead of a pooled one. */
@@ -106,7 +109,21 @@ export class Tailer {
   /** Bytes and lines read from files since start (metrics). */
   bytesRead = 0;
   linesRead = 0;
+  /** Stat calls of the poll on open files since start (metrics): what the backoff of quiet files saves. */
+  filePolls = 0;
   private readonly byInode = new Map<string, FileStream>();
+  /**
+   * When housekeeping looks at each stream next (a stat of its file, its
+   * state's timeouts). An open file that shows no change backs off, up to
+   * `statIntervalMaxMs`; a change puts it back at `statIntervalMs`.
+   */
+  private readonly statSchedule: StatSchedule<FileStream>;
+  /** Streams that lost their file — detached (truncated) or orphan (from the checkpoint): what a new file may continue. */
+  private readonly lost = new Set<FileStream>();
+  /** Streams by their head's leading bytes: what a new file may be a copy of. */
+  private readonly heads = new HeadIndex<FileStream>();
+  /** Streams whose decoder holds a multiline event: their timeouts are watched. */
+  private readonly holding = new Set<FileStream>();
   /** Paths reported by discovery, waiting to be looked at. */
   private readonly pending = new Map<string, string>();
   /**
@@ -147,13 +164,14 @@ export class Tailer {
     this.logger = options.logger;
     for (const source of options.sources) this.sources.set(source.name, source);
     this.readBuffers = new BufferPool(options.tail.readBytesPerPass + READ_CARRY_BYTES, READ_BUFFERS_MAX);
+    this.statSchedule = new StatSchedule(options.tail.statIntervalMs, Math.max(options.tail.statIntervalMs, options.tail.statIntervalMaxMs));
     this.discovery = this.createDiscovery(options.sources);
   }
 
   private createDiscovery(sources: SourceRuntime[]): Discovery {
     return new Discovery(
       sources.map((source) => ({ source: source.name, paths: source.paths, exclude: source.exclude })),
-      (path, source, cause) => this.discovered(path, source, cause),
+      (path, source) => this.discovered(path, source),
       this.logger,
     );
   }
@@ -219,6 +237,7 @@ export class Tailer {
       state: stream.state,
       readOffset: stream.readOffset,
       ackedOffset: stream.acks.ackedOffset,
+      pollIntervalMs: this.statSchedule.intervalMs(stream) ?? null,
     }));
   }
 
@@ -242,8 +261,9 @@ export class Tailer {
       await this.flushTimedOut(nowMs);
       if (nowMs - lastStatMs >= tail.statIntervalMs) {
         lastStatMs = nowMs;
-        await this.housekeeping(nowMs);
+        await this.checkHeldFiles(nowMs);
       }
+      await this.checkDueStreams(nowMs);
       if (!this.options.once && nowMs - lastScanMs >= tail.rescanIntervalMs) {
         lastScanMs = nowMs;
         await this.discovery.scan();
@@ -255,7 +275,7 @@ export class Tailer {
       }
       if (bytesRead > 0) continue;
       if (this.options.once && this.allRead()) return;
-      await this.idle(nowMs, lastCheckpointMs + tail.checkpointIntervalMs);
+      await this.idle(nowMs, lastCheckpointMs + tail.checkpointIntervalMs, lastScanMs + tail.rescanIntervalMs);
     }
   }
 
@@ -267,13 +287,25 @@ export class Tailer {
     return true;
   }
 
-  private async idle(nowMs: number, checkpointDueMs: number): Promise<void> {
-    let waitMs = this.options.once ? 0 : IDLE_WAIT_MS_MAX;
-    for (const stream of this.streams) {
+  /**
+   * Sleep until something is due — a stream's stat (StatSchedule), a
+   * multiline timeout, the checkpoint, the rescan — or a wake-up (a file
+   * event, an acknowledgement, a reload). Files held open while empty or
+   * as copies, and files waiting for a slot, are looked at every
+   * `statIntervalMs`.
+   */
+  private async idle(nowMs: number, checkpointDueMs: number, rescanDueMs: number): Promise<void> {
+    const tail = this.options.tail;
+    if (this.options.once || this.pending.size > 0) return;
+    let waitMs = Math.max(1, rescanDueMs - nowMs);
+    for (const stream of this.holding) {
       const timeout = stream.decoder.msUntilTimeout(nowMs);
-      if (timeout !== null) waitMs = Math.min(waitMs, timeout);
+      if (timeout === null) this.holding.delete(stream);
+      else waitMs = Math.min(waitMs, timeout);
     }
-    waitMs = Math.min(waitMs, this.options.tail.statIntervalMs);
+    const statDueMs = this.statSchedule.msUntilNextDue(nowMs);
+    if (statDueMs !== null) waitMs = Math.min(waitMs, Math.max(statDueMs, 1));
+    if (this.empties.size > 0 || this.shadows.size > 0 || this.waiting.size > 0) waitMs = Math.min(waitMs, tail.statIntervalMs);
     // Acknowledged offsets not on disk yet are written when the checkpoint is due, not at the next stat.
     if (this.checkpointDirty) waitMs = Math.min(waitMs, Math.max(1, checkpointDueMs - nowMs));
     if (waitMs <= 0) return;
@@ -375,7 +407,7 @@ export class Tailer {
     const held = stream.decoder.flush(nowMs, true);
     if (held !== null) await this.emit(stream, held, stream.splitter.pendingOffset, nowMs);
     await this.closeHandle(stream);
-    stream.setState("done", nowMs);
+    this.setState(stream, "done", nowMs);
     if (this.byInode.get(stream.inodeKey) === stream) this.byInode.delete(stream.inodeKey);
     this.checkpointDirty = true;
     this.logger.info("stopped following file: its rule was removed", { path: stream.currentPath, source: stream.source.name, offset: stream.acks.trackedOffset });
@@ -404,11 +436,12 @@ export class Tailer {
 
   // ---- discovery and attaching ------------------------------------------
 
-  private discovered(path: string, source: string, cause: "scan" | "add" | "change"): void {
+  private discovered(path: string, source: string): void {
     // An event still on its way from the watch a reload replaced may name a rule that is gone.
     if (!this.sources.has(source)) return;
     this.pending.set(path, source);
-    if (cause !== "scan") this.wake();
+    // A scan that runs beside the loop (the one after the watch starts) finds files while the loop sleeps: they wake it too.
+    this.wake();
   }
 
   /** `startAt`: paths seen for the first time that start where start_at says, as at startup. */
@@ -567,9 +600,12 @@ export class Tailer {
   private seenAgain(stream: FileStream, path: string, stats: Stats, nowMs: number): void {
     if (path !== stream.currentPath && this.discovery.ruleFor(path) !== null) stream.currentPath = path;
     if (stream.state === "draining" && this.discovery.ruleFor(path) !== null && stats.nlink > 0) {
-      stream.setState("active", nowMs);
+      this.setState(stream, "active", nowMs);
     }
-    if (stats.size !== stream.readOffset) stream.mayHaveData = true;
+    if (stats.size !== stream.readOffset) {
+      stream.mayHaveData = true;
+      this.statSchedule.reset(stream, nowMs);
+    }
     stream.sizeSeen = stats.size;
     if (stream.state === "idle" && stats.size > stream.readOffset) void this.reopen(stream, path);
   }
@@ -582,8 +618,8 @@ export class Tailer {
   private async adopt(handle: FileHandle, stats: Stats, head: Buffer, path: string, sameInode: FileStream | undefined, nowMs: number): Promise<FileStream | null> {
     const candidates: FileStream[] = [];
     if (sameInode !== undefined) candidates.push(sameInode);
-    for (const stream of this.streams) {
-      if ((stream.state === "detached" || stream.state === "orphan") && stream !== sameInode) candidates.push(stream);
+    for (const stream of this.lost) {
+      if (stream !== sameInode) candidates.push(stream);
     }
     for (const stream of candidates) {
       if (!(await this.continues(stream, handle, stats, head))) continue;
@@ -593,13 +629,14 @@ export class Tailer {
       stream.currentPath = path;
       stream.handle = handle;
       stream.head = head;
+      this.heads.add(stream);
       stream.headHash = null;
       stream.markerHash = null;
       stream.mayHaveData = true;
       if (stream.lastBytes.length === 0 && stream.readOffset > 0) {
         stream.lastBytes = await readAt(handle, Math.max(0, stream.readOffset - MARKER_BYTES), Math.min(stream.readOffset, MARKER_BYTES));
       }
-      stream.setState("active", nowMs);
+      this.setState(stream, "active", nowMs);
       this.byInode.set(stream.inodeKey, stream);
       this.ensureKey(stream);
       this.checkpointDirty = true;
@@ -635,7 +672,7 @@ export class Tailer {
    * copy and the truncate, read from the live file and lost by the rotation.
    */
   private readerOfCopy(head: Buffer, stats: Stats): FileStream | null {
-    for (const stream of this.streams) {
+    for (const stream of this.lost) {
       if (stream.state !== "detached") continue;
       if (stats.size <= stream.readOffset && samePrefix(stream.head, head)) return stream;
     }
@@ -651,7 +688,7 @@ export class Tailer {
 
   /** A new inode whose head equals an open file's: a copy being made (copytruncate). */
   private isCopyOfActive(head: Buffer, stats: Stats): boolean {
-    for (const stream of this.streams) {
+    for (const stream of this.heads.candidates(head)) {
       if (stream.handle === null || stream.state === "orphan") continue;
       if (stream.device === stats.dev && stream.inode === stats.ino) continue;
       if (samePrefix(stream.head, head)) return true;
@@ -678,7 +715,7 @@ export class Tailer {
       // The inode now holds another file (deleted and reused): that one is new.
       await handle.close();
       this.logger.info("inode reused by a new file; following it as new", { path });
-      stream.setState("done", Date.now());
+      this.setState(stream, "done", Date.now());
       if (this.byInode.get(stream.inodeKey) === stream) this.byInode.delete(stream.inodeKey);
       this.pending.set(path, stream.source.name);
       return;
@@ -686,7 +723,7 @@ export class Tailer {
     this.openFiles++;
     stream.handle = handle;
     stream.mayHaveData = true;
-    stream.setState("active", Date.now());
+    this.setState(stream, "active", Date.now());
     this.wake();
   }
 
@@ -698,6 +735,17 @@ export class Tailer {
   private addStream(stream: FileStream): void {
     this.streams.add(stream);
     this.byInode.set(stream.inodeKey, stream);
+    if (isLost(stream.state)) this.lost.add(stream);
+    this.heads.add(stream);
+    this.statSchedule.reset(stream, Date.now());
+  }
+
+  /** Every state change goes through here: the lost set follows it, and housekeeping looks at the stream again soon. */
+  private setState(stream: FileStream, state: StreamState, nowMs: number): void {
+    stream.setState(state, nowMs);
+    if (isLost(state)) this.lost.add(stream);
+    else this.lost.delete(stream);
+    if (this.streams.has(stream)) this.statSchedule.reset(stream, nowMs);
   }
 
   /**
@@ -765,8 +813,10 @@ export class Tailer {
     }
     const nowMs = Date.now();
     stream.lastGrowthMs = nowMs;
+    this.statSchedule.reset(stream, nowMs);
     if (stream.head.length < this.options.tail.fingerprintBytes && stream.readOffset < this.options.tail.fingerprintBytes) {
       stream.head = await readAt(handle, 0, this.options.tail.fingerprintBytes);
+      this.heads.add(stream);
     }
     this.ensureKey(stream);
     stream.advanceRead(chunk);
@@ -775,6 +825,7 @@ export class Tailer {
     this.bytesRead += chunk.length;
     this.linesRead += run.starts.length;
     const decoded = stream.decoder.decode(run, nowMs);
+    if (stream.decoder.heldOffset !== null) this.holding.add(stream);
     // Raw lines and verbatim messages (DecodedEvents.verbatim) are the buffer's bytes: it goes back once the output copied them.
     if (decoded.count === 0) release();
     await this.emit(stream, decoded, run.consumedOffset, nowMs, decoded.count === 0 ? noRelease : release);
@@ -797,6 +848,7 @@ export class Tailer {
     if (stream.key === null) {
       // A first line exists (an event was made), so the key can be made now.
       stream.head = stream.handle === null ? stream.head : await readAt(stream.handle, 0, this.options.tail.fingerprintBytes);
+      this.heads.add(stream);
       this.ensureKey(stream, true);
       if (stream.key === null) throw new Error("assertion failed: stream key after first event");
     }
@@ -833,8 +885,9 @@ export class Tailer {
   }
 
   private async flushTimedOut(nowMs: number): Promise<void> {
-    for (const stream of this.streams) {
+    for (const stream of this.holding) {
       const timeout = stream.decoder.msUntilTimeout(nowMs);
+      if (timeout === null) this.holding.delete(stream);
       if (timeout === null || timeout > 0) continue;
       const decoded = stream.decoder.flush(nowMs, false);
       if (decoded !== null) await this.emit(stream, decoded, stream.splitter.pendingOffset, nowMs);
@@ -863,7 +916,7 @@ export class Tailer {
     const nowMs = Date.now();
     this.logger.info("file truncated; its unread rest is looked for in a rotated copy", { path: stream.currentPath, offset: stream.readOffset });
     stream.handle = null;
-    stream.setState("detached", nowMs);
+    this.setState(stream, "detached", nowMs);
     this.byInode.delete(stream.inodeKey);
     const stats = await handle.stat();
     const head = await readAt(handle, 0, this.options.tail.fingerprintBytes);
@@ -926,7 +979,8 @@ export class Tailer {
     }
   }
 
-  private async housekeeping(nowMs: number): Promise<void> {
+  /** Every `statIntervalMs`: files held open while empty or as copies, and files waiting for a slot. */
+  private async checkHeldFiles(nowMs: number): Promise<void> {
     const tail = this.options.tail;
     for (const [inodeKey, empty] of [...this.empties]) {
       const stats = await empty.handle.stat();
@@ -946,44 +1000,69 @@ export class Tailer {
       this.waiting.delete(path);
       this.pending.set(path, source);
     }
-    for (const stream of [...this.streams]) {
-      if (stream.handle !== null) {
-        let stats: Stats;
-        try {
-          stats = await stream.handle.stat();
-        } catch (error) {
-          this.logger.warn("cannot stat open file", { path: stream.currentPath, error: (error as Error).message });
-          continue;
-        }
-        if (stats.size < stream.readOffset) {
-          await this.truncated(stream);
-          continue;
-        }
-        if (stats.size > stream.readOffset) {
-          stream.mayHaveData = true;
-          stream.sizeSeen = stats.size;
-          continue;
-        }
-        if (stats.nlink === 0 && stream.state === "active") {
-          stream.setState("draining", nowMs);
-          this.logger.info("file deleted; draining it before letting go", { path: stream.currentPath });
-        }
-        const quietMs = nowMs - stream.lastGrowthMs;
-        if (stream.state === "draining" && quietMs >= (stats.nlink === 0 ? 0 : tail.rotateWaitMs)) {
-          await this.finish(stream, nowMs);
-        } else if (stream.state === "active" && quietMs >= tail.closeInactiveMs) {
-          await this.closeHandle(stream);
-          stream.setState("idle", nowMs);
-          this.logger.debug("closed inactive file", { path: stream.currentPath });
-        }
-      } else if (stream.state === "detached" && nowMs - stream.stateSinceMs >= tail.rotateWaitMs) {
-        this.logger.warn("no rotated copy found for truncated file; its unread rest is lost", { path: stream.currentPath, offset: stream.readOffset });
-        await this.finish(stream, nowMs);
-      } else if (stream.state === "orphan" && nowMs - this.startedMs >= tail.closeInactiveMs) {
-        this.dropStream(stream);
-      }
+  }
+
+  /** The streams whose turn came (StatSchedule): each is looked at, then scheduled again, later when it showed no change. */
+  private async checkDueStreams(nowMs: number): Promise<void> {
+    for (const stream of this.statSchedule.takeDue(nowMs)) {
+      if (!this.streams.has(stream)) continue;
+      const quiet = await this.checkStream(stream, nowMs);
       if (stream.state === "done" && stream.acks.inFlight === 0) this.dropStream(stream);
+      if (!this.streams.has(stream)) continue;
+      // From now, not from the pass's start: a long pass must not leave its streams due again at once.
+      if (quiet) this.statSchedule.backOff(stream, Date.now());
+      else this.statSchedule.reset(stream, Date.now());
     }
+  }
+
+  /**
+   * Housekeeping of one stream whose turn came: stat its open file (growth,
+   * truncation, deletion), apply its state's timeouts. Returns true when
+   * nothing changed and nothing is pending, so its next turn may wait longer
+   * (an open file that did not change, an idle or orphan stream, whose
+   * timeouts are minutes).
+   */
+  private async checkStream(stream: FileStream, nowMs: number): Promise<boolean> {
+    const tail = this.options.tail;
+    if (stream.handle !== null) {
+      let stats: Stats;
+      this.filePolls++;
+      try {
+        stats = await stream.handle.stat();
+      } catch (error) {
+        this.logger.warn("cannot stat open file", { path: stream.currentPath, error: (error as Error).message });
+        return false;
+      }
+      if (stats.size < stream.readOffset) {
+        await this.truncated(stream);
+        return false;
+      }
+      if (stats.size > stream.readOffset) {
+        stream.mayHaveData = true;
+        stream.sizeSeen = stats.size;
+        return false;
+      }
+      if (stats.nlink === 0 && stream.state === "active") {
+        this.setState(stream, "draining", nowMs);
+        this.logger.info("file deleted; draining it before letting go", { path: stream.currentPath });
+      }
+      const quietMs = nowMs - stream.lastGrowthMs;
+      if (stream.state === "draining" && quietMs >= (stats.nlink === 0 ? 0 : tail.rotateWaitMs)) {
+        await this.finish(stream, nowMs);
+      } else if (stream.state === "active" && quietMs >= tail.closeInactiveMs) {
+        await this.closeHandle(stream);
+        this.setState(stream, "idle", nowMs);
+        this.logger.debug("closed inactive file", { path: stream.currentPath });
+      }
+      return stream.state === "active" || stream.state === "idle";
+    }
+    if (stream.state === "detached" && nowMs - stream.stateSinceMs >= tail.rotateWaitMs) {
+      this.logger.warn("no rotated copy found for truncated file; its unread rest is lost", { path: stream.currentPath, offset: stream.readOffset });
+      await this.finish(stream, nowMs);
+    } else if (stream.state === "orphan" && nowMs - this.startedMs >= tail.closeInactiveMs) {
+      this.dropStream(stream);
+    }
+    return stream.state === "idle" || stream.state === "orphan";
   }
 
   /** Is the stream's file still where a rule can see it (its last path)? */
@@ -1006,7 +1085,7 @@ export class Tailer {
     const nowMs = Date.now();
     for (const stream of this.streams) {
       if (stream.state === "active" && stream.handle !== null && !(await this.reachable(stream))) {
-        stream.setState("draining", nowMs);
+        this.setState(stream, "draining", nowMs);
         continue;
       }
       if (stream.state !== "idle") continue;
@@ -1022,13 +1101,17 @@ export class Tailer {
   private async finish(stream: FileStream, nowMs: number): Promise<void> {
     await this.flushStream(stream, nowMs);
     await this.closeHandle(stream);
-    stream.setState("done", nowMs);
+    this.setState(stream, "done", nowMs);
     if (this.byInode.get(stream.inodeKey) === stream) this.byInode.delete(stream.inodeKey);
     this.checkpointDirty = true;
   }
 
   private dropStream(stream: FileStream): void {
     this.streams.delete(stream);
+    this.lost.delete(stream);
+    this.heads.delete(stream);
+    this.holding.delete(stream);
+    this.statSchedule.delete(stream);
     if (this.byInode.get(stream.inodeKey) === stream) this.byInode.delete(stream.inodeKey);
     this.checkpointMarkers.delete(stream);
     this.checkpointDirty = true;
@@ -1173,4 +1256,9 @@ async function lastLineEnd(handle: FileHandle, size: number): Promise<number> {
     end = start;
   }
   return 0;
+}
+
+/** A stream without its file, that a file found later may continue (adopt). */
+function isLost(state: StreamState): boolean {
+  return state === "detached" || state === "orphan";
 }

@@ -18,6 +18,7 @@ export const testTailOptions: TailOptions = {
   checkpointIntervalMs: 100,
   fingerprintBytes: 1024,
   statIntervalMs: 50,
+  statIntervalMaxMs: 1_000,
 };
 
 export function testSource(init: Partial<Omit<SourceRuntime, "createJoiner">> & { paths: string[] }): SourceRuntime {
@@ -51,6 +52,8 @@ export interface HarnessOptions {
   output?: BlockOutput;
   checkpoints?: CheckpointStore;
   once?: boolean;
+  /** Watch directories for file events (default: unless `once`); off, files are found and followed by rescans and polls alone. */
+  watch?: boolean;
   host?: string;
   logger?: Logger;
 }
@@ -68,7 +71,7 @@ export function startTailer(options: HarnessOptions): { output: CollectingOutput
     logger: options.logger ?? silentLogger,
     fromBeginning: false,
     once: options.once ?? false,
-    watch: !(options.once ?? false),
+    watch: options.watch ?? !(options.once ?? false),
   });
   const done = tailer.run(controller.signal).then(() => tailer.close());
   return {
