@@ -370,9 +370,9 @@ export class ArchiveSink implements Sink {
       try {
         await this.roll(state, file);
       } catch (error) {
-        const lowest = lowestOpenOffset(state);
+        // Held before the files go: while they are deleted, heldFrom must not answer null (the runner would commit past them).
+        state.failedFrom = lowestOpenOffset(state) ?? file.first.offset;
         await this.dropOpenFiles(state, error, "archive age roll failed; dropped the open files, the runner reads them again from its committed offset");
-        state.failedFrom = lowest ?? file.first.offset;
       }
     });
   }
