@@ -5,10 +5,12 @@
  * its UTC day. One attempt per send; the runner owns retries (types.ts).
  *
  *   delivered  every event is stored (committed with synchronous=FULL), or
- *              was already: the index keeps one row per event id, so a
+ *              was already: the index keeps one copy per event id, so a
  *              replayed or re-sent batch stores nothing twice.
  *   retry      SQLite could not write (disk full, I/O error, a partition
- *              file it cannot open); the reason names the error.
+ *              file it cannot open), or the index's writer thread failed
+ *              (search-index.ts); the reason names the error, and it is
+ *              logged.
  *   reject     events the index can never take: a time that is not an
  *              RFC 3339 time in years 0000–9999. The rest of the send is
  *              stored; the runner dead-letters the whole send, so those
@@ -51,6 +53,8 @@ export class SearchSink implements Sink {
   private readonly options: SearchSinkOptions | undefined;
   private readonly retentionTimer: NodeJS.Timeout | undefined;
   private runs = 0;
+  private retentionRunning = false;
+  private retentionAgain = false;
   private readonly deletedByTenant = new Map<string, { partitions: number; bytes: number }>();
 
   constructor(index: SearchIndex, options?: SearchSinkOptions) {
@@ -58,18 +62,41 @@ export class SearchSink implements Sink {
     this.options = options;
     const retention = options?.retention;
     if (retention !== undefined && (retention.maxAgeMs !== undefined || retention.maxBytes !== undefined)) {
-      this.retentionTimer = setInterval(() => this.runRetention(), retention.intervalMs);
+      this.retentionTimer = setInterval(() => void this.runRetention(), retention.intervalMs);
       this.retentionTimer.unref();
     }
   }
 
-  /** Applies retention now (also run every `retention.intervalMs`); never throws. Returns what it deleted. */
-  runRetention(): DeletedPartition[] {
+  /**
+   * Applies retention now (also run every `retention.intervalMs`); never
+   * throws. Returns what it deleted. A run asked for while one is going
+   * (a deletion waits for the index's writer thread) makes that one run
+   * again when it ends, with the clock of then; it returns nothing itself.
+   */
+  async runRetention(): Promise<DeletedPartition[]> {
+    if (this.retentionRunning) {
+      this.retentionAgain = true;
+      return [];
+    }
+    this.retentionRunning = true;
+    const deleted: DeletedPartition[] = [];
+    try {
+      do {
+        this.retentionAgain = false;
+        deleted.push(...(await this.retentionPass()));
+      } while (this.retentionAgain);
+    } finally {
+      this.retentionRunning = false;
+    }
+    return deleted;
+  }
+
+  private async retentionPass(): Promise<DeletedPartition[]> {
     const options = this.options;
     if (options?.retention === undefined) return [];
     const { retention, logger } = options;
     try {
-      const { deleted } = applyIndexRetention(this.index, retention, (options.nowMs ?? Date.now)(), logger);
+      const { deleted } = await applyIndexRetention(this.index, retention, (options.nowMs ?? Date.now)(), logger);
       this.runs++;
       for (const partition of deleted) {
         const totals = this.deletedByTenant.get(partition.tenant) ?? { partitions: 0, bytes: 0 };
@@ -101,11 +128,13 @@ export class SearchSink implements Sink {
     const refused: { id: string; reason: string }[] = [];
     try {
       for (const [tenant, list] of byTenant) {
-        const written = this.index.write(tenant, list);
+        const written = await this.index.write(tenant, list);
         for (const { event, reason } of written.refused) refused.push({ id: event.id, reason });
       }
     } catch (error) {
-      return { kind: "retry", reason: `search index ${this.index.directory}: ${error instanceof Error ? error.message : String(error)}` };
+      const reason = `search index ${this.index.directory}: ${error instanceof Error ? error.message : String(error)}`;
+      this.options?.logger.error("the search index could not store a send; the runner sends it again", { reason });
+      return { kind: "retry", reason };
     }
     if (refused.length === 0) return { kind: "delivered" };
     const named = refused.slice(0, NAMED_IN_REASON_MAX).map(({ id, reason }) => `${id} (${reason})`);
@@ -113,10 +142,10 @@ export class SearchSink implements Sink {
     return { kind: "reject", reason: `the search index cannot store ${refused.length} of ${events.length} events: ${named.join(", ")}${more}; the other ${events.length - refused.length} were stored` };
   }
 
-  /** Closes the index's partition files (after the runners stopped: nothing is being written). */
+  /** Closes the index: its writer thread and its partition files (after the runners stopped: nothing is being written). */
   async close(): Promise<void> {
     if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
-    this.index.close();
+    await this.index.close();
   }
 }
 
