@@ -15,11 +15,17 @@
  *   stream) may match, from the clauses on those four keyword fields,
  *   which are exact on the stream's values; every other clause is
  *   "unknown" (three-valued logic: an unknown under NOT stays unknown).
+ * - `event`, asked for with `matchesOnly`: for a query whose SQL is exact
+ *   in versions 2 and 3 (translate.ts `exactTranslation`: SQLite returns
+ *   exactly its matches), the evaluator, so that a version 4 partition too
+ *   returns only matches and a read budget (`scanRowsMax`) cuts at the same
+ *   event whatever the format; for any other query, undefined (the
+ *   events of the kept blocks, a superset, as SQL's is).
  */
-import { compileQuery, MESSAGE_FIELD, messageGlob, tokenizeGlob, type Query } from "../../shared/query/index.ts";
+import { compileQuery, MESSAGE_FIELD, messageGlob, tokenizeGlob, type EventPredicate, type Query } from "../../shared/query/index.ts";
 import type { Event } from "../../shared/event.ts";
 import { ftsSeesToken } from "./fts-probe.ts";
-import { ftsTerm, ftsToken } from "./translate.ts";
+import { exactTranslation, ftsTerm, ftsToken } from "./translate.ts";
 
 /** The columns a block's stream shares with each of its events. */
 export interface StreamValues {
@@ -32,13 +38,15 @@ export interface StreamValues {
 export interface BlockFilter {
   match: string | undefined;
   stream: (values: StreamValues) => boolean;
+  event: EventPredicate | undefined;
 }
 
 const STREAM_COLUMNS: ReadonlySet<string> = new Set(["host", "source", "path", "stream"]);
 
-export function blockFilter(query: Query): BlockFilter {
+export function blockFilter(query: Query, matchesOnly: boolean): BlockFilter {
   const test = streamTest(query);
-  return { match: ftsExpression(query), stream: (values) => test(values) !== false };
+  const event = matchesOnly && exactTranslation(query, "sources") !== undefined ? compileQuery(query) : undefined;
+  return { match: ftsExpression(query), stream: (values) => test(values) !== false, event };
 }
 
 function ftsExpression(query: Query): string | undefined {

@@ -29,6 +29,7 @@ import type { FileWork, PendingWrite, SealedBlock, StreamRow } from "./block-wri
 import type { BlockFilter } from "./block-filter.ts";
 import { BLOCK_EVENTS, BLOCK_SCHEMA, type BlockLine } from "./partition-schema.ts";
 import type { StoredRow } from "./partition.ts";
+import { storedEvent } from "./search.ts";
 
 /** An event of a version 4 partition as reads return it: a stored row and its sequence. */
 export interface BlockRow extends StoredRow {
@@ -281,8 +282,8 @@ export class BlockPartition {
   }
 
   /**
-   * The events of the blocks `filter` keeps, with time in [sinceMs, untilMs)
-   * and strictly after `after`, in (time, id) order (desc or asc), at most
+   * The events of the blocks `filter` keeps (and its `event` test accepts),
+   * with time in [sinceMs, untilMs) and strictly after `after`, in (time, id) order (desc or asc), at most
    * `rowsMax`. Blocks are read in order of their newest (desc) or oldest
    * (asc) time; an event is returned once no block still unread can hold one
    * before it.
@@ -320,7 +321,7 @@ export class BlockPartition {
         buffer = buffer.slice(ready);
       }
       if (next === undefined) break;
-      for (const row of next.read()) if (inRange(row)) buffer.push(row);
+      for (const row of next.read()) if (inRange(row) && (filter.event === undefined || filter.event(storedEvent(row)))) buffer.push(row);
     }
   }
 

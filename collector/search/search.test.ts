@@ -70,7 +70,7 @@ function indexIds(index: SearchIndex, query: Query): string[] {
 function candidateIds(index: SearchIndex, query: Query): string[] {
   const ids = index.partitions("default", undefined, undefined, "asc").flatMap((ref) => {
     const partition = index.partition(ref.file, false);
-    if (partition instanceof BlockPartition) return [...partition.rows(blockFilter(query), undefined, undefined, "asc", undefined, Number.MAX_SAFE_INTEGER)].map((row) => row.id);
+    if (partition instanceof BlockPartition) return [...partition.rows(blockFilter(query, false), undefined, undefined, "asc", undefined, Number.MAX_SAFE_INTEGER)].map((row) => row.id);
     const condition = translateQuery(query, partition.keywords);
     return partition.select(`SELECT * FROM events WHERE ${condition.sql}`, condition.parameters).map((row) => row.id);
   });

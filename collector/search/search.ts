@@ -71,7 +71,7 @@ export function searchIndex(index: SearchIndex, request: SearchRequest): SearchR
   const scanRowsMax = request.scanRowsMax ?? SCAN_ROWS_MAX_DEFAULT;
   if (!Number.isInteger(scanRowsMax) || scanRowsMax < 1) throw new RangeError(`scanRowsMax must be a positive integer; got ${scanRowsMax}`);
   const predicate = compileQuery(request.query);
-  const scan: RowScan = { tenant: request.tenant, query: request.query, order };
+  const scan: RowScan = { tenant: request.tenant, query: request.query, order, matchesOnly: true };
   if (request.sinceMs !== undefined) scan.sinceMs = request.sinceMs;
   if (request.untilMs !== undefined) scan.untilMs = request.untilMs;
   if (request.cursor !== undefined) scan.after = decodeCursor(request.cursor, order);
@@ -93,6 +93,12 @@ export function searchIndex(index: SearchIndex, request: SearchRequest): SearchR
 export interface RowScan {
   tenant: string;
   query: Query;
+  /**
+   * Version 4 partitions return only the query's matches where versions 2
+   * and 3 do (block-filter.ts `event`), so that `rowsMax` cuts alike;
+   * searches and facets ask for it, histograms (which count rows read) not.
+   */
+  matchesOnly?: boolean;
   sinceMs?: number;
   untilMs?: number;
   order: "desc" | "asc";
@@ -116,7 +122,7 @@ export function* candidateRows(index: SearchIndex, scan: RowScan, rowsMax: numbe
     if (position !== undefined && (order === "desc" ? ref.dayStartMs > position.timeMs : ref.dayStartMs + DAY_MS <= position.timeMs)) continue;
     const partition = index.partition(ref.file, false);
     if (partition instanceof BlockPartition) {
-      filter ??= blockFilter(scan.query);
+      filter ??= blockFilter(scan.query, scan.matchesOnly === true);
       for (const row of partition.rows(filter, scan.sinceMs, scan.untilMs, order, position, budget)) {
         position = { timeMs: row.time, id: row.id };
         budget--;
