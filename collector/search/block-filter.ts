@@ -37,6 +37,8 @@ export interface StreamValues {
 
 export interface BlockFilter {
   match: string | undefined;
+  /** `match` for a block held in memory, on its distinct tokens (undefined: no token is required). */
+  tokens: ((tokens: ReadonlySet<string>) => boolean) | undefined;
   stream: (values: StreamValues) => boolean;
   event: EventPredicate | undefined;
 }
@@ -46,7 +48,7 @@ const STREAM_COLUMNS: ReadonlySet<string> = new Set(["host", "source", "path", "
 export function blockFilter(query: Query, matchesOnly: boolean): BlockFilter {
   const test = streamTest(query);
   const event = matchesOnly && exactTranslation(query, "sources") !== undefined ? compileQuery(query) : undefined;
-  return { match: ftsExpression(query), stream: (values) => test(values) !== false, event };
+  return { match: ftsExpression(query), tokens: tokenTest(query), stream: (values) => test(values) !== false, event };
 }
 
 function ftsExpression(query: Query): string | undefined {
@@ -69,6 +71,40 @@ function ftsExpression(query: Query): string | undefined {
         .filter((token) => token !== undefined && ftsSeesToken(token.text))
         .map((token) => ftsTerm(token as NonNullable<typeof token>));
       return terms.length === 0 ? undefined : terms.join(" AND ");
+    }
+  }
+}
+
+type TokenTest = (tokens: ReadonlySet<string>) => boolean;
+
+/** What ftsExpression requires, as a test of a block's set of tokens (`tokenize`'s, lower case like the query's). */
+function tokenTest(query: Query): TokenTest | undefined {
+  switch (query.kind) {
+    case "all":
+    case "not":
+      return undefined;
+    case "and": {
+      const tests = query.clauses.map(tokenTest).filter((test): test is TokenTest => test !== undefined);
+      return tests.length === 0 ? undefined : (tokens) => tests.every((test) => test(tokens));
+    }
+    case "or": {
+      const tests = query.clauses.map(tokenTest);
+      if (tests.some((test) => test === undefined)) return undefined;
+      return (tokens) => tests.some((test) => (test as TokenTest)(tokens));
+    }
+    default: {
+      if (query.field !== MESSAGE_FIELD || query.kind === "regex" || query.kind === "range" || query.kind === "exists") return undefined;
+      const wanted = tokenizeGlob(messageGlob(query))
+        .map(ftsToken)
+        .filter((token) => token !== undefined) as NonNullable<ReturnType<typeof ftsToken>>[];
+      if (wanted.length === 0) return undefined;
+      return (tokens) =>
+        wanted.every((token) => {
+          const text = token.text.toLowerCase();
+          if (!token.prefix) return tokens.has(text);
+          for (const candidate of tokens) if (candidate.startsWith(text)) return true;
+          return false;
+        });
     }
   }
 }

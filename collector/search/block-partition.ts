@@ -66,6 +66,7 @@ interface MemoryBlock {
   rowid: number;
   stream: StreamState;
   rows: MemoryRow[];
+  tokens: ReadonlySet<string>;
 }
 
 /** A block row's columns without its lines. */
@@ -206,7 +207,7 @@ export class BlockPartition {
     const times = new Int32Array(rows.length);
     for (let index = 0; index < rows.length; index++) times[index] = (rows[index] as MemoryRow).timeMs - minTimeMs;
     const rowid = this.nextBlock++;
-    this.unacknowledged.set(rowid, { rowid, stream, rows });
+    this.unacknowledged.set(rowid, { rowid, stream, rows, tokens: stream.tokens });
     const block: SealedBlock = {
       rowid,
       skey: stream.skey,
@@ -346,8 +347,8 @@ export class BlockPartition {
       if (stream === undefined || !kept(stream)) continue;
       sources.push({ minTimeMs: meta.min_time, maxTimeMs: meta.max_time, read: () => this.readBlock(meta.rowid, stream) });
     }
-    const memory = (stream: StreamState, rows: MemoryRow[]): void => {
-      if (rows.length === 0 || !kept(stream)) return;
+    const memory = (stream: StreamState, rows: MemoryRow[], tokens: ReadonlySet<string>): void => {
+      if (rows.length === 0 || !kept(stream) || (filter.tokens !== undefined && !filter.tokens(tokens))) return;
       let minTimeMs = Infinity;
       let maxTimeMs = -Infinity;
       for (const row of rows) {
@@ -357,8 +358,8 @@ export class BlockPartition {
       if (maxTimeMs < lowMs || minTimeMs > highMs) return;
       sources.push({ minTimeMs, maxTimeMs, read: () => rows.map((row) => blockRow(row.line, stream)) });
     };
-    for (const block of this.unacknowledged.values()) memory(block.stream, block.rows);
-    for (const stream of this.bySkey.values()) memory(stream, stream.open);
+    for (const block of this.unacknowledged.values()) memory(block.stream, block.rows, block.tokens);
+    for (const stream of this.bySkey.values()) memory(stream, stream.open, stream.tokens);
     sources.sort(order === "desc" ? (a, b) => b.maxTimeMs - a.maxTimeMs : (a, b) => a.minTimeMs - b.minTimeMs);
     return sources;
   }
