@@ -14,7 +14,7 @@
 import { parentPort } from "node:worker_threads";
 import { constants, zstdCompressSync } from "node:zlib";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { sqlite } from "./sqlite.ts";
+import { sqlite, SQLITE_BUSY_TIMEOUT_MS } from "./sqlite.ts";
 import { BLOCK_ZSTD_LEVEL, DELETE_PENDING, INSERT_BLOCK, INSERT_BLOCK_TEXT, INSERT_PENDING, INSERT_STREAM } from "./partition-schema.ts";
 import type { FileWork, WriterAnswer, WriterRequest } from "./block-writer-protocol.ts";
 
@@ -91,7 +91,7 @@ function apply(work: FileWork): void {
 function open(file: string): Connection {
   const known = connections.get(file);
   if (known !== undefined) return known;
-  const database = new (sqlite().DatabaseSync)(file, { enableDoubleQuotedStringLiterals: false });
+  const database = new (sqlite().DatabaseSync)(file, { enableDoubleQuotedStringLiterals: false, timeout: SQLITE_BUSY_TIMEOUT_MS });
   database.exec("PRAGMA synchronous = FULL;");
   const connection: Connection = {
     database,

@@ -38,6 +38,8 @@ export class BlockWriter {
   private readonly workerUrl: URL | undefined;
   private readonly onLost: (reason: string) => void;
   private nextSend = 0;
+  /** The end of the last thread that failed. */
+  private ending: Promise<void> = Promise.resolve();
   /** Commits not answered yet (close waits for them). */
   private readonly inFlight = new Set<Promise<void>>();
   private closing: Promise<void> | undefined;
@@ -113,6 +115,11 @@ export class BlockWriter {
     (this.worker ?? this.start()).postMessage(request);
   }
 
+  /** Resolves once a failed thread has ended (at once when none did): a write starts its next thread only then. */
+  ended(): Promise<void> {
+    return this.ending;
+  }
+
   private start(): Worker {
     const worker = this.workerUrl !== undefined ? new Worker(this.workerUrl, { name: "logship-index-writer" }) : startWriterWorker();
     worker.unref();
@@ -130,7 +137,11 @@ export class BlockWriter {
     return worker;
   }
 
-  /** The thread failed: whatever waits fails, the index forgets what ran ahead, the next request starts another thread. */
+  /**
+   * The thread failed: whatever waits fails, the index forgets what ran
+   * ahead, the next request starts another thread. Both once the thread
+   * has ended: its connections (and their locks) are gone then.
+   */
   private lost(worker: Worker, reason: string): void {
     if (this.worker !== worker) return;
     this.worker = null;
@@ -138,9 +149,15 @@ export class BlockWriter {
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
     worker.removeAllListeners();
-    void worker.terminate();
-    this.onLost(reason);
-    for (const entry of waiting) entry.reject(failure);
+    const ended = worker.terminate().then(
+      () => undefined,
+      () => undefined,
+    );
+    this.ending = ended;
+    void ended.then(() => {
+      this.onLost(reason);
+      for (const entry of waiting) entry.reject(failure);
+    });
   }
 }
 

@@ -25,7 +25,7 @@
  * checkpoints and removes its WAL).
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import { sqlite } from "./sqlite.ts";
+import { sqlite, SQLITE_BUSY_TIMEOUT_MS } from "./sqlite.ts";
 import { IndexError } from "./errors.ts";
 import { BlockPartition } from "./block-partition.ts";
 import {
@@ -106,7 +106,7 @@ export function openPartition(file: string, create: boolean): AnyPartition {
 }
 
 function openDatabase(file: string): DatabaseSync {
-  return new (sqlite().DatabaseSync)(file, { open: true, readOnly: false, enableDoubleQuotedStringLiterals: false });
+  return new (sqlite().DatabaseSync)(file, { open: true, readOnly: false, enableDoubleQuotedStringLiterals: false, timeout: SQLITE_BUSY_TIMEOUT_MS });
 }
 
 function userVersion(database: DatabaseSync): number {

@@ -154,6 +154,7 @@ export class SearchIndex {
   async write(tenant: string, events: readonly Event[]): Promise<WriteResult> {
     const tenantDirectory = this.tenantDirectory(tenant);
     while (this.dropping.size > 0) await Promise.allSettled(this.dropping.values());
+    await this.writer.ended();
     const result: WriteResult = { added: 0, duplicates: 0, refused: [] };
     const firstSequence = Math.max(this.lastAssigned(tenant) + 1, this.nowMs());
     let sequence = firstSequence;
