@@ -369,11 +369,22 @@ export class BlockPartition {
     return block === undefined ? [] : decodeLines(block.data).map((line) => blockRow(line, stream));
   }
 
-  /** Events per bucket of every event with time in [sinceMs, untilMs), from the blocks' time columns (no event is decoded). */
+  /**
+   * Events per bucket of every event with time in [sinceMs, untilMs), from
+   * the blocks' columns: a block wholly inside the range and inside one
+   * bucket adds its count; only others read their time column. No line is
+   * decoded. `bucketOf` maps a time to its bucket's start.
+   */
   countAll(sinceMs: number, untilMs: number, bucketOf: (timeMs: number) => number, add: (bucket: number, count: number) => void): void {
-    for (const block of this.all("SELECT rowid, min_time, times FROM blocks WHERE max_time >= ? AND min_time < ?", [sinceMs, untilMs]) as { rowid: number; min_time: number; times: Uint8Array }[]) {
+    for (const block of this.all("SELECT rowid, min_time, max_time, count FROM blocks WHERE max_time >= ? AND min_time < ?", [sinceMs, untilMs]) as { rowid: number; min_time: number; max_time: number; count: number }[]) {
       if (this.unacknowledged.has(block.rowid)) continue;
-      const times = new Int32Array(block.times.buffer, block.times.byteOffset, block.times.byteLength / 4);
+      const bucket = bucketOf(block.min_time);
+      if (block.min_time >= sinceMs && block.max_time < untilMs && bucketOf(block.max_time) === bucket) {
+        add(bucket, block.count);
+        continue;
+      }
+      const column = this.all("SELECT times FROM blocks WHERE rowid = ?", [block.rowid])[0] as { times: Uint8Array };
+      const times = new Int32Array(column.times.buffer, column.times.byteOffset, column.times.byteLength / 4);
       for (const delta of times) {
         const timeMs = block.min_time + delta;
         if (timeMs >= sinceMs && timeMs < untilMs) add(bucketOf(timeMs), 1);
