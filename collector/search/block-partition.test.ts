@@ -227,3 +227,25 @@ test("a day written before version 4 stays in its format beside a new version 4 
   const context = eventContext(index, { tenant: "default", id: last.id, before: 2, after: 2 });
   assert.deepEqual([...(context?.before ?? []), ...(context?.after ?? [])].map((event) => event.offset), [-2, -1, 1, 2].map((step) => last.offset + step * 100));
 });
+
+test("writes in flight together (the Kafka runner sends one per partition): each commits in order, and every event is there once, also after a reopen", async (t) => {
+  const defer = cleanups(t);
+  const directory = temporaryDirectory(defer);
+  const file = "concurrentAAAAAA";
+  const lines = Array.from({ length: BLOCK_EVENTS * 3 }, (_, line) => fileEvent(file, line));
+  let index = new SearchIndex({ directory });
+  const results = await Promise.all([
+    index.write("default", lines.slice(0, 300)),
+    index.write("default", lines.slice(300, 600)),
+    index.write("other", lines.slice(0, 100)),
+    index.write("default", lines.slice(250, lines.length)),
+  ]);
+  assert.deepEqual(results.map((result) => [result.added, result.duplicates]), [[300, 0], [300, 0], [100, 0], [lines.length - 600, 350]]);
+  const ids = lines.map((event) => event.id);
+  assert.deepEqual(searchAll(index, { query: parseQuery("*"), order: "asc" }).map((event) => event.id), ids);
+  await index.close();
+  index = new SearchIndex({ directory });
+  defer(() => index.close());
+  assert.deepEqual(searchAll(index, { query: parseQuery("*"), order: "asc" }).map((event) => event.id), ids);
+  assert.equal(searchIndex(index, { tenant: "other", query: parseQuery("*"), limit: 1000 }).events.length, 100);
+});
