@@ -383,7 +383,12 @@ export class KafkaLogRunner {
       const next = await this.nextRecord(asked, replay !== undefined ? REPLAY_IDLE_CHECK_MS : this.holding ? HELD_COMMIT_CHECK_MS : null);
       if (next === null || this.stopping) return;
       if (next === "idle") {
-        if (this.holding) await this.commitHeld();
+        if (this.holding) {
+          // The sink dropped what it held on its own (a failed age roll): a new session reads it again, or it waits for the next record.
+          const dropped = [...this.held.keys()].find((partition) => this.sink.heldDropped?.(kafkaOffsetSpace(this.options.topic, partition)) === true);
+          if (dropped !== undefined) throw new HeldEventsDropped(`it dropped what it held of partition ${dropped}`, undefined);
+          await this.commitHeld();
+        }
         // Nothing gathered and nothing buffered: every record before the fetch position was delivered or skipped.
         if (replay !== undefined && pending === null && stream.readableLength === 0) this.passFetchPosition(replay, stream);
         continue;

@@ -282,6 +282,12 @@ export class SinkRunner {
       try {
         if (this.position >= this.options.log.endOffset(this.tenant)) {
           this.state = "idle";
+          if (this.sink.heldDropped?.(this.tenant) === true) {
+            // The sink dropped what it held on its own (a failed age roll): read it again, or it waits for the next event.
+            this.options.logger.warn("sink runner: the sink dropped events it held; reading again from the committed offset", { sink: this.sink.name, tenant: this.tenant, from: this.committed });
+            this.position = this.committed;
+            continue;
+          }
           // A sink that holds events may have made more durable since (a file rolled on its timer).
           await this.commitDurable();
           if (this.committed >= this.position) this.pendingObservedMs = null;

@@ -78,6 +78,14 @@ export interface Sink {
    */
   heldFrom?(space: string): number | null;
   /**
+   * Only for a sink with `heldFrom`: true when it dropped events it held
+   * on its own (an age roll failed) and has not been sent them again. The
+   * runner, even with nothing new to send, then reads again from its
+   * committed offset (a Kafka runner ends its session); the sink answers
+   * the first send after the drop with `retry`.
+   */
+  heldDropped?(space: string): boolean;
+  /**
    * Kafka log, a sink with `heldFrom`: the runner over `topic` is about to
    * lose its partitions (its session ends: stop, failure, rebalance). The
    * sink drops, uncommitted, what it holds of that topic's partitions (the

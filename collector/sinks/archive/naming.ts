@@ -25,6 +25,8 @@
  * parsed from the end.
  */
 
+import { kafkaOffsetSpace } from "../types.ts";
+
 export const IN_PROGRESS_PREFIX = ".inprogress-";
 const KAFKA_SEPARATOR = "~";
 
@@ -91,4 +93,20 @@ export function parseCommittedFileName(name: string, extension: string): Committ
   const last = { offset: lastOffset as number, index: lastIndex as number };
   if (comparePositions(first, last) > 0) return null;
   return { owner, first, last };
+}
+
+const EMBEDDED_IN_PROGRESS = /^\.inprogress-([^~]+)-\d+-[0-9a-f]+$/;
+const KAFKA_IN_PROGRESS = /^\.inprogress-[^~]+~([^~]+)~(\d+)-\d+_\d+-[0-9a-f]+$/;
+
+/**
+ * The offset space an in-progress file's events count in (the log, or
+ * kafkaOffsetSpace of its topic partition): whoever writes that space now
+ * owns the file's events, so a file of it the writer did not open is left
+ * over (a crash, or a previous owner of the partition). Null for a name
+ * this sink does not make.
+ */
+export function inProgressFileSpace(name: string): string | null {
+  const kafka = KAFKA_IN_PROGRESS.exec(name);
+  if (kafka !== null) return kafkaOffsetSpace(kafka[1] as string, Number(kafka[2]));
+  return EMBEDDED_IN_PROGRESS.exec(name)?.[1] ?? null;
 }

@@ -447,3 +447,61 @@ test("an in-progress file the target could not delete when its write failed is d
   await sink.close();
   assert.deepEqual([...archiveFiles(root).values()].map((lines) => lines?.length ?? null), [2], "deleted before the next write; the events committed once");
 });
+
+test("an age roll that fails on a quiet log: the runner reads the dropped events again with no new event coming, every event once", async (t) => {
+  const dataDirectory = temporaryDirectory(t);
+  const root = join(dataDirectory, "archive");
+  const log = await openLog(dataDirectory);
+  await appendRecords(log);
+  // Files roll by age only; the first rename fails (the target is down for a moment), later ones work.
+  const files = new FileTarget(root);
+  let renamesRefused = 1;
+  const target = Object.assign(Object.create(files) as FileTarget, {
+    rename: (directory: string, from: string, to: string): Promise<void> => (renamesRefused-- > 0 ? Promise.reject(new Error("target down (test)")) : files.rename(directory, from, to)),
+  });
+  const sink = openSink(root, { target, maxAgeMs: 200 });
+  const runner = await openRunner(dataDirectory, log, sink);
+  runner.start();
+  try {
+    await waitFor(() => runner.committedOffset === 1000, 10_000, "every event committed after the failed age roll, with no further event appended");
+  } finally {
+    await runner.close();
+    await sink.close();
+  }
+  assert.ok(renamesRefused < 0, "the refused rename and a later one were tried");
+  assert.equal(runner.status().retries, 1, "the send after the drop is answered retry once");
+  const ids = archivedIds(root);
+  assert.equal(ids.size, 1000);
+  assert.deepEqual([...ids.values()].filter((count) => count !== 1), [], "every event exactly once");
+  assert.ok([...archiveFiles(root).values()].every((lines) => lines !== null), "no in-progress file left");
+  await log.close();
+});
+
+test("a shared target: a sink deletes the in-progress files left over in the Kafka partitions it writes, never another live collector's (mocked timers)", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const root = temporaryDirectory(t);
+  const sendRecord = async (sink: ArchiveSink, partition: number, offset: number, events: SinkEvent[]): Promise<void> => {
+    const outcome = await sink.send(events, new AbortController().signal, { offsets: events.map(() => offset), indexes: events.map((_, index) => index), kafka: { topic: "logship", partition } });
+    assert.deepEqual(outcome, { kind: "delivered" });
+  };
+  // Collector A writes partition 1 and keeps its file open until its age roll.
+  const a = openSink(root, { maxAgeMs: 60_000 });
+  await sendRecord(a, 1, 10, [event(0, BASE_MS), event(1, BASE_MS)]);
+  // A crashed owner of partition 2 left a file behind.
+  const hour = "tenant=default/dt=2026-03-01/hour=10";
+  writeFileSync(join(root, hour, ".inprogress-default~logship~2-3_0-0badf00d"), "half a file");
+  // Collector B starts (its first listing sees both in-progress files) and writes partition 2.
+  const b = openSink(root);
+  await sendRecord(b, 2, 20, [event(2, BASE_MS)]);
+  const hidden = [...archiveFiles(root)].filter(([, lines]) => lines === null).map(([name]) => name);
+  assert.equal(hidden.length, 2, `A's open file and B's own: ${hidden.join(", ")}`);
+  assert.ok(!hidden.some((name) => name.includes("0badf00d")), "the leftover of partition 2 is deleted by its writer");
+  assert.ok(hidden.some((name) => name.includes("default~logship~1-10_0-")), "A's live file of partition 1 is left alone");
+  // A's age roll still finds its file and commits it.
+  t.mock.timers.tick(60_000);
+  await settle(() => a.heldFrom(kafkaOffsetSpace("logship", 1)) === null, "A's age roll");
+  assert.equal(a.heldDropped(kafkaOffsetSpace("logship", 1)), false);
+  assert.ok(archiveFiles(root).has(`${hour}/default~logship~1-10_0-10_1.ndjson.zst`));
+  await a.close();
+  await b.close();
+});

@@ -14,14 +14,19 @@
  *   and the runner commits its log offset no further than the first offset
  *   of the oldest open file. After a crash the runner reads again from there.
  * - Events already in a committed file are skipped: at its first send the sink lists
- *   the target (every committed file's range, range-index.ts) and deletes
- *   leftover in-progress files; an event whose offset a committed file of its
- *   partition covers is not written again. Below `taken` (what this process
+ *   the target (every committed file's range, range-index.ts); an event whose
+ *   offset a committed file of its partition covers is not written again.
+ *   The in-progress files the listing found are left over (a crash, or a
+ *   Kafka partition's previous owner): each is deleted at the first write of
+ *   its offset space, by the sink that owns that space now, unless the sink
+ *   itself has it open — never one of a space another collector writes. Below `taken` (what this process
  *   already took, in an open or committed file) events are skipped too, so a
  *   replay (the runner's rewind) duplicates nothing.
  * - A failure while writing drops every open file of the tenant and answers
  *   `retry`: the runner reads again from its committed offset. A failure on
- *   the age timer is held (`failedFrom`) and answered `retry` at the next send.
+ *   the age timer is held (`failedFrom`): `heldDropped` tells the runner,
+ *   which reads again from its committed offset even with no new event, and
+ *   the next send is answered `retry`.
  *   A failed rename may still have happened (HDFS renamed, the answer was
  *   lost): the partitions of dropped files are listed again before the next
  *   write (`uncertain`), so such a file is skipped like any committed one.
@@ -49,7 +54,7 @@ import type { Logger } from "../../../shared/logger.ts";
 import { eventLogName } from "../../routing/streams.ts";
 import { kafkaOffsetSpace, type SendContext, type SendOutcome, type Sink, type SinkEvent } from "../types.ts";
 import type { ArchiveTarget } from "./target.ts";
-import { comparePositions, committedFileName, IN_PROGRESS_PREFIX, inProgressFileName, parseCommittedFileName, rangeOwner, type KafkaPartitionRef, type LogPosition } from "./naming.ts";
+import { comparePositions, committedFileName, IN_PROGRESS_PREFIX, inProgressFileName, inProgressFileSpace, parseCommittedFileName, rangeOwner, type KafkaPartitionRef, type LogPosition } from "./naming.ts";
 import { renderPartition, type PartitionTemplate } from "./partition.ts";
 import { RangeIndex } from "./range-index.ts";
 import type { ArchiveFileWriter, ArchiveFormat } from "./writer.ts";
@@ -90,6 +95,8 @@ interface OpenFile {
 
 /** One offset space: a log (embedded), or a Kafka topic partition. */
 interface TenantState {
+  /** The offset space: the log, or kafkaOffsetSpace(). */
+  space: string;
   /** The topic partition of a Kafka offset space; undefined for a log. */
   kafka: KafkaPartitionRef | undefined;
   /** Open files by owner and partition directory, in the order they were opened. */
@@ -115,8 +122,10 @@ export class ArchiveSink implements Sink {
   private readonly tenants = new Map<string, TenantState>();
   /** The listing of the target at the first send (`recover`); null until then, and again after it failed. */
   private recovery: Promise<void> | null = null;
-  /** Listings so far: only the first deletes in-progress files (later ones, after a `release`, may see another collector's). */
+  /** Listings so far (the first is "opened" in the log; later ones follow a `release`). */
   private listings = 0;
+  /** In-progress files the last listing found, by offset space: deleted at the space's next write unless open (inProgressFileSpace). */
+  private leftovers = new Map<string, { directory: string; name: string }[]>();
   /** This sink's own in-progress files whose deletion failed (the target was down): deleted again before each write until it succeeds. */
   private undeleted: { directory: string; name: string }[] = [];
   private closed = false;
@@ -130,7 +139,7 @@ export class ArchiveSink implements Sink {
     assert(this.openFilesMax >= 1, "openFilesMax is at least 1");
   }
 
-  /** Lists the target once: committed ranges are indexed, leftover in-progress files (a crash) deleted. A failure is tried again at the next send. */
+  /** Lists the target once: committed ranges are indexed, in-progress files noted as leftovers of their offset space. A failure is tried again at the next send. */
   private recover(): Promise<void> {
     if (this.recovery === null) {
       const recovery = this.listTarget();
@@ -145,13 +154,15 @@ export class ArchiveSink implements Sink {
   private async listTarget(): Promise<void> {
     const { target, format, logger } = this.options;
     const first = this.listings++ === 0;
-    let leftovers = 0;
+    const leftovers = new Map<string, { directory: string; name: string }[]>();
+    let inProgress = 0;
     let committed = 0;
     for (const file of await target.list()) {
       if (file.name.startsWith(IN_PROGRESS_PREFIX)) {
-        if (!first) continue;
-        await target.remove(file.directory, file.name);
-        leftovers++;
+        const space = inProgressFileSpace(file.name);
+        if (space === null) continue;
+        leftovers.set(space, [...(leftovers.get(space) ?? []), { directory: file.directory, name: file.name }]);
+        inProgress++;
         continue;
       }
       const parsed = parseCommittedFileName(file.name, format.extension);
@@ -159,7 +170,12 @@ export class ArchiveSink implements Sink {
       this.committed.add(parsed.owner, file.directory, parsed.first, parsed.last);
       committed++;
     }
-    logger.info(first ? "archive sink opened" : "archive sink listed its target again", { sink: this.name, root: target.root, committedFiles: committed, deletedInProgressFiles: leftovers });
+    this.leftovers = leftovers;
+    logger.info(first ? "archive sink opened" : "archive sink listed its target again", { sink: this.name, root: target.root, committedFiles: committed, inProgressFiles: inProgress });
+  }
+
+  heldDropped(space: string): boolean {
+    return (this.tenants.get(space)?.failedFrom ?? null) !== null;
   }
 
   heldFrom(space: string): number | null {
@@ -219,7 +235,7 @@ export class ArchiveSink implements Sink {
   private tenantState(space: string, kafka: KafkaPartitionRef | undefined): TenantState {
     let state = this.tenants.get(space);
     if (state === undefined) {
-      state = { kafka, open: new Map(), taken: { offset: 0, index: 0 }, failedFrom: null, uncertain: new Set(), queue: Promise.resolve() };
+      state = { space, kafka, open: new Map(), taken: { offset: 0, index: 0 }, failedFrom: null, uncertain: new Set(), queue: Promise.resolve() };
       this.tenants.set(space, state);
     }
     return state;
@@ -245,6 +261,7 @@ export class ArchiveSink implements Sink {
     try {
       await this.recover();
       await this.relistUncertain(state);
+      await this.removeLeftovers(state);
       await this.removeUndeleted();
       // A send's events are of one tenant and mostly share their time text (a batch's observed time): render a partition once per text.
       let lastTime: string | null = null;
@@ -282,6 +299,26 @@ export class ArchiveSink implements Sink {
       const refused = (error as { retryable?: unknown }).retryable === false;
       return refused ? { kind: "retry", afterMs: REFUSED_RETRY_AFTER_MS, reason: `archive: ${message}` } : { kind: "retry", reason: `archive: ${message}` };
     }
+  }
+
+  /** Deletes the in-progress files of the space the last listing found, but those the sink has open (the space is this sink's to write now, so the rest are left over). */
+  private async removeLeftovers(state: TenantState): Promise<void> {
+    const files = this.leftovers.get(state.space);
+    if (files === undefined) return;
+    this.leftovers.delete(state.space);
+    const open = new Set([...state.open.values()].map((file) => file.name));
+    let removed = 0;
+    for (const file of files) {
+      if (open.has(file.name)) continue;
+      try {
+        await this.options.target.remove(file.directory, file.name);
+        removed++;
+      } catch (error) {
+        this.undeleted.push(file);
+        this.options.logger.warn("archive could not delete a left-over in-progress file; it is deleted again before the next write", { sink: this.name, file: file.name, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    if (removed > 0) this.options.logger.info("archive deleted in-progress files left over in an offset space it writes (a crash, or the partition's previous owner)", { sink: this.name, space: state.space, deletedInProgressFiles: removed });
   }
 
   /** Deletes the in-progress files a drop could not delete; one that fails again stays for the next write (a best effort: readers never see them). */
@@ -334,7 +371,7 @@ export class ArchiveSink implements Sink {
         await this.roll(state, file);
       } catch (error) {
         const lowest = lowestOpenOffset(state);
-        await this.dropOpenFiles(state, error, "archive age roll failed; dropped the open files, the next send is answered retry");
+        await this.dropOpenFiles(state, error, "archive age roll failed; dropped the open files, the runner reads them again from its committed offset");
         state.failedFrom = lowest ?? file.first.offset;
       }
     });
