@@ -17,8 +17,11 @@
  * (block-writer.ts): `write` prepares their blocks here, hands them over
  * in chunks of WRITE_CHUNK_EVENTS events (the thread compresses and writes
  * one while this thread prepares the next) and resolves once the thread
- * committed every file (synchronous=FULL). Versions 2 and 3 are written
- * here, synchronously, as before.
+ * committed every file (synchronous=FULL); `take` resolves as soon as the
+ * write is handed over, with a promise of its durability, so that the next
+ * write is prepared while the thread commits this one (the search sink,
+ * collector/sinks/search/sink.ts). Versions 2 and 3 are written here,
+ * synchronously, as before.
  *
  * Sequences: every row's rowid is its tenant's insertion sequence, so that
  * the live tail (tail.ts) can say "every row after N" across all of a
@@ -73,6 +76,12 @@ export interface SearchIndexOptions {
 
 /** Told after a partition committed new rows: whose, and which file. */
 export type WriteListener = (tenant: string, file: string) => void;
+
+/** A write handed to the writer thread (`take`): what it did, and when it is durable. */
+export interface TakenWrite {
+  result: WriteResult;
+  durable: Promise<void>;
+}
 
 /** One day of one tenant: its first ms and its file. */
 export interface PartitionRef {
@@ -152,6 +161,21 @@ export class SearchIndex {
    * writer thread failed (nothing of the write is then known to be stored).
    */
   async write(tenant: string, events: readonly Event[]): Promise<WriteResult> {
+    const taken = await this.take(tenant, events);
+    await taken.durable;
+    return taken.result;
+  }
+
+  /**
+   * `write` in two steps: resolves once the events are prepared and handed
+   * to the writer thread (searches see them from then on: open blocks and
+   * blocks in flight are read from memory), with `durable`, which resolves
+   * once every file is committed or rejects with IndexError
+   * LOGSHIP_INDEX_WRITER (the thread failed: nothing of this write is then
+   * known to be stored). Writes taken one after another are committed in
+   * that order. Rejects itself when preparing failed (nothing handed over).
+   */
+  async take(tenant: string, events: readonly Event[]): Promise<TakenWrite> {
     const tenantDirectory = this.tenantDirectory(tenant);
     while (this.dropping.size > 0) await Promise.allSettled(this.dropping.values());
     await this.writer.ended();
@@ -223,7 +247,12 @@ export class SearchIndex {
       }
       throw error;
     }
-    if (blockWork.size === 0) return result;
+    if (blockWork.size === 0) return { result, durable: Promise.resolve() };
+    return { result, durable: this.commitBlocks(tenant, send, firstSequence, blockWork) };
+  }
+
+  /** Hands a prepared write's last part to the thread; resolves once it committed every file (the write's sequences count as committed from then on). */
+  private async commitBlocks(tenant: string, send: number, firstSequence: number, blockWork: Map<BlockPartition, FileWork>): Promise<void> {
     const waiting = this.inFlight.get(tenant) ?? new Set<number>();
     this.inFlight.set(tenant, waiting);
     waiting.add(firstSequence);
@@ -239,7 +268,6 @@ export class SearchIndex {
       waiting.delete(firstSequence);
     }
     for (const partition of blockWork.keys()) for (const listener of this.writeListeners) listener(tenant, partition.file);
-    return result;
   }
 
   /**
