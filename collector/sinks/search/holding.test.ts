@@ -24,7 +24,7 @@ import { recordingLogger, type LoggedLine } from "../../testing/recording-logger
 import { CHILD_EVENTS_PER_SEND } from "../../testing/search-sink-child.ts";
 import { SinkFanout } from "../fanout.ts";
 import type { SinkRunnerLimits } from "../runner.ts";
-import { kafkaOffsetSpace, type SinkEvent } from "../types.ts";
+import type { SinkEvent } from "../types.ts";
 import { SearchSink, SENDS_IN_FLIGHT_MAX } from "./sink.ts";
 
 const GATED_WRITER = new URL("../../testing/gated-block-writer-worker.ts", import.meta.url);
@@ -188,28 +188,4 @@ test("search sink: a kill -9 with sends in flight, then a restart from the commi
   const ids = allIds(index);
   assert.equal(ids.length, total);
   assert.equal(new Set(ids).size, total);
-});
-
-test("search sink: release(topic) waits until that topic's sends in flight are durable, then holds nothing of it", async (t) => {
-  const defer = cleanups(t);
-  const indexDirectory = temporaryDirectory(defer);
-  const sink = new SearchSink(new SearchIndex({ directory: indexDirectory, writerWorkerUrl: GATED_WRITER }), { logger: silentLogger });
-  defer(() => sink.close());
-  const events: SinkEvent[] = Array.from({ length: 20 }, (_, k) => {
-    const time = new Date(OBSERVED_MS + k).toISOString();
-    return { id: `releaseAAAAAAAAA${(k * 100).toString(36)}`, time, observed_time: time, host: "web-1", source: "app", path: "/var/log/app.log", offset: k * 100, message: `holdcommit ${k}`, fields: {}, tenant: "default" };
-  });
-  const space = kafkaOffsetSpace("logship", 1);
-  assert.deepEqual(await sink.send(events, new AbortController().signal, { offsets: events.map(() => 41), indexes: events.map((_, k) => k), kafka: { topic: "logship", partition: 1 } }), { kind: "delivered" });
-  assert.equal(sink.heldFrom(space), 41, "a Kafka send is held from its record offset");
-  let released = false;
-  const release = sink.release("logship").then(() => (released = true));
-  await sink.release("another-topic");
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.equal(released, false, "the release waits for the commit");
-
-  writeFileSync(join(indexDirectory, "writer.gate"), "");
-  await release;
-  assert.equal(sink.heldFrom(space), null);
-  assert.equal(allIds(sink.index).length, 20);
 });

@@ -14,7 +14,7 @@
  * waits for the oldest to become durable (or fail).
  *
  *   delivered  every event is taken (with context) or stored (without:
- *              the Kafka replay runner, direct callers), or was already:
+ *              the Kafka log's runners, direct callers), or was already:
  *              the index keeps one copy per event id, so a replayed or
  *              re-sent batch stores nothing twice.
  *   retry      SQLite could not write (disk full, I/O error, a partition
@@ -30,13 +30,12 @@
  *              stored; the runner dead-letters the whole send, so those
  *              appear in both places.
  *
- * Offset spaces: the log (tenant, or `<tenant>@<stream>`) with the embedded
- * log; kafkaOffsetSpace(topic, partition) with the Kafka log, where
- * `heldFrom` answers a record offset. `release(topic)` (the Kafka runner
- * leaves its partitions) waits until the topic's sends in flight are
- * durable or failed and forgets them: the runner does not commit after a
- * release, so the partitions' next owner reads them again from the
- * committed offsets, and an index that has them skips them by id.
+ * It holds events with the embedded log only (`holdsWithKafkaLog` false):
+ * the Kafka log's runner ends its session at every rebalance for a sink
+ * that holds, and every collector runs this sink, so two collectors would
+ * end each other's sessions at every join. Over the Kafka log a send comes
+ * without context and is answered once durable. Offset spaces are logs
+ * (tenant, or `<tenant>@<stream>`).
  *
  * With `sinks.search.retention` the sink also deletes whole day partitions
  * past max_age or beyond max_bytes every `intervalMs` (search/retention.ts);
@@ -46,7 +45,7 @@ import type { Logger } from "../../../shared/logger.ts";
 import { applyIndexRetention, type DeletedPartition, type IndexRetentionLimits } from "../../search/retention.ts";
 import type { SearchIndex } from "../../search/search-index.ts";
 import { eventLogName } from "../../routing/streams.ts";
-import { kafkaOffsetSpace, type SendContext, type SendOutcome, type Sink, type SinkEvent } from "../types.ts";
+import type { SendContext, SendOutcome, Sink, SinkEvent } from "../types.ts";
 
 export interface SearchRetentionOptions extends IndexRetentionLimits {
   /** How often retention runs. */
@@ -72,15 +71,15 @@ const NAMED_IN_REASON_MAX = 5;
 /** Sends taken and not yet durable at most (two: one prepared while the other commits); a send beyond waits for the oldest to settle. */
 export const SENDS_IN_FLIGHT_MAX = 2;
 
-/** A send taken and not durable yet: its offset space (and its topic with the Kafka log) and the first offset of its events. */
+/** A send taken and not durable yet: its log and the first offset of its events. */
 interface HeldSend {
   space: string;
-  topic: string | undefined;
   fromOffset: number;
 }
 
 export class SearchSink implements Sink {
   readonly name = "search";
+  readonly holdsWithKafkaLog = false;
   readonly index: SearchIndex;
   private readonly options: SearchSinkOptions | undefined;
   private readonly retentionTimer: NodeJS.Timeout | undefined;
@@ -88,8 +87,8 @@ export class SearchSink implements Sink {
   private retentionRunning = false;
   private retentionAgain = false;
   private readonly deletedByTenant = new Map<string, { partitions: number; bytes: number }>();
-  /** Sends taken and not durable yet, with their settling (durable or dropped). */
-  private readonly held = new Map<HeldSend, Promise<void>>();
+  /** Sends taken and not durable yet. */
+  private readonly held = new Set<HeldSend>();
   /** Sends counted against SENDS_IN_FLIGHT_MAX: from the moment a send passes the bound until it settles. */
   private sendsInFlight = 0;
   private readonly slotWaiters: (() => void)[] = [];
@@ -158,18 +157,12 @@ export class SearchSink implements Sink {
 
   heldFrom(space: string): number | null {
     let lowest = this.dropped.get(space)?.fromOffset ?? null;
-    for (const send of this.held.keys()) if (send.space === space && (lowest === null || send.fromOffset < lowest)) lowest = send.fromOffset;
+    for (const send of this.held) if (send.space === space && (lowest === null || send.fromOffset < lowest)) lowest = send.fromOffset;
     return lowest;
   }
 
   heldDropped(space: string): boolean {
     return this.dropped.has(space);
-  }
-
-  /** Waits until the sends in flight of `topic`'s partitions are durable or failed, then forgets them (module comment). */
-  async release(topic: string): Promise<void> {
-    await Promise.allSettled([...this.held].filter(([send]) => send.topic === topic).map(([, settled]) => settled));
-    for (const [space, send] of [...this.dropped]) if (send.topic === topic) this.dropped.delete(space);
   }
 
   async send(events: SinkEvent[], signal: AbortSignal, context?: SendContext): Promise<SendOutcome> {
@@ -179,8 +172,7 @@ export class SearchSink implements Sink {
     await this.takeSlot();
     let settled: Promise<void> = Promise.resolve();
     try {
-      const kafka = context?.kafka;
-      const space = kafka === undefined ? eventLogName(first) : kafkaOffsetSpace(kafka.topic, kafka.partition);
+      const space = eventLogName(first);
       const dropped = this.dropped.get(space);
       if (context !== undefined && dropped !== undefined) {
         this.dropped.delete(space);
@@ -189,7 +181,7 @@ export class SearchSink implements Sink {
       const taken = await this.take(events);
       settled = taken.durable;
       if (context === undefined) await taken.durable;
-      else settled = this.hold({ space, topic: kafka?.topic, fromOffset: context.offsets[0] ?? 0 }, taken.durable);
+      else settled = this.hold({ space, fromOffset: context.offsets[0] ?? 0 }, taken.durable);
       return taken.outcome ?? this.refusal(events.length, taken.refused);
     } catch (error) {
       const reason = `search index ${this.index.directory}: ${error instanceof Error ? error.message : String(error)}`;
@@ -258,7 +250,7 @@ export class SearchSink implements Sink {
         });
       },
     );
-    this.held.set(send, settled);
+    this.held.add(send);
     return settled;
   }
 
