@@ -17,16 +17,20 @@ const DECODE_WORKER = join(import.meta.dirname, "..", "collector", "ingest", "de
 /** The archive's Parquet encoder thread: an entry of its own too (collector/sinks/archive/parquet-encoder.ts finds it there). */
 const PARQUET_ENCODER_WORKER = join(import.meta.dirname, "..", "collector", "sinks", "archive", "parquet-encoder-worker.ts");
 
+/** The search index's partition writer thread: an entry of its own too (collector/search/block-writer.ts finds it there). */
+const BLOCK_WRITER_WORKER = join(import.meta.dirname, "..", "collector", "search", "block-writer-worker.ts");
+
 /** CommonJS dependencies inside an ES module bundle call require(); this gives them Node's. */
 const REQUIRE_BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
-/** `entry` bundled into one file, `outfile`, with the decode worker, the Parquet encoder worker and the web UI's `ui/` beside it (for a bundle that runs a collector). */
+/** `entry` bundled into one file, `outfile`, with the decode worker, the Parquet encoder worker, the index writer worker and the web UI's `ui/` beside it (for a bundle that runs a collector). */
 export async function bundle(entry: string, outfile: string): Promise<string> {
   const { build } = await import("esbuild");
   const options = { bundle: true, platform: "node", format: "esm", target: "node22", logLevel: "warning", minifyWhitespace: true, minifySyntax: true, banner: { js: REQUIRE_BANNER } } as const;
   await build({ ...options, entryPoints: [entry], outfile });
   await build({ ...options, entryPoints: [DECODE_WORKER], outfile: join(dirname(outfile), "decode-worker.mjs") });
   await build({ ...options, entryPoints: [PARQUET_ENCODER_WORKER], outfile: join(dirname(outfile), "parquet-encoder-worker.mjs") });
+  await build({ ...options, entryPoints: [BLOCK_WRITER_WORKER], outfile: join(dirname(outfile), "block-writer-worker.mjs") });
   await writeUiAssets(join(dirname(outfile), "ui"));
   return outfile;
 }
@@ -46,7 +50,7 @@ export async function bundleLogship(directory: string): Promise<string> {
   const { build } = await import("esbuild");
   const outdir = join(directory, "logship");
   await build({
-    entryPoints: { logship: join(import.meta.dirname, "..", "bin", "logship.ts"), "decode-worker": DECODE_WORKER, "parquet-encoder-worker": PARQUET_ENCODER_WORKER },
+    entryPoints: { logship: join(import.meta.dirname, "..", "bin", "logship.ts"), "decode-worker": DECODE_WORKER, "parquet-encoder-worker": PARQUET_ENCODER_WORKER, "block-writer-worker": BLOCK_WRITER_WORKER },
     bundle: true,
     splitting: true,
     platform: "node",

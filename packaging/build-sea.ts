@@ -29,6 +29,7 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { DECODE_WORKER_ASSET } from "../collector/ingest/decode-pool.ts";
 import { PARQUET_ENCODER_WORKER_ASSET } from "../collector/sinks/archive/parquet-encoder.ts";
+import { BLOCK_WRITER_WORKER_ASSET } from "../collector/search/block-writer.ts";
 import { UI_SEA_PREFIX } from "../collector/ui/assets.ts";
 import { UI_ASSET_NAMES, writeUiAssets } from "../collector/ui/build.ts";
 import { gitHead } from "../shared/cli/commands/version.ts";
@@ -62,11 +63,13 @@ export async function buildSea(outDirectory: string): Promise<BuiltBinary> {
   await bundleCommonJs(join(ROOT, "collector", "ingest", "decode-worker.ts"), worker, commit);
   const parquetWorker = join(work, PARQUET_ENCODER_WORKER_ASSET);
   await bundleCommonJs(join(ROOT, "collector", "sinks", "archive", "parquet-encoder-worker.ts"), parquetWorker, commit);
+  const indexWriterWorker = join(work, BLOCK_WRITER_WORKER_ASSET);
+  await bundleCommonJs(join(ROOT, "collector", "search", "block-writer-worker.ts"), indexWriterWorker, commit);
   const ui = await writeUiAssets(join(work, "ui"));
   const uiAssets = Object.fromEntries(UI_ASSET_NAMES.map((name) => [UI_SEA_PREFIX + name, join(ui, name)]));
 
   const blob = join(work, "logship.blob");
-  const config = { main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets: { [DECODE_WORKER_ASSET]: worker, [PARQUET_ENCODER_WORKER_ASSET]: parquetWorker, [KAFKA_WASM_ASSET]: kafkaWasmPath(), ...uiAssets } };
+  const config = { main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, assets: { [DECODE_WORKER_ASSET]: worker, [PARQUET_ENCODER_WORKER_ASSET]: parquetWorker, [BLOCK_WRITER_WORKER_ASSET]: indexWriterWorker, [KAFKA_WASM_ASSET]: kafkaWasmPath(), ...uiAssets } };
   const configPath = join(work, "sea-config.json");
   await writeFile(configPath, JSON.stringify(config, null, 2) + "\n");
   execFileSync(process.execPath, ["--experimental-sea-config", configPath], { stdio: "pipe" });

@@ -4,6 +4,7 @@ import { request } from "undici";
 import type { Event } from "../../shared/event.ts";
 import { silentLogger } from "../../shared/logger.ts";
 import { TOKENS, lineEvent, startRouteServer, temporaryDirectory, type RouteServer } from "../testing/search-routes.ts";
+import { createVersion3Partitions } from "../testing/partition-v3.ts";
 
 const TEN_MINUTES_MS = 600_000;
 /** Line n of the file at 22:00 + n·10 min: lines 12 on are on the next day (another partition), each 10 minutes from its neighbours. */
@@ -27,12 +28,17 @@ async function context(server: RouteServer, parameters: Record<string, string>, 
   return { status: response.statusCode, body: (await response.body.json()) as ContextAnswer["body"] };
 }
 
-async function indexed(t: { after: (fn: () => unknown) => void }): Promise<RouteServer> {
-  const server = await startRouteServer(temporaryDirectory(t), silentLogger);
+/** The partition formats context is read from: the current one (4, blocks by offset) and version 3 (SQL in time windows). */
+const FORMATS = ["current", "version 3"] as const;
+
+async function indexed(t: { after: (fn: () => unknown) => void }, format: (typeof FORMATS)[number]): Promise<RouteServer> {
+  const directory = temporaryDirectory(t);
+  if (format === "version 3") for (const tenant of ["a", "b"]) createVersion3Partitions(directory, tenant, [...FILE, ...BURST]);
+  const server = await startRouteServer(directory, silentLogger);
   t.after(() => server.close());
   // Interleaved as several agents would send them.
-  server.index.write("a", [...OTHERS.slice(0, 30), ...FILE.slice(0, 10), ...BURST, ...OTHERS.slice(30), ...FILE.slice(10)]);
-  server.index.write("b", [lineEvent({ line: 1, stream: "streamBBBBBBBBBB", time: "2026-11-29T22:00:00.000Z", message: "b's line" })]);
+  await server.index.write("a", [...OTHERS.slice(0, 30), ...FILE.slice(0, 10), ...BURST, ...OTHERS.slice(30), ...FILE.slice(10)]);
+  await server.index.write("b", [lineEvent({ line: 1, stream: "streamBBBBBBBBBB", time: "2026-11-29T22:00:00.000Z", message: "b's line" })]);
   return server;
 }
 
@@ -40,8 +46,8 @@ function lineMessages(events: Event[] | undefined): string[] {
   return (events ?? []).map((event) => event.message);
 }
 
-test("GET /v1/context: the N lines before and after an event in its file, by offset, across partitions and however far apart in time", async (t) => {
-  const server = await indexed(t);
+for (const format of FORMATS) test(`GET /v1/context: the N lines before and after an event in its file, by offset, across partitions and however far apart in time (${format} partitions)`, async (t) => {
+  const server = await indexed(t, format);
   const cases: [Event, number, number, string[], string[]][] = [
     [FILE[5] as Event, 2, 2, ["app line 3", "app line 4"], ["app line 6", "app line 7"]],
     // 11 is on the first day, 12 and 13 on the next.
@@ -62,8 +68,8 @@ test("GET /v1/context: the N lines before and after an event in its file, by off
   assert.deepEqual([defaults.body.before, defaults.body.after], [[], []], "no lines unless asked");
 });
 
-test("GET /v1/context reads one tenant's index: another tenant's event is not found, and a search token cannot name another tenant", async (t) => {
-  const server = await indexed(t);
+for (const format of FORMATS) test(`GET /v1/context reads one tenant's index: another tenant's event is not found, and a search token cannot name another tenant (${format} partitions)`, async (t) => {
+  const server = await indexed(t, format);
   const id = (FILE[5] as Event).id;
   const foreign = await context(server, { id, before: "2", after: "2" }, TOKENS.b);
   assert.deepEqual([foreign.status, foreign.body.code], [404, "LOGSHIP_EVENT_NOT_FOUND"]);

@@ -7,7 +7,10 @@
  * so the lines of an earlier file rotated away from the same path are not
  * mixed in. Only the tenant's own partitions are read.
  *
- * The index has no (path, offset) index: neighbours are found through the
+ * A version 4 partition keeps each file's events in blocks with their
+ * offset ranges (block-partition.ts `neighbours`): each such partition of
+ * the tenant gives its nearest events directly. In versions 2 and 3 the
+ * index has no (path, offset) index: neighbours are found through the
  * (host|path, time) indexes in a time window around the event that starts
  * at CONTEXT_WINDOW_FIRST_MS and grows CONTEXT_WINDOW_GROWTH times per step
  * until a side has its lines or the window covers every partition. In each
@@ -17,6 +20,7 @@
  * outside the window that found enough lines).
  */
 import { eventIdStream, type Event } from "../../shared/event.ts";
+import { BlockPartition } from "./block-partition.ts";
 import type { StoredRow } from "./partition.ts";
 import { storedEvent } from "./search.ts";
 import { DAY_MS, type SearchIndex } from "./search-index.ts";
@@ -47,7 +51,8 @@ export function eventContext(index: SearchIndex, request: ContextRequest): Event
   const partitions = index.partitions(request.tenant, undefined, undefined, "desc");
   let match: StoredRow | undefined;
   for (const ref of partitions) {
-    match = index.partition(ref.file, false).select("SELECT * FROM events WHERE id = ?", [request.id])[0];
+    const partition = index.partition(ref.file, false);
+    match = partition instanceof BlockPartition ? partition.eventById(request.id) : partition.select("SELECT * FROM events WHERE id = ?", [request.id])[0];
     if (match !== undefined) break;
   }
   const newest = partitions[0];
@@ -65,13 +70,21 @@ export function eventContext(index: SearchIndex, request: ContextRequest): Event
 function neighbours(index: SearchIndex, tenant: string, match: StoredRow, count: number, side: "before" | "after", span: { sinceMs: number; untilMs: number }): Event[] {
   if (count === 0) return [];
   const stream = eventIdStream(match.id);
+  const nearer = (a: StoredRow, b: StoredRow): number => (side === "before" ? b.offset - a.offset : a.offset - b.offset);
+  // Version 4 partitions answer at once, each its nearest `count`.
+  const blockRows: StoredRow[] = [];
+  for (const ref of index.partitions(tenant, undefined, undefined, "asc")) {
+    const partition = index.partition(ref.file, false);
+    if (partition instanceof BlockPartition) blockRows.push(...partition.neighbours(match, count, side));
+  }
   for (let windowMs = CONTEXT_WINDOW_FIRST_MS; ; windowMs *= CONTEXT_WINDOW_GROWTH) {
     // [sinceMs, untilMs): the event's own time is on both sides (lines of one ms).
     const sinceMs = side === "before" ? match.time - windowMs : match.time;
     const untilMs = side === "before" ? match.time + 1 : match.time + windowMs + 1;
-    const rows: StoredRow[] = [];
+    const rows: StoredRow[] = [...blockRows];
     for (const ref of index.partitions(tenant, sinceMs, untilMs, "asc")) {
       const partition = index.partition(ref.file, false);
+      if (partition instanceof BlockPartition) continue;
       const file = keywordCondition({ sql: "host = ? AND path = ?", parameters: [match.host, match.path] }, partition.keywords);
       rows.push(
         ...partition.select(
@@ -80,7 +93,7 @@ function neighbours(index: SearchIndex, tenant: string, match: StoredRow, count:
         ),
       );
     }
-    rows.sort((a, b) => (side === "before" ? b.offset - a.offset : a.offset - b.offset));
+    rows.sort(nearer);
     const covered = side === "before" ? sinceMs <= span.sinceMs : untilMs >= span.untilMs;
     if (rows.length >= count || covered) return rows.slice(0, count).map(storedEvent);
   }

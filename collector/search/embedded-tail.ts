@@ -3,9 +3,10 @@
  * indexed after a position that match a query, in the order they were
  * indexed (docs/SEARCH.md, "Live tail").
  *
- * Positions are the index's sequences (search-index.ts): every row's rowid
- * is its tenant's insertion sequence, across all of the tenant's day
- * partitions, stored in the rows and so kept across restarts. A position is
+ * Positions are the index's sequences (search-index.ts): every event's
+ * tenant insertion sequence, across all of the tenant's day partitions,
+ * stored with it (the rowid in versions 2 and 3, in its line and its
+ * block's range in version 4) and so kept across restarts. A position is
  * a whole number; "now" is the tenant's last sequence.
  *
  * New rows: the index calls back after each commit (`onWrite`) with the
@@ -14,13 +15,13 @@
  * a position behind the last sequence first reads every partition of the
  * tenant whose highest sequence is after it (once). Rows of several
  * partitions are merged by sequence, CHUNK_ROWS per partition at a time, so
- * a reconnect at any id neither repeats nor skips: the rows after a
- * position are all committed in one synchronous `write` before any stream
- * reads. Matching is the evaluator on every new row.
+ * a reconnect at any id neither repeats nor skips: reads go up to the
+ * index's `sequence`, below which every row is committed. Matching is the evaluator on every new row.
  */
 import { compileQuery } from "../../shared/query/index.ts";
 import { WakeableSleep } from "../../shared/wakeable-sleep.ts";
 import { SearchRequestError } from "./errors.ts";
+import { BlockPartition } from "./block-partition.ts";
 import type { StoredRow } from "./partition.ts";
 import { storedEvent } from "./search.ts";
 import type { SearchIndex } from "./search-index.ts";
@@ -106,10 +107,11 @@ export class EmbeddedTailSource implements TailSource {
     let bound = this.last;
     const rows: SequencedRow[] = [];
     for (const file of this.files) {
-      const chunk = this.index.partition(file, false).select(
-        "SELECT rowid AS sequence, * FROM events WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?",
-        [this.position, this.last, CHUNK_ROWS],
-      ) as SequencedRow[];
+      const partition = this.index.partition(file, false);
+      const chunk =
+        partition instanceof BlockPartition
+          ? partition.rowsBySequence(this.position, this.last, CHUNK_ROWS)
+          : (partition.select("SELECT rowid AS sequence, * FROM events WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?", [this.position, this.last, CHUNK_ROWS]) as SequencedRow[]);
       const lastRow = chunk.at(-1);
       if (chunk.length === CHUNK_ROWS && lastRow !== undefined) bound = Math.min(bound, lastRow.sequence);
       rows.push(...chunk);

@@ -1,12 +1,13 @@
 /**
  * Operating errors of the embedded search index, with a stable `code`
  * (STYLE.md): a partition file of another format, a cursor that was not made
- * by this index for this order, a tenant that cannot name a directory; and
+ * by this index for this order, a tenant that cannot name a directory, a
+ * write the partition writer thread could not make durable; and
  * the refusals of the search API's parameters (routes.ts).
  */
 import { LogshipError } from "../../shared/errors.ts";
 
-export type IndexErrorCode = "LOGSHIP_INDEX_FORMAT" | "LOGSHIP_INDEX_CURSOR" | "LOGSHIP_INDEX_TENANT";
+export type IndexErrorCode = "LOGSHIP_INDEX_FORMAT" | "LOGSHIP_INDEX_CURSOR" | "LOGSHIP_INDEX_TENANT" | "LOGSHIP_INDEX_WRITER";
 
 export class IndexError extends LogshipError {
   declare readonly code: IndexErrorCode;

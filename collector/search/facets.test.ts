@@ -18,14 +18,14 @@ function event(n: number, extra: Record<string, unknown> = {}): Event {
   return { ...base, fields: { level: n % 4 === 0 ? "error" : "info", status: n % 4 === 0 ? 500 : 200, tags: ["a", "a", n % 2 === 0 ? "even" : "odd"], http: { method: "GET" }, ...extra } };
 }
 
-function indexWith(t: { after: (fn: () => void) => void }, events: Event[]): SearchIndex {
+async function indexWith(t: { after: (fn: () => Promise<void>) => void }, events: Event[]): Promise<SearchIndex> {
   const directory = mkdtempSync(join(tmpdir(), "logship-facets-"));
   const index = new SearchIndex({ directory });
-  t.after(() => {
-    index.close();
+  t.after(async () => {
+    await index.close();
     rmSync(directory, { recursive: true, force: true });
   });
-  index.write("default", events);
+  await index.write("default", events);
   return index;
 }
 
@@ -35,8 +35,8 @@ function facet(result: FacetsResult, field: string) {
   return found;
 }
 
-test("facets count host, source, path and each fields key among the matches, most frequent first; numbers as JSON text, an array's values once per event, nested keys dotted", (t) => {
-  const index = indexWith(t, Array.from({ length: 40 }, (_, n) => event(n)));
+test("facets count host, source, path and each fields key among the matches, most frequent first; numbers as JSON text, an array's values once per event, nested keys dotted", async (t) => {
+  const index = await indexWith(t, Array.from({ length: 40 }, (_, n) => event(n)));
   const result = facetsIndex(index, { tenant: "default", query: parseQuery("") });
   assert.equal(result.events, 40);
   assert.equal(result.complete, true);
@@ -67,10 +67,10 @@ test("facets count host, source, path and each fields key among the matches, mos
   assert.deepEqual(facet(errors, "fields.level").values, [{ value: "error", count: 7 }]);
 });
 
-test("facets are bounded: the newest eventsMax matches only (complete false), values past the top in other, long values and nulls not counted", (t) => {
+test("facets are bounded: the newest eventsMax matches only (complete false), values past the top in other, long values and nulls not counted", async (t) => {
   const longValue = "x".repeat(FACET_VALUE_CHARS_MAX + 1);
   const events = Array.from({ length: FACET_DISTINCT_MAX + 50 }, (_, n) => event(n, { request: `r${n}`, trace: longValue, gone: null }));
-  const index = indexWith(t, events);
+  const index = await indexWith(t, events);
   const sampled = facetsIndex(index, { tenant: "default", query: parseQuery(""), eventsMax: 12 });
   assert.deepEqual([sampled.events, sampled.complete], [12, false]);
   // The newest 12, each once (ties in value order): n from FACET_DISTINCT_MAX + 38 up.
@@ -86,7 +86,7 @@ test("facets are bounded: the newest eventsMax matches only (complete false), va
   assert.equal(all.facets.some((entry) => entry.field === "fields.trace" || entry.field === "fields.gone"), false);
 });
 
-test("mergeFacets sums the nodes' counts per field and value and cuts to the top values again", () => {
+test("mergeFacets sums the nodes' counts per field and value and cuts to the top values again", async () => {
   const node = (host: string, count: number, complete: boolean): FacetsResult => ({
     events: count,
     complete,
@@ -111,8 +111,8 @@ test("mergeFacets sums the nodes' counts per field and value and cuts to the top
 test("GET /v1/facets: the token's tenant only, a broken query is 400 LOGSHIP_QUERY with its column, unknown parameters refused", async (t) => {
   const server = await startRouteServer(temporaryDirectory(t), silentLogger);
   t.after(() => server.close());
-  server.index.write("a", [event(1), event(2)]);
-  server.index.write("b", [{ ...event(3), host: "b-host" }]);
+  await server.index.write("a", [event(1), event(2)]);
+  await server.index.write("b", [{ ...event(3), host: "b-host" }]);
   const get = async (path: string, token: string) => {
     const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
     return { status: response.status, json: (await response.json()) as Record<string, unknown> };

@@ -139,7 +139,7 @@ export function facetsIndex(index: SearchIndex, request: FacetsRequest): FacetsR
   const eventsMax = facetEventsMax(request);
   const scanRowsMax = request.scanRowsMax ?? SCAN_ROWS_MAX_DEFAULT;
   const predicate = compileQuery(request.query);
-  const scan = { tenant: request.tenant, query: request.query, order: "desc" as const, ...rangeOf(request) };
+  const scan = { tenant: request.tenant, query: request.query, order: "desc" as const, matchesOnly: true, ...rangeOf(request) };
   const counter = new FacetCounter();
   let rowsRead = 0;
   let complete = true;

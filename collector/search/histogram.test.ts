@@ -9,18 +9,23 @@ import { compileQuery, parseQuery } from "../../shared/query/index.ts";
 import { bucketSize, histogramIndex } from "./histogram.ts";
 import { SearchIndex } from "./search-index.ts";
 import { exactTranslation } from "./translate.ts";
+import { createVersion3Partitions } from "../testing/partition-v3.ts";
 
 const SINCE_MS = Date.parse("2026-11-28T23:00:00Z");
 const UNTIL_MS = Date.parse("2026-11-30T01:00:00Z");
 
-function fixtureIndex(t: { after: (fn: () => void) => void }): SearchIndex {
+/** The partition formats the counts are checked on: the current one (4, blocks) and version 3 (a row per event, SQL counts). */
+const FORMATS = ["current", "version 3"] as const;
+
+async function fixtureIndex(t: { after: (fn: () => Promise<void>) => void }, format: (typeof FORMATS)[number]): Promise<SearchIndex> {
   const directory = mkdtempSync(join(tmpdir(), "logship-histogram-"));
   const index = new SearchIndex({ directory });
-  t.after(() => {
-    index.close();
+  if (format === "version 3") createVersion3Partitions(directory, "default", FIXTURE_EVENTS);
+  t.after(async () => {
+    await index.close();
     rmSync(directory, { recursive: true, force: true });
   });
-  index.write("default", FIXTURE_EVENTS);
+  await index.write("default", FIXTURE_EVENTS);
   return index;
 }
 
@@ -51,8 +56,8 @@ test("bucket sizes: the smallest round size giving at most 60 buckets, then whol
   for (const [rangeMs, bucketMs] of cases) assert.equal(bucketSize(rangeMs), bucketMs, `range ${rangeMs} ms`);
 });
 
-test("histogram counts per bucket equal the evaluator's matches per bucket for every query of the query table, by SQL where it is exact and by the evaluator elsewhere", (t) => {
-  const index = fixtureIndex(t);
+for (const format of FORMATS) test(`histogram counts per bucket equal the evaluator's matches per bucket for every query of the query table, by SQL where it is exact and by the evaluator elsewhere (${format} partitions)`, async (t) => {
+  const index = await fixtureIndex(t, format);
   let exact = 0;
   for (const [text, ids] of QUERY_TABLE) {
     const query = parseQuery(text);
@@ -71,8 +76,8 @@ test("histogram counts per bucket equal the evaluator's matches per bucket for e
   assert.ok(exact > 10 && exact < QUERY_TABLE.length, `${exact} of ${QUERY_TABLE.length} queries exact in SQL`);
 });
 
-test("histogram: the range bounds count (since inclusive, until exclusive); a bucket may start before since; an evaluator scan cut at scanRowsMax says how far it counted", (t) => {
-  const index = fixtureIndex(t);
+for (const format of FORMATS) test(`histogram: the range bounds count (since inclusive, until exclusive); a bucket may start before since; an evaluator scan cut at scanRowsMax says how far it counted (${format} partitions)`, async (t) => {
+  const index = await fixtureIndex(t, format);
   const all = parseQuery("");
   // e02 at 10:00:00.000 is in [10:00, 10:05); e05 at 10:05:00.000 is not.
   const narrow = histogramIndex(index, { tenant: "default", query: all, sinceMs: Date.parse("2026-11-29T10:00:00Z"), untilMs: Date.parse("2026-11-29T10:05:00Z") });
@@ -96,8 +101,8 @@ test("histogram: the range bounds count (since inclusive, until exclusive); a bu
   assert.throws(() => histogramIndex(index, { tenant: "default", query: all, sinceMs: UNTIL_MS, untilMs: UNTIL_MS }), RangeError);
 });
 
-test("histogram counted bucket by bucket (exact SQL without full text): a bucket of one or more days counts only the part of each day partition inside the range", (t) => {
-  const index = fixtureIndex(t);
+for (const format of FORMATS) test(`histogram counted bucket by bucket (exact SQL without full text): a bucket of one or more days counts only the part of each day partition inside the range (${format} partitions)`, async (t) => {
+  const index = await fixtureIndex(t, format);
   const ranges = [
     // About 90 days, 2-day buckets; until cuts 2026-11-29 at noon (e14…e19 and e20's partition are out).
     { sinceMs: Date.parse("2026-09-01T06:00:00Z"), untilMs: Date.parse("2026-11-29T12:00:00Z"), bucketMs: 2 * 86_400_000 },

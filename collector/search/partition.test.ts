@@ -44,7 +44,7 @@ function sourcesRows(partition: Partition): number {
   return (partition.select("SELECT count(*) AS id FROM sources", []) as unknown as { id: number }[])[0]?.id ?? -1;
 }
 
-test("sources: one row per distinct host, source, path and stream, reused after the file is reopened", (t) => {
+test("sources: one row per distinct host, source, path and stream, reused after the file is reopened", async (t) => {
   const directory = mkdtempSync(join(tmpdir(), "logship-partition-"));
   t.after(() => rmSync(directory, { recursive: true, force: true }));
   const file = join(directory, "2026-03-01.db");
@@ -61,7 +61,7 @@ test("sources: one row per distinct host, source, path and stream, reused after 
   assert.deepEqual(idsOnHost(again, "web-3"), ["id-6"]);
 });
 
-test("sources: a source added in a transaction that rolled back is added again by the next insert", (t) => {
+test("sources: a source added in a transaction that rolled back is added again by the next insert", async (t) => {
   const directory = mkdtempSync(join(tmpdir(), "logship-partition-"));
   t.after(() => rmSync(directory, { recursive: true, force: true }));
   const partition = Partition.open(join(directory, "2026-03-01.db"), true);
@@ -75,7 +75,7 @@ test("sources: a source added in a transaction that rolled back is added again b
   assert.deepEqual(idsOnHost(partition, "web-9"), ["id-3"]);
 });
 
-test("a partition left in WAL mode with commits only in its WAL (a crash) is opened with them and switched to the rollback journal", (t) => {
+test("a partition left in WAL mode with commits only in its WAL (a crash) is opened with them and switched to the rollback journal", async (t) => {
   const directory = mkdtempSync(join(tmpdir(), "logship-partition-"));
   t.after(() => rmSync(directory, { recursive: true, force: true }));
   const event = { id: "wal-1", time: "2026-03-01T10:00:00.000Z", observed_time: "2026-03-01T10:00:00.000Z", host: "web-1", source: "app", path: "/a", offset: 0, message: "left in the wal", fields: {} };
@@ -95,8 +95,9 @@ test("a partition left in WAL mode with commits only in its WAL (a crash) is ope
   const index = new SearchIndex({ directory: join(directory, "crashed") });
   t.after(() => index.close());
   const partition = index.partition(crashed, false);
+  assert.ok(partition instanceof Partition);
   assert.deepEqual(partition.select("SELECT * FROM events WHERE rowid IN (SELECT rowid FROM events_text WHERE events_text MATCH 'wal')", []).map((stored) => stored.id), ["wal-1"]);
   assert.equal(existsSync(`${crashed}-wal`), false);
-  assert.equal(index.write("default", [{ ...event, id: "after", offset: 20 }]).added, 1);
+  assert.equal((await index.write("default", [{ ...event, id: "after", offset: 20 }])).added, 1);
   assert.equal(existsSync(`${crashed}-journal`), true);
 });

@@ -5,10 +5,12 @@
  * are the unit of retention, and a time-bounded search opens only the days
  * it needs.
  *
- * Formats: version 3, version 2 read and written as it is, version 1
- * brought to version 2 on open (partition-schema.ts).
+ * Formats (partition-schema.ts): version 4, blocks of events
+ * (block-partition.ts), what `openPartition` creates; versions 3 and 2, a
+ * row per event, read and written as they are by `Partition` (this class);
+ * version 1 brought to version 2 on open.
  *
- * synchronous=FULL: `insert` commits one transaction per call and the sink
+ * Versions 2 and 3 below. synchronous=FULL: `insert` commits one transaction per call and the sink
  * reports `delivered` only after it, so a commit must survive a power loss
  * (the runner will not send those events again).
  *
@@ -23,8 +25,9 @@
  * checkpoints and removes its WAL).
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import { sqlite } from "./sqlite.ts";
+import { sqlite, SQLITE_BUSY_TIMEOUT_MS } from "./sqlite.ts";
 import { IndexError } from "./errors.ts";
+import { BlockPartition } from "./block-partition.ts";
 import {
   ADD_STREAM_COLUMN,
   INSERT_EVENT,
@@ -33,6 +36,7 @@ import {
   INSERT_TEXT,
   PARTITION_FORMAT_VERSION,
   PARTITION_FORMAT_VERSION_KEYWORD_INDEXES,
+  PARTITION_FORMAT_VERSION_SOURCES,
   PARTITION_FORMAT_VERSION_WITHOUT_STREAMS,
   SCHEMA,
   SELECT_SOURCES,
@@ -75,9 +79,38 @@ export interface StoredRow {
   path: string;
   offset: number;
   message: string;
-  fields: string;
+  /** JSON text (versions 2 and 3), or the object itself (version 4). */
+  fields: string | Record<string, unknown>;
   truncated: number;
   stream: string;
+}
+
+/** A partition of any format this logship reads. */
+export type AnyPartition = Partition | BlockPartition;
+
+/**
+ * Opens a partition file of any format; with `create`, a file that does
+ * not exist yet is created in the current format (version 4). Throws
+ * IndexError LOGSHIP_INDEX_FORMAT on a file of another format.
+ */
+export function openPartition(file: string, create: boolean): AnyPartition {
+  const database = openDatabase(file);
+  try {
+    const version = userVersion(database);
+    if (version === PARTITION_FORMAT_VERSION || (version === 0 && create)) return BlockPartition.fromDatabase(file, database, version === 0);
+    return Partition.fromDatabase(file, database, false);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+}
+
+function openDatabase(file: string): DatabaseSync {
+  return new (sqlite().DatabaseSync)(file, { open: true, readOnly: false, enableDoubleQuotedStringLiterals: false, timeout: SQLITE_BUSY_TIMEOUT_MS });
+}
+
+function userVersion(database: DatabaseSync): number {
+  return (database.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
 }
 
 export class Partition {
@@ -96,29 +129,35 @@ export class Partition {
     this.keywords = keywords;
   }
 
-  /** Opens (with `create`, creates) the partition file; throws IndexError on a file of another format. */
+  /** Opens (with `create`, creates in version 3) a version 1 to 3 partition file; throws IndexError on a file of another format. */
   static open(file: string, create: boolean): Partition {
-    const database = new (sqlite().DatabaseSync)(file, { open: true, readOnly: false, enableDoubleQuotedStringLiterals: false });
+    const database = openDatabase(file);
     try {
-      database.exec("PRAGMA journal_mode = PERSIST; PRAGMA synchronous = FULL;");
-      let version = (database.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
-      if (version === 0 && create) {
-        database.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
-        version = PARTITION_FORMAT_VERSION;
-      } else if (version === PARTITION_FORMAT_VERSION_WITHOUT_STREAMS) {
-        database.exec(`BEGIN IMMEDIATE; ${ADD_STREAM_COLUMN} COMMIT;`);
-        version = PARTITION_FORMAT_VERSION_KEYWORD_INDEXES;
-      }
-      if (version === PARTITION_FORMAT_VERSION) return new Partition(file, database, "sources");
-      if (version === PARTITION_FORMAT_VERSION_KEYWORD_INDEXES) return new Partition(file, database, "columns");
-      throw new IndexError(
-        "LOGSHIP_INDEX_FORMAT",
-        `search index partition ${file} has format version ${version}; this logship reads versions ${PARTITION_FORMAT_VERSION_WITHOUT_STREAMS} to ${PARTITION_FORMAT_VERSION}`,
-      );
+      return Partition.fromDatabase(file, database, create);
     } catch (error) {
       database.close();
       throw error;
     }
+  }
+
+  /** A version 1 to 3 partition on an open connection (the caller closes it on a throw). */
+  static fromDatabase(file: string, database: DatabaseSync, create: boolean): Partition {
+    let version = userVersion(database);
+    if (version === PARTITION_FORMAT_VERSION) throw new IndexError("LOGSHIP_INDEX_FORMAT", `search index partition ${file} has format version ${version}: open it with openPartition`);
+    database.exec("PRAGMA journal_mode = PERSIST; PRAGMA synchronous = FULL;");
+    if (version === 0 && create) {
+      database.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+      version = PARTITION_FORMAT_VERSION_SOURCES;
+    } else if (version === PARTITION_FORMAT_VERSION_WITHOUT_STREAMS) {
+      database.exec(`BEGIN IMMEDIATE; ${ADD_STREAM_COLUMN} COMMIT;`);
+      version = PARTITION_FORMAT_VERSION_KEYWORD_INDEXES;
+    }
+    if (version === PARTITION_FORMAT_VERSION_SOURCES) return new Partition(file, database, "sources");
+    if (version === PARTITION_FORMAT_VERSION_KEYWORD_INDEXES) return new Partition(file, database, "columns");
+    throw new IndexError(
+      "LOGSHIP_INDEX_FORMAT",
+      `search index partition ${file} has format version ${version}; this logship reads versions ${PARTITION_FORMAT_VERSION_WITHOUT_STREAMS} to ${PARTITION_FORMAT_VERSION}`,
+    );
   }
 
   /**

@@ -8,14 +8,15 @@
  *   max_age    a day is deleted once all of it is older than max_age: the
  *              partition of day D goes when now − (D + 24 h) ≥ max_age.
  *   max_bytes  while the partitions of every tenant together take more than
- *              max_bytes (database + -journal, and any -wal + -shm of an
- *              earlier logship's WAL mode), the oldest day goes first
+ *              max_bytes (database + -journal, or + -wal and -shm for
+ *              version 4 files), the oldest day goes first
  *              (ties: tenants in name order). Today's and later days are
  *              never deleted for size: they are being written.
  *
- * A run is synchronous, like every use of the index (node:sqlite on the
- * event loop), so no search or write sees a partition half deleted; a
- * search over a deleted range finds nothing, as over a day with no events.
+ * A deletion waits for the index's writer thread to close the file
+ * (search-index.ts `dropPartition`; writes wait for it meanwhile), so no
+ * write sees a partition half deleted; a search over a deleted range finds
+ * nothing, as over a day with no events.
  * Each deletion is logged with tenant, day, bytes and reason, and counted.
  */
 import type { Logger } from "../../shared/logger.ts";
@@ -50,7 +51,7 @@ interface SizedPartition {
 }
 
 /** Applies `limits` to every tenant of `index` as of `nowMs`. Throws what the file system throws; what was deleted before stays deleted. */
-export function applyIndexRetention(index: SearchIndex, limits: IndexRetentionLimits, nowMs: number, logger: Logger): IndexRetentionResult {
+export async function applyIndexRetention(index: SearchIndex, limits: IndexRetentionLimits, nowMs: number, logger: Logger): Promise<IndexRetentionResult> {
   const partitions: SizedPartition[] = [];
   let totalBytes = 0;
   for (const tenant of index.tenants()) {
@@ -68,7 +69,7 @@ export function applyIndexRetention(index: SearchIndex, limits: IndexRetentionLi
     const over = limits.maxBytes !== undefined && totalBytes > limits.maxBytes && partition.dayStartMs < todayStartMs;
     // Oldest first: once a day is neither expired nor needed for size, no later day is.
     if (!expired && !over) break;
-    const bytes = index.dropPartition(partition.file);
+    const bytes = await index.dropPartition(partition.file);
     totalBytes -= partition.bytes;
     const entry: DeletedPartition = { tenant: partition.tenant, day: dayName(partition.dayStartMs), bytes, reason: expired ? "max_age" : "max_bytes" };
     deleted.push(entry);

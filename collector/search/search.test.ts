@@ -9,26 +9,36 @@ import { FIXTURE_EVENTS } from "../../shared/query/fixture-events.ts";
 import { QUERY_TABLE } from "../../shared/query/fixture-queries.ts";
 import { compileQuery, parseQuery, type Query } from "../../shared/query/index.ts";
 import { IndexError } from "./errors.ts";
-import { Partition } from "./partition.ts";
+import { openPartition } from "./partition.ts";
 import { DAY_MS, SearchIndex } from "./search-index.ts";
 import { searchIndex, type SearchRequest } from "./search.ts";
 import { translateQuery } from "./translate.ts";
 import { createVersion2Partitions } from "../testing/partition-v2.ts";
+import { createVersion3Partitions } from "../testing/partition-v3.ts";
+import { blockFilter } from "./block-filter.ts";
+import { BlockPartition } from "./block-partition.ts";
 
-function temporaryDirectory(t: { after: (fn: () => void) => void }): string {
+function temporaryDirectory(t: { after: (fn: () => Promise<void> | void) => void }): string {
   const directory = mkdtempSync(join(tmpdir(), "logship-search-"));
   t.after(() => rmSync(directory, { recursive: true, force: true }));
   return directory;
 }
 
-/** The fixture events indexed into partitions of the current format, or into version 2 partitions (partition-schema.ts), which stay searchable. */
-function fixtureIndex(t: { after: (fn: () => void) => void }, format: "current" | "version 2" = "current"): SearchIndex {
+type Format = "current" | "version 3" | "version 2";
+
+/** The fixture events indexed into partitions of the current format (4), or into version 3 or 2 partitions (partition-schema.ts), which stay searchable and writable. */
+async function fixtureIndex(t: { after: (fn: () => Promise<void> | void) => void }, format: Format = "current"): Promise<SearchIndex> {
   const index = new SearchIndex({ directory: temporaryDirectory(t) });
   t.after(() => index.close());
   if (format === "version 2") createVersion2Partitions(index.directory, "default", FIXTURE_EVENTS);
-  const written = index.write("default", FIXTURE_EVENTS);
+  if (format === "version 3") createVersion3Partitions(index.directory, "default", FIXTURE_EVENTS);
+  const written = await index.write("default", FIXTURE_EVENTS);
   assert.deepEqual(written, { added: FIXTURE_EVENTS.length, duplicates: 0, refused: [] });
-  for (const ref of index.partitions("default", undefined, undefined, "asc")) assert.equal(index.partition(ref.file, false).keywords, format === "version 2" ? "columns" : "sources");
+  for (const ref of index.partitions("default", undefined, undefined, "asc")) {
+    const partition = index.partition(ref.file, false);
+    const found = partition instanceof BlockPartition ? "current" : partition.keywords === "sources" ? "version 3" : "version 2";
+    assert.equal(found, format);
+  }
   return index;
 }
 
@@ -56,20 +66,23 @@ function indexIds(index: SearchIndex, query: Query): string[] {
   return fixtureOrder(searchAll(index, { tenant: "default", query, limit: 7 }).events.map((event) => event.id));
 }
 
-/** The rows translateQuery's SQL alone selects (before the evaluator), over every partition. */
+/** The rows translateQuery's SQL alone (versions 2 and 3), or the block filter (version 4), selects before the evaluator, over every partition. */
 function candidateIds(index: SearchIndex, query: Query): string[] {
   const ids = index.partitions("default", undefined, undefined, "asc").flatMap((ref) => {
     const partition = index.partition(ref.file, false);
+    if (partition instanceof BlockPartition) return [...partition.rows(blockFilter(query, false), undefined, undefined, "asc", undefined, Number.MAX_SAFE_INTEGER)].map((row) => row.id);
     const condition = translateQuery(query, partition.keywords);
     return partition.select(`SELECT * FROM events WHERE ${condition.sql}`, condition.parameters).map((row) => row.id);
   });
   return fixtureOrder(ids);
 }
 
-const FORMATS = ["current", "version 2"] as const;
+const FORMATS = ["current", "version 3", "version 2"] as const;
+/** The formats with SQL per event (translate.ts). */
+const SQL_FORMATS = ["version 3", "version 2"] as const;
 
-for (const format of FORMATS) test(`the query table of shared/query (${format} partitions): the index returns exactly the ids the evaluator matches, and its SQL alone never selects fewer`, (t) => {
-  const index = fixtureIndex(t, format);
+for (const format of FORMATS) test(`the query table of shared/query (${format} partitions): the index returns exactly the ids the evaluator matches, and its SQL alone never selects fewer`, async (t) => {
+  const index = await fixtureIndex(t, format);
   for (const [text, expected] of QUERY_TABLE) {
     const query = parseQuery(text);
     assert.deepEqual(indexIds(index, query), expected, `query ${JSON.stringify(text)}`);
@@ -81,8 +94,8 @@ for (const format of FORMATS) test(`the query table of shared/query (${format} p
   }
 });
 
-for (const format of FORMATS) test(`SQL alone is exact where SQLite can say it (FTS5 tokens, phrases, prefixes, keyword columns, ranges, exists, NOT over them; ${format} partitions)`, (t) => {
-  const index = fixtureIndex(t, format);
+for (const format of SQL_FORMATS) test(`SQL alone is exact where SQLite can say it (FTS5 tokens, phrases, prefixes, keyword columns, ranges, exists, NOT over them; ${format} partitions)`, async (t) => {
+  const index = await fixtureIndex(t, format);
   const exact = [
     "timeout",
     '"connection reset"',
@@ -119,8 +132,8 @@ for (const format of FORMATS) test(`SQL alone is exact where SQLite can say it (
   }
 });
 
-for (const format of FORMATS) test(`random combinations (AND, OR, NOT, nested) of the table's clauses: index and evaluator agree (${format} partitions)`, (t) => {
-  const index = fixtureIndex(t, format);
+for (const format of FORMATS) test(`random combinations (AND, OR, NOT, nested) of the table's clauses: index and evaluator agree (${format} partitions)`, async (t) => {
+  const index = await fixtureIndex(t, format);
   const clauses = QUERY_TABLE.map(([text]) => text).filter((text) => text !== "");
   const leaf = fc.constantFrom(...clauses).map((text) => parseQuery(text));
   const { tree } = fc.letrec<{ tree: Query }>((tie) => ({
@@ -141,9 +154,9 @@ for (const format of FORMATS) test(`random combinations (AND, OR, NOT, nested) o
   );
 });
 
-test("idempotent: indexing the same events twice (and in another order) keeps one copy of each", (t) => {
-  const index = fixtureIndex(t);
-  assert.deepEqual(index.write("default", [...FIXTURE_EVENTS].reverse()), { added: 0, duplicates: FIXTURE_EVENTS.length, refused: [] });
+test("idempotent: indexing the same events twice (and in another order) keeps one copy of each", async (t) => {
+  const index = await fixtureIndex(t);
+  assert.deepEqual(await index.write("default", [...FIXTURE_EVENTS].reverse()), { added: 0, duplicates: FIXTURE_EVENTS.length, refused: [] });
   const ids = searchAll(index, { tenant: "default", query: parseQuery("*"), limit: 1000 }).events.map((event) => event.id);
   assert.equal(ids.length, FIXTURE_EVENTS.length);
   assert.equal(new Set(ids).size, FIXTURE_EVENTS.length);
@@ -151,9 +164,9 @@ test("idempotent: indexing the same events twice (and in another order) keeps on
   assert.deepEqual(indexIds(index, parseQuery("timeout")), ["e05", "e08", "e11"]);
 });
 
-test("events come back as they were indexed; each tenant and each UTC day has its own file", (t) => {
-  const index = fixtureIndex(t);
-  index.write("payments", [FIXTURE_EVENTS[0] as Event]);
+test("events come back as they were indexed; each tenant and each UTC day has its own file", async (t) => {
+  const index = await fixtureIndex(t);
+  await index.write("payments", [FIXTURE_EVENTS[0] as Event]);
   const found = searchAll(index, { tenant: "default", query: parseQuery("*"), limit: 100, order: "asc" }).events;
   const byId = new Map(found.map((event) => [event.id, event]));
   for (const event of FIXTURE_EVENTS) assert.deepEqual(byId.get(event.id), event);
@@ -166,17 +179,17 @@ test("events come back as they were indexed; each tenant and each UTC day has it
   assert.deepEqual(searchAll(index, { tenant: "nobody", query: parseQuery("*"), limit: 100 }).events, []);
 });
 
-test("partition pruning: a query for one day opens that day's file only; a desc search that fills its page in the newest day opens no other", (t) => {
+test("partition pruning: a query for one day opens that day's file only; a desc search that fills its page in the newest day opens no other", async (t) => {
   const directory = temporaryDirectory(t);
   const writer = new SearchIndex({ directory });
-  writer.write("default", FIXTURE_EVENTS);
+  await writer.write("default", FIXTURE_EVENTS);
   writer.close();
   const opened: string[] = [];
   const index = new SearchIndex({
     directory,
     openPartition: (file, create) => {
       opened.push(basename(file));
-      return Partition.open(file, create);
+      return openPartition(file, create);
     },
   });
   t.after(() => index.close());
@@ -191,8 +204,8 @@ test("partition pruning: a query for one day opens that day's file only; a desc 
   assert.deepEqual(opened, ["2026-11-30.db"]);
 });
 
-test("time bounds: since is inclusive, until exclusive, in ms", (t) => {
-  const index = fixtureIndex(t);
+test("time bounds: since is inclusive, until exclusive, in ms", async (t) => {
+  const index = await fixtureIndex(t);
   const at = Date.parse("2026-11-29T10:00:00.000Z");
   const ids = (sinceMs: number, untilMs: number): string[] =>
     searchAll(index, { tenant: "default", query: parseQuery("*"), sinceMs, untilMs, limit: 100, order: "asc" }).events.map((event) => event.id);
@@ -221,11 +234,11 @@ function manyEvents(count = 10_000, msPerStep = 100_000): Event[] {
   });
 }
 
-test("cursor paging through 10,000 events over three days, both orders, with and without a filter: no gaps, no repeats", (t) => {
+test("cursor paging through 10,000 events over three days, both orders, with and without a filter: no gaps, no repeats", async (t) => {
   const index = new SearchIndex({ directory: temporaryDirectory(t) });
   t.after(() => index.close());
   const events = manyEvents();
-  for (let start = 0; start < events.length; start += 5000) index.write("default", events.slice(start, start + 5000));
+  for (let start = 0; start < events.length; start += 5000) await index.write("default", events.slice(start, start + 5000));
   assert.equal(index.partitions("default", undefined, undefined, "asc").length, 3);
   const sortKey = (event: Event): string => `${event.time} ${event.id}`;
   const ascending = [...events].sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1)).map((event) => event.id);
@@ -247,12 +260,12 @@ test("cursor paging through 10,000 events over three days, both orders, with and
   }
 });
 
-test("cursor paging through 100,000 results, both orders: every event once, in order", (t) => {
+test("cursor paging through 100,000 results, both orders: every event once, in order", async (t) => {
   const index = new SearchIndex({ directory: temporaryDirectory(t) });
   t.after(() => index.close());
   // Over about a day and a half, so the pages cross partitions too.
   const events = manyEvents(100_000, 9_000);
-  for (let start = 0; start < events.length; start += 10_000) index.write("default", events.slice(start, start + 10_000));
+  for (let start = 0; start < events.length; start += 10_000) await index.write("default", events.slice(start, start + 10_000));
   assert.ok(index.partitions("default", undefined, undefined, "asc").length >= 2);
   const sortKey = (event: Event): string => `${event.time} ${event.id}`;
   const ascending = [...events].sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1)).map((event) => event.id);
@@ -263,8 +276,8 @@ test("cursor paging through 100,000 results, both orders: every event once, in o
   }
 });
 
-test("a cursor from another order, or not from the index, is refused with LOGSHIP_INDEX_CURSOR", (t) => {
-  const index = fixtureIndex(t);
+test("a cursor from another order, or not from the index, is refused with LOGSHIP_INDEX_CURSOR", async (t) => {
+  const index = await fixtureIndex(t);
   const page = searchIndex(index, { tenant: "default", query: parseQuery("*"), limit: 2 });
   assert.ok(page.cursor !== null);
   assert.throws(() => searchIndex(index, { tenant: "default", query: parseQuery("*"), limit: 2, order: "asc", cursor: page.cursor as string }), (error: unknown) => error instanceof IndexError && error.code === "LOGSHIP_INDEX_CURSOR");
@@ -272,14 +285,14 @@ test("a cursor from another order, or not from the index, is refused with LOGSHI
   assert.throws(() => searchIndex(index, { tenant: "default", query: parseQuery("*"), limit: 0 }), RangeError);
 });
 
-test("events the index cannot place (a time that is not RFC 3339) are refused and named; the rest are stored", (t) => {
+test("events the index cannot place (a time that is not RFC 3339) are refused and named; the rest are stored", async (t) => {
   const index = new SearchIndex({ directory: temporaryDirectory(t) });
   t.after(() => index.close());
   const good = FIXTURE_EVENTS[1] as Event;
   const bad = { ...good, id: "bad", time: "yesterday" };
-  const result = index.write("default", [bad, good]);
+  const result = await index.write("default", [bad, good]);
   assert.equal(result.added, 1);
   assert.deepEqual(result.refused.map(({ event, reason }) => [event.id, reason]), [["bad", 'time "yesterday" is not an RFC 3339 time between years 0000 and 9999']]);
-  assert.throws(() => index.write("../x", [good]), (error: unknown) => error instanceof IndexError && error.code === "LOGSHIP_INDEX_TENANT");
+  await assert.rejects(index.write("../x", [good]), (error: unknown) => error instanceof IndexError && error.code === "LOGSHIP_INDEX_TENANT");
   assert.equal(DAY_MS, 86_400_000);
 });

@@ -1,9 +1,10 @@
 /**
  * A search over one tenant's embedded index: the partitions that intersect
  * [sinceMs, untilMs), newest first (or oldest first for `asc`), each read in
- * (time, id) order through translate.ts's SQL condition (for the
- * partition's format), every row checked by the evaluator (compileQuery),
- * until `limit` events are found.
+ * (time, id) order — a version 4 partition through its blocks
+ * (block-partition.ts, the blocks block-filter.ts keeps), versions 2 and 3
+ * through translate.ts's SQL condition — every row checked by the
+ * evaluator (compileQuery), until `limit` events are found.
  *
  * Pages: the cursor is the (time, id) of the last row read, opaque to the
  * caller (base64url JSON with the order it was made for). The next page
@@ -24,6 +25,8 @@ import { formatTime, type Event } from "../../shared/event.ts";
 import { compileQuery, DEFAULT_STREAM_NAME, type Query } from "../../shared/query/index.ts";
 import { IndexError } from "./errors.ts";
 import { SEARCH_LIMIT_MAX } from "./params.ts";
+import { blockFilter, type BlockFilter } from "./block-filter.ts";
+import { BlockPartition } from "./block-partition.ts";
 import type { KeywordLookup, StoredRow } from "./partition.ts";
 import { DAY_MS, type SearchIndex } from "./search-index.ts";
 import { translateQuery, type SqlCondition } from "./translate.ts";
@@ -68,7 +71,7 @@ export function searchIndex(index: SearchIndex, request: SearchRequest): SearchR
   const scanRowsMax = request.scanRowsMax ?? SCAN_ROWS_MAX_DEFAULT;
   if (!Number.isInteger(scanRowsMax) || scanRowsMax < 1) throw new RangeError(`scanRowsMax must be a positive integer; got ${scanRowsMax}`);
   const predicate = compileQuery(request.query);
-  const scan: RowScan = { tenant: request.tenant, query: request.query, order };
+  const scan: RowScan = { tenant: request.tenant, query: request.query, order, matchesOnly: true };
   if (request.sinceMs !== undefined) scan.sinceMs = request.sinceMs;
   if (request.untilMs !== undefined) scan.untilMs = request.untilMs;
   if (request.cursor !== undefined) scan.after = decodeCursor(request.cursor, order);
@@ -90,6 +93,12 @@ export function searchIndex(index: SearchIndex, request: SearchRequest): SearchR
 export interface RowScan {
   tenant: string;
   query: Query;
+  /**
+   * Version 4 partitions return only the query's matches where versions 2
+   * and 3 do (block-filter.ts `event`), so that `rowsMax` cuts alike;
+   * searches and facets ask for it, histograms (which count rows read) not.
+   */
+  matchesOnly?: boolean;
   sinceMs?: number;
   untilMs?: number;
   order: "desc" | "asc";
@@ -108,9 +117,20 @@ export function* candidateRows(index: SearchIndex, scan: RowScan, rowsMax: numbe
   let position = scan.after;
   let budget = rowsMax;
   const conditions = new Map<KeywordLookup, SqlCondition>();
+  let filter: BlockFilter | undefined;
   for (const ref of index.partitions(scan.tenant, scan.sinceMs, scan.untilMs, order)) {
     if (position !== undefined && (order === "desc" ? ref.dayStartMs > position.timeMs : ref.dayStartMs + DAY_MS <= position.timeMs)) continue;
     const partition = index.partition(ref.file, false);
+    if (partition instanceof BlockPartition) {
+      filter ??= blockFilter(scan.query, scan.matchesOnly === true);
+      for (const row of partition.rows(filter, scan.sinceMs, scan.untilMs, order, position, budget)) {
+        position = { timeMs: row.time, id: row.id };
+        budget--;
+        yield row;
+      }
+      if (budget === 0) return;
+      continue;
+    }
     let condition = conditions.get(partition.keywords);
     if (condition === undefined) {
       condition = translateQuery(scan.query, partition.keywords);
@@ -161,7 +181,7 @@ export function storedEvent(row: StoredRow): Event {
     path: row.path,
     offset: row.offset,
     message: row.message,
-    fields: JSON.parse(row.fields) as Record<string, unknown>,
+    fields: typeof row.fields === "string" ? (JSON.parse(row.fields) as Record<string, unknown>) : row.fields,
   };
   if (row.truncated === 1) event.truncated = true;
   if (row.stream !== DEFAULT_STREAM_NAME) event.stream = row.stream;

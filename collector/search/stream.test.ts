@@ -26,12 +26,12 @@ function ids(index: SearchIndex, query: string): string[] {
   return searchIndex(index, { tenant: "default", query: parseQuery(query), limit: 100 }).events.map((found) => found.id).sort();
 }
 
-test("stream: finds the events of a stream; the default stream's events have no stream field", (t) => {
+test("stream: finds the events of a stream; the default stream's events have no stream field", async (t) => {
   const directory = mkdtempSync(join(tmpdir(), "logship-stream-"));
   t.after(() => rmSync(directory, { recursive: true, force: true }));
   const index = new SearchIndex({ directory });
   t.after(() => index.close());
-  index.write("default", [event("a1", "purchase", "payments"), event("a2", "error", "errors"), event("a3", "hello")]);
+  await index.write("default", [event("a1", "purchase", "payments"), event("a2", "error", "errors"), event("a3", "hello")]);
   assert.deepEqual(ids(index, "stream:payments"), ["a1"]);
   assert.deepEqual(ids(index, "stream:default"), ["a3"]);
   assert.deepEqual(ids(index, "NOT stream:default"), ["a1", "a2"]);
@@ -40,7 +40,7 @@ test("stream: finds the events of a stream; the default stream's events have no 
   assert.deepEqual(Object.fromEntries(found.map((row) => [row.id, row.stream])), { a1: "payments", a2: "errors", a3: undefined });
 });
 
-test("a version 1 partition (before streams) is brought to version 2 on open and read as the default stream", (t) => {
+test("a version 1 partition (before streams) is brought to version 2 on open and read as the default stream", async (t) => {
   const directory = mkdtempSync(join(tmpdir(), "logship-stream-"));
   t.after(() => rmSync(directory, { recursive: true, force: true }));
   mkdirSync(join(directory, "default"));
@@ -59,7 +59,7 @@ test("a version 1 partition (before streams) is brought to version 2 on open and
   t.after(() => index.close());
   assert.deepEqual(ids(index, "purchase"), ["old1"]);
   assert.deepEqual(ids(index, "stream:default AND purchase"), ["old1"]);
-  index.write("default", [event("new1", "new purchase", "payments")]);
+  await index.write("default", [event("new1", "new purchase", "payments")]);
   assert.deepEqual(ids(index, "purchase"), ["new1", "old1"]);
   assert.deepEqual(ids(index, "stream:payments"), ["new1"]);
 });

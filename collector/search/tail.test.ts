@@ -7,6 +7,7 @@ import { silentLogger } from "../../shared/logger.ts";
 import { recordingLogger, type LoggedLine } from "../testing/recording-logger.ts";
 import { TOKENS, lineEvent, openTail, startRouteServer, temporaryDirectory, type TailClient } from "../testing/search-routes.ts";
 import { SearchIndex } from "./search-index.ts";
+import { createVersion3Partitions } from "../testing/partition-v3.ts";
 
 const DAY_1 = "2026-11-29";
 const DAY_2 = "2026-11-30";
@@ -27,7 +28,7 @@ function messages(client: TailClient): string[] {
 test("GET /v1/tail: Server-Sent Events, each matching event as `id: <position>` + `data: <event JSON>`, from now on; a start id first, `: ping` heartbeats", async (t) => {
   const server = await startRouteServer(temporaryDirectory(t), silentLogger, { heartbeatMs: 50 });
   t.after(() => server.close());
-  server.index.write("a", interleaved(0, 10));
+  await server.index.write("a", interleaved(0, 10));
 
   const tail = await openTail(server.url, "/v1/tail?q=ERROR", TOKENS.a);
   t.after(() => tail.close());
@@ -40,8 +41,8 @@ test("GET /v1/tail: Server-Sent Events, each matching event as `id: <position>` 
   assert.match(tail.text(), /^retry: 1000\nid: \d+\n\n/);
 
   const written = interleaved(10, 30);
-  server.index.write("a", written.slice(0, 15));
-  server.index.write("a", written.slice(15));
+  await server.index.write("a", written.slice(0, 15));
+  await server.index.write("a", written.slice(15));
   const expected = written.filter((event) => event.message.startsWith("ERROR"));
   await tail.until(() => tail.events().length === expected.length, "the new ERROR events");
   assert.deepEqual(tail.events().map(({ event }) => event), expected, "only new events, only matches, in the order they were indexed, in the DESIGN.md shape");
@@ -50,7 +51,7 @@ test("GET /v1/tail: Server-Sent Events, each matching event as `id: <position>` 
   for (const { id, event } of tail.events()) assert.ok(tail.text().includes(`\nid: ${id}\ndata: ${JSON.stringify(event)}\n\n`), "one message per event: id line, data line, blank line");
   await tail.until(() => tail.text().includes(": ping\n"), "a heartbeat");
   // A row read that did not match: a heartbeat carries the position past it (a reconnect need not read it again), once.
-  server.index.write("a", [lineEvent({ line: 1000, time: `${DAY_1}T11:00:00.000Z`, message: "INFO quiet" })]);
+  await server.index.write("a", [lineEvent({ line: 1000, time: `${DAY_1}T11:00:00.000Z`, message: "INFO quiet" })]);
   const past = String(server.index.sequence("a"));
   await tail.until(() => tail.received.some((message) => message.lastEventId === past), "a heartbeat with the position past the row");
   assert.ok(tail.text().includes(`: ping\nid: ${past}\n\n`));
@@ -58,15 +59,16 @@ test("GET /v1/tail: Server-Sent Events, each matching event as `id: <position>` 
   assert.equal(tail.events().length, expected.length);
 });
 
-test("GET /v1/tail resumes after Last-Event-ID (or last_event_id) without gaps or repeats, across partitions, chunks and a restart of the index", async (t) => {
+for (const format of ["current", "version 3"] as const) test(`GET /v1/tail resumes after Last-Event-ID (or last_event_id) without gaps or repeats, across partitions, chunks and a restart of the index (${format} partitions)`, async (t) => {
   const directory = temporaryDirectory(t);
+  if (format === "version 3") createVersion3Partitions(directory, "a", interleaved(0, 2));
   let server = await startRouteServer(directory, silentLogger);
   t.after(() => server.close());
   // 5 writes of 300 events over two days: more rows per partition than one read takes, sequences interleaved between the files.
   const written: Event[] = [];
   for (let write = 0; write < 5; write++) {
     const events = interleaved(write * 300, 300);
-    server.index.write("a", events);
+    await server.index.write("a", events);
     written.push(...events);
   }
   const everything = await openTail(server.url, "/v1/tail?last_event_id=0", TOKENS.a);
@@ -91,41 +93,41 @@ test("GET /v1/tail resumes after Last-Event-ID (or last_event_id) without gaps o
   // A follower at the end; the index closes (the collector stops) and opens again on the same files.
   const follower = await openTail(server.url, "/v1/tail", TOKENS.a, { "last-event-id": ids.at(-1) as string });
   const before = interleaved(1500, 20);
-  server.index.write("a", before);
+  await server.index.write("a", before);
   await follower.until(() => follower.events().length === 20, "events before the restart");
   const lastSeen = follower.events().at(-1)?.id as string;
   await server.close();
   await follower.until(() => follower.ended(), "the stream to end with the server");
   server = await startRouteServer(directory, silentLogger);
   const during = interleaved(1520, 20);
-  server.index.write("a", during);
+  await server.index.write("a", during);
   const resumed = await openTail(server.url, "/v1/tail", TOKENS.a, { "last-event-id": lastSeen });
   await resumed.until(() => resumed.events().length === 20, "the events indexed while the client was away");
   const after = interleaved(1540, 20);
-  server.index.write("a", after);
+  await server.index.write("a", after);
   await resumed.until(() => resumed.events().length === 40, "the events indexed after it came back");
   assert.deepEqual([...messages(follower), ...messages(resumed)], [...before, ...during, ...after].map((event) => event.message), "no gap, no repeat across the restart");
   assert.ok(Number(resumed.events()[0]?.id) > Number(lastSeen), "sequences keep rising after a restart");
   resumed.close();
 });
 
-test("index sequences: recovered from the partitions, floored by the clock; ids already stored keep theirs", (t) => {
+test("index sequences: recovered from the partitions, floored by the clock; ids already stored keep theirs", async (t) => {
   const directory = temporaryDirectory(t);
   let nowMs = 1_000;
   const index = new SearchIndex({ directory, nowMs: () => nowMs });
   assert.equal(index.sequence("a"), 0);
-  index.write("a", interleaved(0, 4));
+  await index.write("a", interleaved(0, 4));
   assert.equal(index.sequence("a"), 1_003, "from the clock, one per event");
   nowMs = 500;
-  index.write("a", interleaved(4, 2));
+  await index.write("a", interleaved(4, 2));
   assert.equal(index.sequence("a"), 1_005, "a clock behind the last sequence does not lower it");
-  index.write("a", interleaved(0, 2));
+  await index.write("a", interleaved(0, 2));
   assert.equal(index.sequence("a"), 1_007, "duplicates use up numbers but keep their rows");
-  index.close();
+  await index.close();
   const reopened = new SearchIndex({ directory, nowMs: () => 0 });
   assert.equal(reopened.sequence("a"), 1_005, "recovered: the highest stored");
   assert.equal(reopened.sequence("b"), 0);
-  reopened.close();
+  await reopened.close();
 });
 
 test("GET /v1/tail reads one tenant: a token's own, another only for an admin; tenant b never sees tenant a's events", async (t) => {
@@ -136,8 +138,8 @@ test("GET /v1/tail reads one tenant: a token's own, another only for an admin; t
   const ownA = await openTail(server.url, "/v1/tail", TOKENS.a);
   t.after(() => [ofB, ofA, ownA].forEach((client) => client.close()));
   await ofB.until(() => ofB.received.length > 0 && ofA.received.length > 0 && ownA.received.length > 0, "the streams to start");
-  server.index.write("a", [lineEvent({ line: 1, time: `${DAY_1}T10:00:00.000Z`, message: "secret of a" })]);
-  server.index.write("b", [lineEvent({ line: 1, time: `${DAY_1}T10:00:00.000Z`, message: "hello from b" })]);
+  await server.index.write("a", [lineEvent({ line: 1, time: `${DAY_1}T10:00:00.000Z`, message: "secret of a" })]);
+  await server.index.write("b", [lineEvent({ line: 1, time: `${DAY_1}T10:00:00.000Z`, message: "hello from b" })]);
   await ofB.until(() => ofB.events().length === 1 && ofA.events().length === 1 && ownA.events().length === 1, "one event each");
   assert.deepEqual(messages(ofB), ["hello from b"]);
   assert.deepEqual(messages(ofA), ["secret of a"]);
@@ -211,7 +213,7 @@ test("GET /v1/tail closes the stream of a client that takes nothing, with a warn
   // Far more than socket buffers hold: 400 events of 64 KiB.
   const padding = "x".repeat(64 * 1024);
   for (let write = 0; write < 8; write++) {
-    server.index.write("a", Array.from({ length: 50 }, (_, index) => lineEvent({ line: write * 50 + index, time: `${DAY_1}T10:00:00.000Z`, message: `${write * 50 + index} ${padding}` })));
+    await server.index.write("a", Array.from({ length: 50 }, (_, index) => lineEvent({ line: write * 50 + index, time: `${DAY_1}T10:00:00.000Z`, message: `${write * 50 + index} ${padding}` })));
   }
   await until(() => lines.some((line) => line.message.startsWith("tail client too slow")), "the warning");
   const warning = lines.find((line) => line.message.startsWith("tail client too slow"));

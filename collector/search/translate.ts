@@ -131,7 +131,7 @@ function leaf(query: Leaf, mode: Mode, keywords: KeywordLookup): SqlCondition {
 
 
 /** One query token as FTS5 can look for it: a literal, or a prefix (exact for `abc*`, a superset for `ab?d`, `a*c`). */
-interface FtsToken {
+export interface FtsToken {
   text: string;
   prefix: boolean;
   exact: boolean;
@@ -162,7 +162,8 @@ function fullText(glob: Glob, mode: Mode): SqlCondition {
   return phrases.length === 0 ? TRUE : ftsMatch(phrases);
 }
 
-function ftsToken(glob: Glob): FtsToken | undefined {
+/** A query token as FTS5 can look for it; undefined when it cannot (a leading wildcard). */
+export function ftsToken(glob: Glob): FtsToken | undefined {
   const first = glob.findIndex((code) => code === ANY_RUN || code === ANY_ONE);
   if (first < 0) return { text: globText(glob), prefix: false, exact: true };
   if (first === 0) return undefined;
@@ -171,8 +172,13 @@ function ftsToken(glob: Glob): FtsToken | undefined {
 
 /** `rowid IN (… MATCH '"a" + "b" * AND "c"')`: each run a phrase, the phrases ANDed. */
 function ftsMatch(phrases: FtsToken[][]): SqlCondition {
-  const expression = phrases.map((phrase) => phrase.map((token) => `"${token.text.replaceAll('"', '""')}"${token.prefix ? " *" : ""}`).join(" + ")).join(" AND ");
+  const expression = phrases.map((phrase) => phrase.map(ftsTerm).join(" + ")).join(" AND ");
   return { sql: "rowid IN (SELECT rowid FROM events_text WHERE events_text MATCH ?)", parameters: [expression] };
+}
+
+/** A token in FTS5's query syntax: quoted, `*` after a prefix. */
+export function ftsTerm(token: FtsToken): string {
+  return `"${token.text.replaceAll('"', '""')}"${token.prefix ? " *" : ""}`;
 }
 
 function globText(glob: Glob): string {

@@ -183,7 +183,7 @@ export class KafkaLogFanout {
     }
     if (!isValidTenant(request.tenant)) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", `${JSON.stringify(request.tenant)} is not a tenant name`);
     // Its files are named by the Kafka positions its own group's runners hold; a replay runner beside them would write ranges those runners also write.
-    if (runner.sink.heldFrom !== undefined) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", `sink ${request.sink} cannot be replayed with the Kafka log: its files are named by Kafka offset ranges and hold every event of them already; to archive a range again, archive into a new target`);
+    if (runner.sink.heldFrom !== undefined && runner.sink.holdsWithKafkaLog !== false) throw new ReplayError("LOGSHIP_REPLAY_REQUEST", `sink ${request.sink} cannot be replayed with the Kafka log: its files are named by Kafka offset ranges and hold every event of them already; to archive a range again, archive into a new target`);
     if (this.closed) throw new ReplayError("LOGSHIP_REPLAY_UNAVAILABLE", "the collector is stopping");
     if (replays.starting || replays.latest?.endedMs === null) {
       throw new ReplayError("LOGSHIP_REPLAY_PENDING", `a replay of sink ${request.sink} is still running on this collector (see logship status); ask again once it is done`);

@@ -46,7 +46,9 @@
  * does a rebalance inside a session (the partitions may have moved: what is
  * held of them must not be committed here). Before a session leaves the
  * group, the sink releases the topic (`Sink.release`): its open files are
- * dropped, for the partitions' next owner to write again.
+ * dropped, for the partitions' next owner to write again. A sink that holds
+ * with the embedded log only (`holdsWithKafkaLog: false`, the search sink)
+ * is run as any other sink here.
  *
  * With `replay` (kafka-log-replay.ts) the same runner re-delivers a range:
  * it joins the replay's own group instead, reads each partition of the
@@ -218,7 +220,7 @@ export class KafkaLogRunner {
     this.group = options.replay?.group ?? consumerGroup(options.sink.name, options.stream);
     this.limits = { ...SINK_RUNNER_LIMITS_DEFAULT, ...options.limits };
     this.nowMs = options.nowMs ?? Date.now;
-    this.holding = options.sink.heldFrom !== undefined && options.replay === undefined;
+    this.holding = options.sink.heldFrom !== undefined && options.sink.holdsWithKafkaLog !== false && options.replay === undefined;
   }
 
   /** Starts joining the group in the background (a Kafka that cannot be reached is logged and tried again). */

@@ -86,6 +86,14 @@ export interface Sink {
    */
   heldDropped?(space: string): boolean;
   /**
+   * Only for a sink with `heldFrom`: false when it holds events with the
+   * embedded log only (the search sink). kafka-log-runner.ts then runs it
+   * as a sink that does not hold — no context, no session ended at a
+   * rebalance, no `release` — and the sink answers such a send once its
+   * events are durable. Absent: it holds with either log.
+   */
+  readonly holdsWithKafkaLog?: boolean;
+  /**
    * Kafka log, a sink with `heldFrom`: the runner over `topic` is about to
    * lose its partitions (its session ends: stop, failure, rebalance). The
    * sink drops, uncommitted, what it holds of that topic's partitions (the

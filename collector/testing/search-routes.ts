@@ -58,7 +58,7 @@ export async function startRouteServer(directory: string, logger: Logger, tail: 
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
-      index.close();
+      await index.close();
     },
   };
 }

@@ -81,7 +81,7 @@ before(async () => {
 });
 
 after(async () => {
-  index.close();
+  await index.close();
   rmSync(directory, { recursive: true, force: true });
   await client.close();
   stopOpenSearch();

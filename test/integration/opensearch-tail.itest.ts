@@ -171,7 +171,7 @@ test("a tail shows exactly the matching events both collectors wrote, each once,
   t.after(() => embeddedErrors.close());
   await embeddedErrors.until(() => embeddedErrors.received.length > 0, "the embedded tail's start");
   for (let round = 0; round < 4; round++) {
-    embedded.index.write("a", written.slice(round * 300, round * 300 + 300));
+    await embedded.index.write("a", written.slice(round * 300, round * 300 + 300));
   }
   await embeddedErrors.until(() => embeddedErrors.events().length === errors.events().length, "the embedded tail's events");
   assert.deepEqual(byId(embeddedErrors.events().map(({ event }) => event)), byId(errors.events().map(({ event }) => event)), "the same events from both backends");
