@@ -26,7 +26,9 @@
  *   needle …      p50/p95 of GET /v1/search and /v1/histogram against a bundled
  *                 collector process whose data_dir holds the index, timed by
  *                 the client from sending the request to the last byte of the
- *                 answer (HTTP, JSON, the search itself).
+ *                 answer (HTTP, JSON, the search itself). A histogram's row
+ *                 says `complete`: false when its count stopped at the
+ *                 evaluator's scan bound (docs/SEARCH.md, Histograms).
  *   freshness     a fresh bundled collector with the embedded search sink,
  *                 20 agents' worth of batches POSTed to /v1/ingest at
  *                 --freshness-rate events/s, and a probe event every 200 ms:
@@ -162,12 +164,15 @@ async function queryLatencies(logship: string, dataDirectory: string): Promise<R
       const path = `${query.route}?${new URLSearchParams(query.parameters)}`;
       const timings: number[] = [];
       let found = 0;
+      // A histogram says whether it counted every match (false: the evaluator's scan stopped at its bound; `matches` is then what it counted).
+      let complete: boolean | undefined;
       // The first run opens the partitions (and warms SQLite's cache); it is reported alone.
       for (let run = 0; run <= runs; run++) {
         const started = performance.now();
         const body = await getJson(pool, path, TOKENS.search);
         timings.push(performance.now() - started);
         found = matches(body);
+        complete = (body as { complete?: boolean }).complete;
       }
       if (query.name === "needle" && found !== NEEDLE_COUNT) throw new Error(`the needle query found ${found} events, not ${NEEDLE_COUNT}`);
       const first = timings.shift() as number;
@@ -181,6 +186,7 @@ async function queryLatencies(logship: string, dataDirectory: string): Promise<R
         range: query.range,
         events: totalEvents,
         matches: found,
+        ...(complete === undefined ? {} : { complete }),
         runs,
         first_ms: round(first),
         p50_ms: round(p50),
