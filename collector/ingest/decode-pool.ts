@@ -30,9 +30,8 @@
  * worker's code is the SEA asset `decode-worker.cjs`, started as source
  * (`eval`).
  */
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { bundledWorkerAsset, startBundledWorker } from "../../shared/bundled-worker.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { BatchSummary } from "../../shared/wire/batch.ts";
 import type { ProcessedBatch, ProcessingConfig } from "../routing/processing.ts";
@@ -120,7 +119,7 @@ export class DecodePool {
 
   private start(): DecodeThread {
     const workerData = this.options.processing ?? null;
-    const worker = this.options.workerUrl !== undefined ? new Worker(this.options.workerUrl, { name: "logship-decode", workerData }) : startDecodeWorker(workerData);
+    const worker = this.options.workerUrl !== undefined ? new Worker(this.options.workerUrl, { name: "logship-decode", workerData }) : startBundledWorker(DECODE_WORKER, workerData);
     worker.unref();
     const thread: DecodeThread = { worker, pending: new Map() };
     worker.on("message", (answer: DecodeAnswer) => {
@@ -156,22 +155,6 @@ export class DecodePool {
   }
 }
 
-/** The SEA asset that holds the decode worker's code (one CommonJS file) in the single executable. */
-export const DECODE_WORKER_ASSET = "decode-worker.cjs";
-
-/** A decode worker from wherever this code runs: the single executable's asset, else the file found by decodeWorkerUrl. */
-function startDecodeWorker(workerData: ProcessingConfig | null): Worker {
-  const sea = process.getBuiltinModule("node:sea");
-  if (sea.isSea()) return new Worker(sea.getAsset(DECODE_WORKER_ASSET, "utf8"), { name: "logship-decode", eval: true, workerData });
-  return new Worker(decodeWorkerUrl(), { name: "logship-decode", workerData });
-}
-
-/** decode-worker.ts beside this module (sources), or decode-worker.mjs at the root of a bundle (this code in it or in its chunks/). */
-function decodeWorkerUrl(): URL {
-  if (import.meta.url.endsWith(".ts")) return new URL("./decode-worker.ts", import.meta.url);
-  for (const candidate of ["./decode-worker.mjs", "../decode-worker.mjs"]) {
-    const url = new URL(candidate, import.meta.url);
-    if (existsSync(fileURLToPath(url))) return url;
-  }
-  throw new Error(`decode-worker.mjs is not beside this bundle (${fileURLToPath(import.meta.url)}); bench/bundle.ts emits it`);
-}
+/** The decode worker's entry; its SEA asset holds its code (one CommonJS file) in the single executable. */
+const DECODE_WORKER = { entry: "decode-worker", moduleUrl: import.meta.url, threadName: "logship-decode" };
+export const DECODE_WORKER_ASSET = bundledWorkerAsset(DECODE_WORKER.entry);

@@ -13,19 +13,18 @@
  *   starts from what is committed.
  * - `close` lets waiting commits finish, then ends the thread.
  *
- * Where the thread's code is: as for the archive's encoder
- * (sinks/archive/parquet-encoder.ts): beside this module from the sources,
- * `block-writer-worker.mjs` beside a bundle (bench/bundle.ts), the SEA
- * asset BLOCK_WRITER_WORKER_ASSET in the single executable.
+ * Where the thread's code is: shared/bundled-worker.ts (beside this module
+ * from the sources, `block-writer-worker.mjs` beside a bundle, the SEA
+ * asset BLOCK_WRITER_WORKER_ASSET in the single executable).
  */
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { bundledWorkerAsset, startBundledWorker } from "../../shared/bundled-worker.ts";
 import { IndexError } from "./errors.ts";
 import type { FileWork, WriterAnswer, WriterRequest } from "./block-writer-protocol.ts";
 
-/** The SEA asset that holds the writer thread's code (one CommonJS file) in the single executable. */
-export const BLOCK_WRITER_WORKER_ASSET = "block-writer-worker.cjs";
+/** The writer thread's entry; its SEA asset holds its code (one CommonJS file) in the single executable. */
+const BLOCK_WRITER_WORKER = { entry: "block-writer-worker", moduleUrl: import.meta.url, threadName: "logship-index-writer" };
+export const BLOCK_WRITER_WORKER_ASSET = bundledWorkerAsset(BLOCK_WRITER_WORKER.entry);
 
 interface Waiting {
   resolve(): void;
@@ -121,7 +120,7 @@ export class BlockWriter {
   }
 
   private start(): Worker {
-    const worker = this.workerUrl !== undefined ? new Worker(this.workerUrl, { name: "logship-index-writer" }) : startWriterWorker();
+    const worker = this.workerUrl !== undefined ? new Worker(this.workerUrl, { name: "logship-index-writer" }) : startBundledWorker(BLOCK_WRITER_WORKER);
     worker.unref();
     worker.on("message", (answer: WriterAnswer) => {
       if ("failure" in answer) return this.lost(worker, answer.failure);
@@ -159,21 +158,4 @@ export class BlockWriter {
       for (const entry of waiting) entry.reject(failure);
     });
   }
-}
-
-/** The writer thread from wherever this code runs: the single executable's asset, else the file found by writerWorkerUrl. */
-function startWriterWorker(): Worker {
-  const sea = process.getBuiltinModule("node:sea");
-  if (sea.isSea()) return new Worker(sea.getAsset(BLOCK_WRITER_WORKER_ASSET, "utf8"), { name: "logship-index-writer", eval: true });
-  return new Worker(writerWorkerUrl(), { name: "logship-index-writer" });
-}
-
-/** block-writer-worker.ts beside this module (sources), or block-writer-worker.mjs at the root of a bundle (this code in it or in its chunks/). */
-function writerWorkerUrl(): URL {
-  if (import.meta.url.endsWith(".ts")) return new URL("./block-writer-worker.ts", import.meta.url);
-  for (const candidate of ["./block-writer-worker.mjs", "../block-writer-worker.mjs"]) {
-    const url = new URL(candidate, import.meta.url);
-    if (existsSync(fileURLToPath(url))) return url;
-  }
-  throw new Error(`block-writer-worker.mjs is not beside this bundle (${fileURLToPath(import.meta.url)}); bench/bundle.ts emits it`);
 }

@@ -23,9 +23,8 @@
  * `chunks/`; in the single executable (packaging/build-sea.ts) it is the
  * SEA asset `parquet-encoder-worker.cjs`, started as source (`eval`).
  */
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { bundledWorkerAsset, startBundledWorker } from "../../../shared/bundled-worker.ts";
 import { LogshipError } from "../../../shared/errors.ts";
 import type { PackedRowGroup } from "./parquet-rows.ts";
 
@@ -92,7 +91,7 @@ export class ParquetEncoder {
   }
 
   private start(): Worker {
-    const worker = this.workerUrl !== undefined ? new Worker(this.workerUrl, { name: "logship-parquet" }) : startEncoderWorker();
+    const worker = this.workerUrl !== undefined ? new Worker(this.workerUrl, { name: "logship-parquet" }) : startBundledWorker(PARQUET_ENCODER_WORKER);
     worker.unref();
     worker.on("message", (answer: EncoderAnswer) => {
       const pending = this.pending.get(answer.id);
@@ -119,22 +118,6 @@ export class ParquetEncoder {
   }
 }
 
-/** The SEA asset that holds the encoder thread's code (one CommonJS file) in the single executable. */
-export const PARQUET_ENCODER_WORKER_ASSET = "parquet-encoder-worker.cjs";
-
-/** The encoder thread from wherever this code runs: the single executable's asset, else the file found by encoderWorkerUrl. */
-function startEncoderWorker(): Worker {
-  const sea = process.getBuiltinModule("node:sea");
-  if (sea.isSea()) return new Worker(sea.getAsset(PARQUET_ENCODER_WORKER_ASSET, "utf8"), { name: "logship-parquet", eval: true });
-  return new Worker(encoderWorkerUrl(), { name: "logship-parquet" });
-}
-
-/** parquet-encoder-worker.ts beside this module (sources), or parquet-encoder-worker.mjs at the root of a bundle (this code in it or in its chunks/). */
-function encoderWorkerUrl(): URL {
-  if (import.meta.url.endsWith(".ts")) return new URL("./parquet-encoder-worker.ts", import.meta.url);
-  for (const candidate of ["./parquet-encoder-worker.mjs", "../parquet-encoder-worker.mjs"]) {
-    const url = new URL(candidate, import.meta.url);
-    if (existsSync(fileURLToPath(url))) return url;
-  }
-  throw new Error(`parquet-encoder-worker.mjs is not beside this bundle (${fileURLToPath(import.meta.url)}); bench/bundle.ts emits it`);
-}
+/** The encoder thread's entry; its SEA asset holds its code (one CommonJS file) in the single executable. */
+const PARQUET_ENCODER_WORKER = { entry: "parquet-encoder-worker", moduleUrl: import.meta.url, threadName: "logship-parquet" };
+export const PARQUET_ENCODER_WORKER_ASSET = bundledWorkerAsset(PARQUET_ENCODER_WORKER.entry);
