@@ -43,9 +43,10 @@ test("GET /metrics after ingest: batches, events and bytes by tenant, duplicates
 
   const metrics = await scrapeUntil(
     collector.url,
-    "the search sink to catch up and the search request to be observed",
+    "the search sink to catch up (taken and durable: its lag counts what it holds) and the search request to be observed",
     (exposition) =>
       sampleValue(exposition, 'logship_collector_sink_delivered_events_total{sink="search",tenant="default"}') === 30 &&
+      sampleValue(exposition, 'logship_collector_sink_lag_events{sink="search",tenant="default"}') === 0 &&
       sampleValue(exposition, 'logship_collector_search_request_seconds_count{route="search"}') === 1,
   );
   const value = (series: string): number | undefined => sampleValue(metrics, series);
