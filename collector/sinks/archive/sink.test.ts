@@ -93,6 +93,11 @@ function archiveFiles(root: string): Map<string, SinkEvent[] | null> {
   return new Map([...files].sort(([a], [b]) => a.localeCompare(b)));
 }
 
+/** `files` with some of its methods replaced (a target that fails, or answers, as a test needs). */
+function withTarget(files: FileTarget, methods: Partial<Pick<FileTarget, "rename" | "remove">>): FileTarget {
+  return Object.assign(Object.create(files) as FileTarget, methods);
+}
+
 /** Yields to I/O until `condition` holds (timers may be mocked, so no sleeps). */
 /** Waits (by event loop turns: setTimeout may be mocked) until `condition` holds, for at most 10 s of real time: the roll writes files on the thread pool, which a busy machine can hold up. */
 async function settle(condition: () => boolean, what: string): Promise<void> {
@@ -289,7 +294,7 @@ test("a rename that happened but answered a failure (a lost answer): the partiti
   // Renames as HDFS does (never over an existing file); the second one's answer is lost.
   const files = new FileTarget(root);
   let renames = 0;
-  const losingAnAnswer = Object.assign(Object.create(files) as FileTarget, {
+  const losingAnAnswer = withTarget(files, {
     rename: async (directory: string, from: string, to: string) => {
       if (existsSync(files.writePath(directory, to))) throw new Error(`${to} exists (test)`);
       await files.rename(directory, from, to);
@@ -436,7 +441,7 @@ test("an in-progress file the target could not delete when its write failed is d
   const root = temporaryDirectory(t);
   const files = new FileTarget(root);
   let removesRefused = 1;
-  const target = Object.assign(Object.create(files) as FileTarget, {
+  const target = withTarget(files, {
     remove: (directory: string, name: string): Promise<void> => (removesRefused-- > 0 ? Promise.reject(new Error("target down (test)")) : files.remove(directory, name)),
   });
   const sink = openSink(root, { target, format: failingFlush(1) });
@@ -456,7 +461,7 @@ test("an age roll that fails on a quiet log: the runner reads the dropped events
   // Files roll by age only; the first rename fails (the target is down for a moment), later ones work.
   const files = new FileTarget(root);
   let renamesRefused = 1;
-  const target = Object.assign(Object.create(files) as FileTarget, {
+  const target = withTarget(files, {
     rename: (directory: string, from: string, to: string): Promise<void> => (renamesRefused-- > 0 ? Promise.reject(new Error("target down (test)")) : files.rename(directory, from, to)),
   });
   const sink = openSink(root, { target, maxAgeMs: 200 });

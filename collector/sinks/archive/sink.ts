@@ -161,7 +161,9 @@ export class ArchiveSink implements Sink {
       if (file.name.startsWith(IN_PROGRESS_PREFIX)) {
         const space = inProgressFileSpace(file.name);
         if (space === null) continue;
-        leftovers.set(space, [...(leftovers.get(space) ?? []), { directory: file.directory, name: file.name }]);
+        const files = leftovers.get(space) ?? [];
+        files.push({ directory: file.directory, name: file.name });
+        leftovers.set(space, files);
         inProgress++;
         continue;
       }
