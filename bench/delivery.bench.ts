@@ -5,7 +5,8 @@
  *   {"bench":"delivery","case":"ship", mb_per_s, lines_per_s, agent_cpu_seconds_per_gb,
  *    compression_ratio, agent_peak_rss_mb, collector_peak_rss_mb, ...}
  *   {"bench":"delivery","case":"idle_files", files, agent_rss_mb, agent_rss_anon_mb,
- *    agent_rss_file_mb, bare_node_rss_mb, bare_node_rss_file_mb}
+ *    agent_rss_file_mb, idle_window_s, agent_idle_cpu_percent,
+ *    agent_rss_after_idle_window_mb, bare_node_rss_mb, bare_node_rss_file_mb}
  *
  * The idle agent's RSS split as Linux counts it: its own pages (anon: V8's
  * heap, buffers, malloc) and pages of mapped files (file: the node
@@ -86,6 +87,9 @@ async function ship(): Promise<Record<string, unknown>> {
   };
 }
 
+/** After the RSS is taken, how long the idle agent is watched for CPU and RSS growth (longer than tail.max_backoff's default, so backed-off polls are in it). */
+const IDLE_WINDOW_MS = 20_000;
+
 async function idleFiles(): Promise<Record<string, unknown>> {
   const count = Number(values["idle-files"]);
   const dir = join(work, "idle");
@@ -102,6 +106,9 @@ async function idleFiles(): Promise<Record<string, unknown>> {
   }
   await new Promise((resolve) => setTimeout(resolve, 3000));
   const agent = usage(shipper.child.pid as number);
+  // Then idle on: the CPU an agent spends on 1,000 quiet files (polling), and whether its RSS grows meanwhile.
+  await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS));
+  const idle = usage(shipper.child.pid as number);
   if (process.env["BENCH_TRACE"]) process.stderr.write(JSON.stringify(((await agentStatus(shipper)) as unknown as { memory: unknown }).memory) + "\n");
   await stop(shipper.child);
   await stop(target.child);
@@ -113,6 +120,9 @@ async function idleFiles(): Promise<Record<string, unknown>> {
     agent_rss_mb: round(agent.rssMb),
     agent_rss_anon_mb: round(agent.anonRssMb),
     agent_rss_file_mb: round(agent.fileRssMb),
+    idle_window_s: IDLE_WINDOW_MS / 1000,
+    agent_idle_cpu_percent: round(((idle.cpuSeconds - agent.cpuSeconds) * 100_000) / IDLE_WINDOW_MS),
+    agent_rss_after_idle_window_mb: round(idle.rssMb),
     bare_node_rss_mb: round(bare.rssMb),
     bare_node_rss_file_mb: round(bare.fileRssMb),
   };
