@@ -3,8 +3,10 @@ import assert from "node:assert/strict";
 import { appendFileSync, mkdtempSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync, copyFileSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FileCheckpointStore } from "./checkpoint.ts";
-import { CollectingOutput, startTailer, testSource, waitFor } from "../../test/helpers/tail-harness.ts";
+import { FileCheckpointStore, MemoryCheckpointStore } from "./checkpoint.ts";
+import { Tailer } from "./tailer.ts";
+import { silentLogger } from "../../shared/logger.ts";
+import { CollectingOutput, startTailer, testSource, testTailOptions, waitFor } from "../../test/helpers/tail-harness.ts";
 import type { BlockOutput, EventBlock } from "../events.ts";
 import { blockEvents } from "../events.ts";
 
@@ -188,4 +190,26 @@ test("multiline timeout: the last event of a quiet file is emitted without waiti
   await tailer.stop();
   assert.deepEqual(messages(tailer.output), ["2026-01-01 first", "2026-01-02 boom\n\tat Foo.bar"]);
   assert.equal(held?.ackedOffset, Buffer.byteLength("2026-01-01 first\n2026-01-02 boom\n\tat Foo.bar\n"));
+});
+
+test("a stop asked for before the tailer runs (SIGTERM while the agent starts) ends it: the abort already happened and fires no event", { timeout: 15_000 }, async (t) => {
+  const dir = scratch();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "a.log"), "one line\n");
+  const controller = new AbortController();
+  controller.abort();
+  const tailer = new Tailer({
+    sources: [testSource({ paths: [join(dir, "*.log")] })],
+    tail: testTailOptions,
+    host: "test-host",
+    output: new CollectingOutput(),
+    checkpoints: new MemoryCheckpointStore(),
+    logger: silentLogger,
+    fromBeginning: false,
+    once: false,
+    watch: true,
+  });
+  const outcome = await Promise.race([tailer.run(controller.signal).then(() => "stopped"), new Promise((resolve) => setTimeout(resolve, 5000, "still running")).then((value) => value)]);
+  await tailer.close();
+  assert.equal(outcome, "stopped");
 });

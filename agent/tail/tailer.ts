@@ -183,6 +183,8 @@ export class Tailer {
       this.wake();
     };
     signal.addEventListener("abort", onAbort, { once: true });
+    // A signal that aborted already (SIGTERM while the agent was starting) fires no event.
+    if (signal.aborted) onAbort();
     try {
       this.startedMs = Date.now();
       await this.restore();
