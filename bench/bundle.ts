@@ -11,6 +11,7 @@
  */
 import { dirname, join } from "node:path";
 import { writeUiAssets } from "../collector/ui/build.ts";
+import { lazyBuiltins } from "../packaging/lazy-builtins.ts";
 
 /** The collector's decode worker thread: an entry of its own, beside the main one (collector/ingest/decode-pool.ts finds it there). */
 const DECODE_WORKER = join(import.meta.dirname, "..", "collector", "ingest", "decode-worker.ts");
@@ -63,6 +64,8 @@ export async function bundleLogship(directory: string): Promise<string> {
     minifyWhitespace: true,
     minifySyntax: true,
     banner: { js: REQUIRE_BANNER },
+    // Node modules that dependencies require for paths logship never takes load at first use (as in the single executable).
+    plugins: [lazyBuiltins],
   });
   await writeUiAssets(join(outdir, "ui"));
   return join(outdir, "logship.mjs");

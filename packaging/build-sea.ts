@@ -33,6 +33,7 @@ import { BLOCK_WRITER_WORKER_ASSET } from "../collector/search/block-writer.ts";
 import { UI_SEA_PREFIX } from "../collector/ui/assets.ts";
 import { UI_ASSET_NAMES, writeUiAssets } from "../collector/ui/build.ts";
 import { gitHead } from "../shared/cli/commands/version.ts";
+import { lazyBuiltins } from "./lazy-builtins.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 /** The fuse postject flips so that node runs the injected blob (Node's documentation, Single executable applications). */
@@ -59,7 +60,7 @@ export async function buildSea(outDirectory: string): Promise<BuiltBinary> {
   const commit = gitHead(ROOT) ?? "unknown";
   const main = join(work, "logship.cjs");
   const worker = join(work, DECODE_WORKER_ASSET);
-  await bundleCommonJs(join(ROOT, "packaging", "sea-main.ts"), main, commit);
+  await bundleCommonJs(join(ROOT, "packaging", "sea-main.ts"), main, commit, [lazyBuiltins]);
   await bundleCommonJs(join(ROOT, "collector", "ingest", "decode-worker.ts"), worker, commit);
   const parquetWorker = join(work, PARQUET_ENCODER_WORKER_ASSET);
   await bundleCommonJs(join(ROOT, "collector", "sinks", "archive", "parquet-encoder-worker.ts"), parquetWorker, commit);
@@ -86,8 +87,8 @@ export async function buildSea(outDirectory: string): Promise<BuiltBinary> {
 /** What import.meta.url becomes in the CommonJS bundles. */
 const MODULE_URL = "__logshipModuleUrl";
 
-/** `entry` and everything it imports in one CommonJS file for Node 24. */
-async function bundleCommonJs(entry: string, outfile: string, commit: string): Promise<void> {
+/** `entry` and everything it imports in one CommonJS file for Node 24 (the CLI's with lazyBuiltins: lazy-builtins.ts). */
+async function bundleCommonJs(entry: string, outfile: string, commit: string, plugins: readonly (typeof lazyBuiltins)[] = []): Promise<void> {
   const { build } = await import("esbuild");
   await build({
     entryPoints: [entry],
@@ -103,7 +104,7 @@ async function bundleCommonJs(entry: string, outfile: string, commit: string): P
     minifyWhitespace: true,
     minifySyntax: true,
     define: { LOGSHIP_BUILD_COMMIT: JSON.stringify(commit), "import.meta.url": MODULE_URL },
-    plugins: [kafkaWasmFromAsset],
+    plugins: [kafkaWasmFromAsset, ...plugins],
   });
 }
 
