@@ -31,6 +31,7 @@ import { Batcher } from "./ship/batcher.ts";
 import { Shipper, type CollectorStatus } from "./ship/shipper.ts";
 import { ConfigError } from "../shared/errors.ts";
 import { AgentMetrics, type ReadTotals } from "./metrics.ts";
+import { OptimizingCompilers, type OptimizingCompilersState } from "./optimizing-compilers.ts";
 
 export interface AgentStatus {
   host: string;
@@ -41,6 +42,8 @@ export interface AgentStatus {
   batches: { delivered: number; duplicates: number; retries: number; rejected: number; backlog: number };
   compression: { uncompressed_bytes: number; compressed_bytes: number };
   memory: { rss_bytes: number; heap_total_bytes: number; heap_used_bytes: number; external_bytes: number; array_buffers_bytes: number };
+  /** V8's optimizing compilers: deferred until load, on, or not deferred (optimizing-compilers.ts). */
+  runtime: { optimizing_compilers: OptimizingCompilersState };
   /** What each source's transform steps did since the rule was (re)built (docs/TRANSFORMS.md). */
   transforms: TransformStatus[];
 }
@@ -61,6 +64,8 @@ export interface AgentOptions {
   logger: Logger;
   /** How long SIGTERM waits for in-flight batches before leaving them in the spool. */
   shutdownDeadlineMs: number;
+  /** V8 flags to set once the agent reads fast (packaging/role-options.ts, `roleFlagsUnderLoad`); none: the compilers run as Node started them. */
+  flagsUnderLoad?: readonly string[];
 }
 
 export class Agent implements Reloadable {
@@ -79,6 +84,7 @@ export class Agent implements Reloadable {
   private readonly tailerStarted: Promise<Tailer>;
   private tailerCreated: (tailer: Tailer) => void = () => {};
   private batcher: Batcher | null = null;
+  private readonly compilers: OptimizingCompilers;
   /** Block acknowledgements of batches spooled by this process, by seq. */
   private readonly blockAcks = new Map<number, (() => void)[]>();
   /** Batches found in the spool at start: how many still hold each stream. */
@@ -104,6 +110,7 @@ export class Agent implements Reloadable {
       logger: options.logger.child({ component: "spool" }),
     });
     this.metrics = new AgentMetrics({ status: () => this.status(), reads: () => this.readTotals() });
+    this.compilers = new OptimizingCompilers({ flags: options.flagsUnderLoad ?? [], bytesRead: () => this.tailer?.bytesRead ?? 0, logger: options.logger });
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -151,6 +158,7 @@ export class Agent implements Reloadable {
       spool: this.spool,
       onSpooled: (record, acks) => {
         this.metrics.batchSpooled(record.events, record.bodyBytes);
+        this.compilers.observe();
         this.blockAcks.set(record.seq, acks);
         shipper.enqueue(record);
       },
@@ -175,6 +183,7 @@ export class Agent implements Reloadable {
     this.tailerCreated(tailer);
     const shipping = new AbortController();
     const shipperDone = shipper.run(shipping.signal);
+    this.compilers.start();
     const stateTimer = setInterval(() => {
       this.spool.saveState().catch((error: unknown) => this.logger.error("cannot write spool state", { error: (error as Error).message }));
     }, config.tail.checkpoint_interval);
@@ -188,6 +197,7 @@ export class Agent implements Reloadable {
       }
     } finally {
       clearInterval(stateTimer);
+      this.compilers.stop();
       shipping.abort();
       await shipperDone;
       await shipper.close();
@@ -263,6 +273,7 @@ export class Agent implements Reloadable {
       },
       compression: { uncompressed_bytes: this.batcher?.uncompressedBytes ?? 0, compressed_bytes: this.batcher?.compressedBytes ?? 0 },
       memory: memoryStatus(),
+      runtime: { optimizing_compilers: this.compilers.state },
       transforms: transformStatus(this.sourceRuntimes),
     };
   }

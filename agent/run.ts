@@ -31,6 +31,8 @@ export interface RunAgentOptions {
   apiListen: string | undefined;
   /** Reload the tail rules on request; undefined: no reload. */
   reload?: AgentReloadSource;
+  /** V8 flags to set once the agent reads fast (agent/optimizing-compilers.ts); none by default. */
+  flagsUnderLoad?: readonly string[];
   /** Called once the agent is built and its API (if any) listens, before it starts reading. */
   onRunning?: (agent: Agent, apiAddress: string | undefined) => void;
 }
@@ -38,7 +40,7 @@ export interface RunAgentOptions {
 /** Resolves once the agent stopped and flushed; rejects on what stopped it otherwise. */
 export async function runAgent(options: RunAgentOptions): Promise<void> {
   const { config, logger } = options;
-  const agent = new Agent({ config, configFile: options.configFile, logger, shutdownDeadlineMs: config.delivery.shutdown_timeout });
+  const agent = new Agent({ config, configFile: options.configFile, logger, shutdownDeadlineMs: config.delivery.shutdown_timeout, flagsUnderLoad: options.flagsUnderLoad ?? [] });
   const reload = options.reload;
   let unsubscribe: (() => void) | undefined;
   if (reload !== undefined) {

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { roleNodeOptions } from "../packaging/role-start.ts";
+import { roleNodeOptions } from "../packaging/role-options.ts";
 
 interface RoleStart {
   node_options: string[];

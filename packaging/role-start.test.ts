@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ROLE_OPTIONS_MARKER, roleEnvironment, roleLateFlags, roleNodeOptions } from "./role-start.ts";
+import { ROLE_OPTIONS_MARKER, roleFlagsUnderLoad, roleLateFlags, roleNodeOptions } from "./role-options.ts";
+import { roleEnvironment } from "./role-start.ts";
 
 test("the agent restarts with its NODE_OPTIONS before the caller's, its environment where unset, and the marker; then sets the flags NODE_OPTIONS refuses", () => {
   const env = roleEnvironment(["agent", "--config", "a.yaml"], { PATH: "/bin", NODE_OPTIONS: "--max-semi-space-size=4", MALLOC_ARENA_MAX: "2" });
@@ -13,8 +14,9 @@ test("the agent restarts with its NODE_OPTIONS before the caller's, its environm
     MALLOC_TOP_PAD_: "0",
     [ROLE_OPTIONS_MARKER]: "agent",
   });
-  // No agent option is refused by NODE_OPTIONS today (--optimize-for-size was, and is not used: docs/ARCHITECTURE.md).
-  assert.deepEqual(roleLateFlags(env ?? {}), []);
+  // The compilers' flags are refused by NODE_OPTIONS: set by the restarted process, and set back on by the agent under load.
+  assert.deepEqual(roleLateFlags(env ?? {}), ["--no-turbofan", "--no-maglev"]);
+  assert.deepEqual(roleFlagsUnderLoad("agent", [], env ?? {}), ["--turbofan"]);
   assert.equal(roleEnvironment(["agent"], env ?? {}), null, "once: the restarted process runs");
 });
 
@@ -50,6 +52,14 @@ test("an agent whose config decodes lines (parser, multiline or transforms) gets
     assert.equal(nodeOptions(["agent", "--config", path]), "--max-semi-space-size=2", path);
   }
   assert.equal(nodeOptions(["collector", "--config", "json.yaml"]), "--disable-warning=ExperimentalWarning", "only the agent has decoding options");
-  assert.deepEqual(roleNodeOptions("agent", true), ["--max-semi-space-size=8"]);
-  assert.deepEqual(roleNodeOptions("agent", false), ["--max-semi-space-size=2"]);
+  assert.deepEqual(roleNodeOptions("agent", true), ["--no-turbofan", "--no-maglev", "--max-semi-space-size=8"]);
+  assert.deepEqual(roleNodeOptions("agent", false), ["--max-semi-space-size=2", "--no-turbofan", "--no-maglev"]);
+});
+
+test("the agent sets its flags under load only when it started with every compiler the role defers off", () => {
+  assert.deepEqual(roleFlagsUnderLoad("agent", ["--max-semi-space-size=2", "--no-turbofan", "--no-maglev"], {}), ["--turbofan"], "on the command line (the bundle as the benchmarks start it)");
+  assert.deepEqual(roleFlagsUnderLoad("agent", ["--no-maglev"], {}), [], "only one of them: the process was not started as the role");
+  assert.deepEqual(roleFlagsUnderLoad("agent", [], {}), [], "started on Node's defaults: nothing deferred");
+  assert.deepEqual(roleFlagsUnderLoad("agent", [], { [ROLE_OPTIONS_MARKER]: "off" }), []);
+  assert.deepEqual(roleFlagsUnderLoad("collector", ["--no-turbofan"], {}), [], "only the agent defers its compilers");
 });

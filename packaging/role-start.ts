@@ -15,10 +15,12 @@
  * - the role's environment (glibc's MALLOC_* tuning), where not set already;
  * - the marker ROLE_OPTIONS_MARKER=<role>, which stops a second replacement
  *   and tells the new process to set the role's remaining V8 flags
- *   (--optimize-for-size, which NODE_OPTIONS refuses) with
- *   `v8.setFlagsFromString` before any of logship's code loads. V8 reads
- *   some of such a flag's effects only when the heap is set up, so a flag
- *   set this way acts partly.
+ *   (the agent's --no-turbofan --no-maglev, which NODE_OPTIONS refuses)
+ *   with `v8.setFlagsFromString` before any of logship's code loads. V8
+ *   reads some flags' effects only when the heap is set up, so such a flag
+ *   set this way acts partly; the compilers' flags are read at each
+ *   tier-up decision, so they act fully (and the agent sets them back on
+ *   under load: agent/optimizing-compilers.ts).
  *
  * An agent whose config decodes its lines (a source with a parser,
  * multiline or transforms: every line becomes a string and objects) takes
@@ -37,22 +39,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
-import roles from "./node-options.json" with { type: "json" };
-
-/** Present in the environment of a role that already runs with its options (its name), or whose operator opted out. */
-export const ROLE_OPTIONS_MARKER = "LOGSHIP_ROLE_OPTIONS";
-
-interface RoleStart {
-  node_options: readonly string[];
-  /** In place of the same flags of node_options when the role's config decodes lines (the agent). */
-  node_options_decoding?: readonly string[];
-  env: Readonly<Record<string, string>>;
-}
-
-const ROLES: ReadonlyMap<string, RoleStart> = new Map([
-  ["agent", roles.agent],
-  ["collector", roles.collector],
-]);
+import { allowedInNodeOptions, ROLE_OPTIONS_MARKER, ROLES, roleNodeOptions } from "./role-options.ts";
 
 /**
  * The environment to start `args` (the command line after the executable)
@@ -70,15 +57,6 @@ export function roleEnvironment(args: readonly string[], env: Readonly<NodeJS.Pr
   next["NODE_OPTIONS"] = [...options.filter(allowedInNodeOptions), env["NODE_OPTIONS"] ?? ""].join(" ").trim();
   next[ROLE_OPTIONS_MARKER] = command;
   return next;
-}
-
-/** A role's Node options: its node_options, with node_options_decoding in place of the same flags when its config decodes lines. */
-export function roleNodeOptions(command: string, decodesLines: boolean): string[] {
-  const role = ROLES.get(command);
-  if (role === undefined) throw new Error(`assertion failed: ${command} is a role`);
-  const decoding = decodesLines ? (role.node_options_decoding ?? []) : [];
-  const replaced = new Set(decoding.map(flagName));
-  return [...role.node_options.filter((option) => !replaced.has(flagName(option))), ...decoding];
 }
 
 /**
@@ -114,19 +92,4 @@ function configArgument(args: readonly string[]): string | undefined {
     if (arg === "--config" || arg === "-c") return args[index + 1];
   }
   return undefined;
-}
-
-function flagName(option: string): string {
-  return option.split("=")[0] as string;
-}
-
-/** The role's options NODE_OPTIONS does not accept, for `v8.setFlagsFromString` in the process the marker names (none for another marker or none). */
-export function roleLateFlags(env: Readonly<NodeJS.ProcessEnv>): string[] {
-  const marker = env[ROLE_OPTIONS_MARKER];
-  const role = marker === undefined ? undefined : ROLES.get(marker);
-  return role === undefined ? [] : role.node_options.filter((option) => !allowedInNodeOptions(option));
-}
-
-function allowedInNodeOptions(option: string): boolean {
-  return process.allowedNodeEnvironmentFlags.has(flagName(option));
 }

@@ -8,7 +8,8 @@
  */
 import { setFlagsFromString } from "node:v8";
 import { runCli } from "../shared/cli/program.ts";
-import { roleEnvironment, roleLateFlags } from "./role-start.ts";
+import { roleLateFlags } from "./role-options.ts";
+import { roleEnvironment } from "./role-start.ts";
 
 const args = process.argv.slice(2);
 const env = roleEnvironment(args, process.env);

@@ -26,9 +26,9 @@ export interface LogshipProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `logship ARGS` (or another entry point, `script`, run the same way: test/helpers/recording-collector.ts). */
-export function startLogship(args: string[], env: Record<string, string> = {}, script = LOGSHIP): LogshipProcess {
-  const child = spawn(process.execPath, [script, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/** Starts `logship ARGS` (or another entry point, `script`, run the same way: test/helpers/recording-collector.ts), with Node/V8 options `nodeArgs`. */
+export function startLogship(args: string[], env: Record<string, string> = {}, script = LOGSHIP, nodeArgs: readonly string[] = []): LogshipProcess {
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const log: string[] = [];
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
   let partial = "";

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from "node:v8";
 import { Command, Option } from "commander";
 import { ConfigError } from "../../errors.ts";
 import { createLogger, type LogLevel } from "../../logger.ts";
@@ -35,8 +36,12 @@ export function agentCommand(context: CliContext): Command {
       process.once("SIGTERM", stop);
       process.once("SIGINT", stop);
       try {
+        const { roleFlagsUnderLoad } = await import("../../../packaging/role-options.ts");
+        const flagsUnderLoad = roleFlagsUnderLoad("agent", process.execArgv, process.env);
         // Each mode loads only its own code (a smaller process: the agent runs on every host).
         if (options.dryRun === true) {
+          // A dry run reads its files as fast as it can from the start: no idle time to save memory in.
+          if (flagsUnderLoad.length > 0) setFlagsFromString(flagsUnderLoad.join(" "));
           const { runDryRun } = await import("../../../agent/main.ts");
           await runDryRun({ config, configFile: options.config, once: options.once === true, out: process.stdout, logger, signal: controller.signal });
           return;
@@ -48,6 +53,8 @@ export function agentCommand(context: CliContext): Command {
           logger,
           signal: controller.signal,
           apiListen: config.api.listen,
+          // Started with V8's optimizing compilers off (the role's options): on once it reads fast.
+          flagsUnderLoad,
           // SIGHUP re-reads the file and applies its tail rules (docs/RELOAD.md).
           reload: { load: () => loadAgentConfig(options.config, context.env), subscribe: onSignal("SIGHUP") },
         });

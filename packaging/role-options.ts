@@ -1,0 +1,62 @@
+/**
+ * Each role's Node options as packaging/node-options.json lists them, and
+ * what a running process needs of them: the flags it sets itself (late
+ * flags, and the agent's flags under load); role-start.ts restarts a role
+ * with them.
+ */
+import roles from "./node-options.json" with { type: "json" };
+
+/** Present in the environment of a role that already runs with its options (its name), or whose operator opted out. */
+export const ROLE_OPTIONS_MARKER = "LOGSHIP_ROLE_OPTIONS";
+
+interface RoleStart {
+  node_options: readonly string[];
+  /** In place of the same flags of node_options when the role's config decodes lines (the agent). */
+  node_options_decoding?: readonly string[];
+  /** V8 flags the process sets itself once it has load, each undoing a `--no-` flag of node_options (the agent: agent/optimizing-compilers.ts). */
+  v8_flags_under_load?: readonly string[];
+  env: Readonly<Record<string, string>>;
+}
+
+export const ROLES: ReadonlyMap<string, RoleStart> = new Map([
+  ["agent", roles.agent],
+  ["collector", roles.collector],
+]);
+
+/** A role's Node options: its node_options, with node_options_decoding in place of the same flags when its config decodes lines. */
+export function roleNodeOptions(command: string, decodesLines: boolean): string[] {
+  const role = ROLES.get(command);
+  if (role === undefined) throw new Error(`assertion failed: ${command} is a role`);
+  const decoding = decodesLines ? (role.node_options_decoding ?? []) : [];
+  const replaced = new Set(decoding.map(flagName));
+  return [...role.node_options.filter((option) => !replaced.has(flagName(option))), ...decoding];
+}
+
+function flagName(option: string): string {
+  return option.split("=")[0] as string;
+}
+
+/** The role's options NODE_OPTIONS does not accept, for `v8.setFlagsFromString` in the process the marker names (none for another marker or none). */
+export function roleLateFlags(env: Readonly<NodeJS.ProcessEnv>): string[] {
+  const marker = env[ROLE_OPTIONS_MARKER];
+  const role = marker === undefined ? undefined : ROLES.get(marker);
+  return role === undefined ? [] : role.node_options.filter((option) => !allowedInNodeOptions(option));
+}
+
+/**
+ * The role's `v8_flags_under_load` when this process started with every
+ * `--no-` option of the role (the compilers it defers): on its command line
+ * (`execArgv`: the benchmarks and tests start the bundle so) or as late
+ * flags of the role (the single executable). None when the process runs as
+ * Node started it (from the sources, or LOGSHIP_ROLE_OPTIONS=off).
+ */
+export function roleFlagsUnderLoad(command: string, execArgv: readonly string[], env: Readonly<NodeJS.ProcessEnv>): string[] {
+  const role = ROLES.get(command);
+  const deferred = role?.node_options.filter((option) => option.startsWith("--no-")) ?? [];
+  const started = new Set([...execArgv, ...roleLateFlags(env)]);
+  return deferred.length > 0 && deferred.every((option) => started.has(option)) ? [...(role?.v8_flags_under_load ?? [])] : [];
+}
+
+export function allowedInNodeOptions(option: string): boolean {
+  return process.allowedNodeEnvironmentFlags.has(flagName(option));
+}
