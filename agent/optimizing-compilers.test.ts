@@ -15,7 +15,7 @@ function harness(flags: readonly string[]): { compilers: OptimizingCompilers; re
 }
 
 test("deferred compilers are turned on, once, when 1 MiB is read within one window", () => {
-  const { compilers, read, set, log } = harness(["--turbofan", "--maglev"]);
+  const { compilers, read, set, log } = harness(["--turbo-filter=*", "--maglev-filter=*"]);
   assert.equal(LOAD_BYTES, MiB);
   compilers.start(0);
   assert.equal(compilers.state, "deferred");
@@ -24,17 +24,17 @@ test("deferred compilers are turned on, once, when 1 MiB is read within one wind
   assert.deepEqual(set, [], "below the load");
   read(1);
   compilers.observe(900);
-  assert.deepEqual(set, ["--turbofan --maglev"]);
+  assert.deepEqual(set, ["--turbo-filter=* --maglev-filter=*"]);
   assert.equal(compilers.state, "on");
   assert.match(log.join(""), /load: optimizing compilers on/);
   read(10 * MiB);
   compilers.observe(1500);
-  assert.deepEqual(set, ["--turbofan --maglev"], "set once");
+  assert.deepEqual(set, ["--turbo-filter=* --maglev-filter=*"], "set once");
   compilers.stop();
 });
 
 test("a trickle below 1 MiB per window never turns them on", () => {
-  const { compilers, read, set } = harness(["--turbofan"]);
+  const { compilers, read, set } = harness(["--turbo-filter=*"]);
   compilers.start(0);
   for (let now = 250; now <= 60_000; now += 250) {
     read(MiB / 8);
@@ -47,12 +47,12 @@ test("a trickle below 1 MiB per window never turns them on", () => {
 
 test("the timer looks at the bytes read when no batch is spooled (transforms that drop everything)", (t) => {
   t.mock.timers.enable({ apis: ["setInterval"] });
-  const { compilers, read, set } = harness(["--turbofan"]);
+  const { compilers, read, set } = harness(["--turbo-filter=*"]);
   compilers.start();
   read(2 * MiB);
   assert.deepEqual(set, []);
   t.mock.timers.tick(1000);
-  assert.deepEqual(set, ["--turbofan"]);
+  assert.deepEqual(set, ["--turbo-filter=*"]);
   compilers.stop();
 });
 

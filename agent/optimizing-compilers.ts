@@ -1,25 +1,25 @@
 /**
- * V8's optimizing compiler, off while the agent is idle and on once it has
- * load (docs/ARCHITECTURE.md, Node runtime options per role).
+ * V8's optimizing compilers, held back while the agent is idle and let go
+ * once it has load (docs/ARCHITECTURE.md, Node runtime options per role).
  *
- * The agent's role starts with `--no-turbofan --no-maglev`
- * (packaging/node-options.json): code runs in V8's interpreter and its
+ * The agent's role starts with `--turbo-filter=-* --maglev-filter=-*`
+ * (packaging/node-options.json): TurboFan and Maglev are set up as usual
+ * but refuse every function, so code runs in V8's interpreter and its
  * baseline compiler only. An agent tailing quiet files never needs more,
- * and never pays for the optimizing compilers' code pages and zones
- * (~10 MB of RSS with 1,000 idle files). Shipping fast needs TurboFan, so
- * once the tailer has read `loadBytes` (1 MiB) within one `intervalMs`
- * (1 s), this sets the role's `v8_flags_under_load` (`--turbofan`) with
- * `v8.setFlagsFromString`, once: V8 reads the flag at each tier-up
- * decision, so hot code is optimized from then on, for the life of the
- * process (a restart defers it again). Maglev stays off (why: the
- * architecture doc).
+ * and never pays for the optimizing compilers' code pages, zones and code
+ * (~10 MB of RSS with 1,000 idle files). Shipping fast needs them, so once
+ * the tailer has read `loadBytes` (1 MiB) within one `intervalMs` (1 s),
+ * this sets the role's `v8_flags_under_load` (`--turbo-filter=*
+ * --maglev-filter=*`) with `v8.setFlagsFromString`, once: V8 reads the
+ * filters at each optimization decision, so hot code is optimized from
+ * then on, for the life of the process (a restart holds them back again).
  *
  * The bytes read are looked at each time a batch is spooled (`observe`:
- * an agent that starts on a backlog turns it on at its first batch, a few
+ * an agent that starts on a backlog lets them go at its first batch, a few
  * milliseconds in) and by a timer every `intervalMs` (an agent whose
  * transforms drop every line it reads spools nothing, and is still busy).
  *
- * Only a process started with the role's compilers off sets anything
+ * Only a process started with the role's filters sets anything
  * (packaging/role-options.ts, `roleFlagsUnderLoad`): an agent started
  * another way (from the sources, `logship up`, `LOGSHIP_ROLE_OPTIONS=off`)
  * runs as Node started it, and its state is `not_deferred`.
@@ -32,7 +32,7 @@ export const LOAD_BYTES = 1 << 20;
 /** How often the bytes read are looked at while the compilers are deferred. */
 export const CHECK_INTERVAL_MS = 1000;
 
-/** `deferred`: off until load; `on`: turned on by load; `not_deferred`: the process did not start with them off. */
+/** `deferred`: held back until load; `on`: let go by load; `not_deferred`: the process did not start with them held back. */
 export type OptimizingCompilersState = "deferred" | "on" | "not_deferred";
 
 export interface OptimizingCompilersOptions {

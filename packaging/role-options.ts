@@ -13,7 +13,7 @@ interface RoleStart {
   node_options: readonly string[];
   /** In place of the same flags of node_options when the role's config decodes lines (the agent). */
   node_options_decoding?: readonly string[];
-  /** V8 flags the process sets itself once it has load, each undoing a `--no-` flag of node_options (the agent: agent/optimizing-compilers.ts). */
+  /** V8 flags the process sets itself once it has load, each replacing the node_options flag of the same name (the agent: agent/optimizing-compilers.ts). */
   v8_flags_under_load?: readonly string[];
   env: Readonly<Record<string, string>>;
 }
@@ -45,14 +45,15 @@ export function roleLateFlags(env: Readonly<NodeJS.ProcessEnv>): string[] {
 
 /**
  * The role's `v8_flags_under_load` when this process started with every
- * `--no-` option of the role (the compilers it defers): on its command line
+ * option of the role that they replace (the same flag names): on its command line
  * (`execArgv`: the benchmarks and tests start the bundle so) or as late
  * flags of the role (the single executable). None when the process runs as
  * Node started it (from the sources, or LOGSHIP_ROLE_OPTIONS=off).
  */
 export function roleFlagsUnderLoad(command: string, execArgv: readonly string[], env: Readonly<NodeJS.ProcessEnv>): string[] {
   const role = ROLES.get(command);
-  const deferred = role?.node_options.filter((option) => option.startsWith("--no-")) ?? [];
+  const underLoad = new Set((role?.v8_flags_under_load ?? []).map(flagName));
+  const deferred = role?.node_options.filter((option) => underLoad.has(flagName(option))) ?? [];
   const started = new Set([...execArgv, ...roleLateFlags(env)]);
   return deferred.length > 0 && deferred.every((option) => started.has(option)) ? [...(role?.v8_flags_under_load ?? [])] : [];
 }

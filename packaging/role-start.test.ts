@@ -15,8 +15,8 @@ test("the agent restarts with its NODE_OPTIONS before the caller's, its environm
     [ROLE_OPTIONS_MARKER]: "agent",
   });
   // The compilers' flags are refused by NODE_OPTIONS: set by the restarted process, and set back on by the agent under load.
-  assert.deepEqual(roleLateFlags(env ?? {}), ["--no-turbofan", "--no-maglev"]);
-  assert.deepEqual(roleFlagsUnderLoad("agent", [], env ?? {}), ["--turbofan"]);
+  assert.deepEqual(roleLateFlags(env ?? {}), ["--turbo-filter=-*", "--maglev-filter=-*"]);
+  assert.deepEqual(roleFlagsUnderLoad("agent", [], env ?? {}), ["--turbo-filter=*", "--maglev-filter=*"]);
   assert.equal(roleEnvironment(["agent"], env ?? {}), null, "once: the restarted process runs");
 });
 
@@ -52,14 +52,14 @@ test("an agent whose config decodes lines (parser, multiline or transforms) gets
     assert.equal(nodeOptions(["agent", "--config", path]), "--max-semi-space-size=2", path);
   }
   assert.equal(nodeOptions(["collector", "--config", "json.yaml"]), "--disable-warning=ExperimentalWarning", "only the agent has decoding options");
-  assert.deepEqual(roleNodeOptions("agent", true), ["--no-turbofan", "--no-maglev", "--max-semi-space-size=8"]);
-  assert.deepEqual(roleNodeOptions("agent", false), ["--max-semi-space-size=2", "--no-turbofan", "--no-maglev"]);
+  assert.deepEqual(roleNodeOptions("agent", true), ["--turbo-filter=-*", "--maglev-filter=-*", "--max-semi-space-size=8"]);
+  assert.deepEqual(roleNodeOptions("agent", false), ["--max-semi-space-size=2", "--turbo-filter=-*", "--maglev-filter=-*"]);
 });
 
-test("the agent sets its flags under load only when it started with every compiler the role defers off", () => {
-  assert.deepEqual(roleFlagsUnderLoad("agent", ["--max-semi-space-size=2", "--no-turbofan", "--no-maglev"], {}), ["--turbofan"], "on the command line (the bundle as the benchmarks start it)");
-  assert.deepEqual(roleFlagsUnderLoad("agent", ["--no-maglev"], {}), [], "only one of them: the process was not started as the role");
+test("the agent sets its flags under load only when it started with every one of the role's flags they replace", () => {
+  assert.deepEqual(roleFlagsUnderLoad("agent", ["--max-semi-space-size=2", "--turbo-filter=-*", "--maglev-filter=-*"], {}), ["--turbo-filter=*", "--maglev-filter=*"], "on the command line (the bundle as the benchmarks start it)");
+  assert.deepEqual(roleFlagsUnderLoad("agent", ["--maglev-filter=-*"], {}), [], "only one of them: the process was not started as the role");
   assert.deepEqual(roleFlagsUnderLoad("agent", [], {}), [], "started on Node's defaults: nothing deferred");
   assert.deepEqual(roleFlagsUnderLoad("agent", [], { [ROLE_OPTIONS_MARKER]: "off" }), []);
-  assert.deepEqual(roleFlagsUnderLoad("collector", ["--no-turbofan"], {}), [], "only the agent defers its compilers");
+  assert.deepEqual(roleFlagsUnderLoad("collector", ["--turbo-filter=-*"], {}), [], "only the agent defers its compilers");
 });

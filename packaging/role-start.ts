@@ -15,12 +15,12 @@
  * - the role's environment (glibc's MALLOC_* tuning), where not set already;
  * - the marker ROLE_OPTIONS_MARKER=<role>, which stops a second replacement
  *   and tells the new process to set the role's remaining V8 flags
- *   (the agent's --no-turbofan --no-maglev, which NODE_OPTIONS refuses)
+ *   (the agent's --turbo-filter=-* --maglev-filter=-*, which NODE_OPTIONS refuses)
  *   with `v8.setFlagsFromString` before any of logship's code loads. V8
  *   reads some flags' effects only when the heap is set up, so such a flag
- *   set this way acts partly; the compilers' flags are read at each
- *   tier-up decision, so they act fully (and the agent sets them back on
- *   under load: agent/optimizing-compilers.ts).
+ *   set this way acts partly; the compiler filters are read at each
+ *   tier-up decision, so they act fully (and the agent lifts them under
+ *   load: agent/optimizing-compilers.ts).
  *
  * An agent whose config decodes its lines (a source with a parser,
  * multiline or transforms: every line becomes a string and objects) takes

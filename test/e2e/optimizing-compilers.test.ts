@@ -1,8 +1,8 @@
 /**
  * The agent's deferred optimizing compilers (agent/optimizing-compilers.ts),
  * on real processes: an agent started as its role starts it
- * (`--no-turbofan --no-maglev`, packaging/node-options.json) keeps them off
- * while its file is quiet, reports so in /status, and turns TurboFan on once
+ * (`--turbo-filter=-* --maglev-filter=-*`, packaging/node-options.json) keeps them off
+ * while its file is quiet, reports so in /status, and turns them on once
  * it reads a burst; an agent started on Node's defaults defers nothing.
  * What this saves and costs is printed by bench/delivery.bench.ts
  * (idle_files and ship: docs/BENCHMARKS.md).
@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { cleanups } from "../helpers/cleanups.ts";
 import { agentSetup, agentStatus, collectorSetup, LOGSHIP, startLogship, until, waitDelivered } from "../helpers/processes.ts";
 
-test("an agent started with its compilers off turns TurboFan on at a burst of reads, and not before", async (t) => {
+test("an agent started with its compilers off turns them on at a burst of reads, and not before", async (t) => {
   const defer = cleanups(t);
   const dir = await mkdtemp(join(tmpdir(), "logship-compilers-"));
   defer(() => rm(dir, { recursive: true, force: true }));
@@ -25,7 +25,7 @@ test("an agent started with its compilers off turns TurboFan on at a burst of re
   const file = join(dir, "app.log");
   await writeFile(file, "one quiet line\n");
   const agent = await agentSetup(join(dir, "agent"), [collector.url], [file]);
-  const agentProcess = startLogship(["agent", "--config", agent.configPath, "--log-format", "json"], {}, LOGSHIP, ["--no-turbofan", "--no-maglev"]);
+  const agentProcess = startLogship(["agent", "--config", agent.configPath, "--log-format", "json"], {}, LOGSHIP, ["--turbo-filter=-*", "--maglev-filter=-*"]);
   agent.process = agentProcess;
   defer(() => agentProcess.kill());
   await agentProcess.waitForLog(/agent API listening/, 30_000);
@@ -43,7 +43,7 @@ test("an agent started with its compilers off turns TurboFan on at a burst of re
     return status?.runtime.optimizing_compilers === "on" ? status : undefined;
   });
   assert.equal(busy.runtime.optimizing_compilers, "on");
-  assert.match(agentProcess.log.find((entry) => /optimizing compilers on/.test(entry)) ?? "", /"flags":"--turbofan"/);
+  assert.match(agentProcess.log.find((entry) => /optimizing compilers on/.test(entry)) ?? "", /"flags":"--turbo-filter=\* --maglev-filter=\*"/);
   await waitDelivered(agent, [file], 60_000);
 });
 

@@ -53,7 +53,7 @@ export function agentCommand(context: CliContext): Command {
           logger,
           signal: controller.signal,
           apiListen: config.api.listen,
-          // Started with V8's optimizing compilers off (the role's options): on once it reads fast.
+          // Started with V8's optimizing compilers held back (the role's options): let go once it reads fast.
           flagsUnderLoad,
           // SIGHUP re-reads the file and applies its tail rules (docs/RELOAD.md).
           reload: { load: () => loadAgentConfig(options.config, context.env), subscribe: onSignal("SIGHUP") },
