@@ -67,6 +67,9 @@ test("the single executable, alone in a directory and with no node on PATH: vers
     throw new Error(`${String(error)}; last search: ${JSON.stringify(last)}; collector exit ${collectorProcess.exitCode}`);
   });
   assert.equal(last.status, 0, last.stderr);
+  // The role's late flags hold V8's optimizing compilers back (NODE_OPTIONS refuses them), and 500 lines are no load (agent/optimizing-compilers.ts).
+  const status = (await (await fetch(`${agent.apiUrl}/status`)).json()) as { runtime: { optimizing_compilers: string } };
+  assert.equal(status.runtime.optimizing_compilers, "deferred");
   // The archive's file, rolled by age, encoded on the Parquet encoder thread whose code is the executable's asset.
   const archive = join(collector.dataDir, "archive");
   await until("a committed Parquet file in the archive", 30_000, async () => (existsSync(archive) && (await readdir(archive, { recursive: true })).some((file) => file.endsWith(".parquet")) ? true : undefined));
