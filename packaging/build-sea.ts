@@ -33,6 +33,7 @@ import { BLOCK_WRITER_WORKER_ASSET } from "../collector/search/block-writer.ts";
 import { UI_SEA_PREFIX } from "../collector/ui/assets.ts";
 import { UI_ASSET_NAMES, writeUiAssets } from "../collector/ui/build.ts";
 import { gitHead } from "../shared/cli/commands/version.ts";
+import type { Plugin } from "esbuild";
 import { lazyBuiltins } from "./lazy-builtins.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -88,7 +89,7 @@ export async function buildSea(outDirectory: string): Promise<BuiltBinary> {
 const MODULE_URL = "__logshipModuleUrl";
 
 /** `entry` and everything it imports in one CommonJS file for Node 24 (the CLI's with lazyBuiltins: lazy-builtins.ts). */
-async function bundleCommonJs(entry: string, outfile: string, commit: string, plugins: readonly (typeof lazyBuiltins)[] = []): Promise<void> {
+async function bundleCommonJs(entry: string, outfile: string, commit: string, plugins: readonly Plugin[] = []): Promise<void> {
   const { build } = await import("esbuild");
   await build({
     entryPoints: [entry],

@@ -22,6 +22,7 @@
  * module (a new version): then this list must learn what it does now.
  */
 import { builtinModules, createRequire } from "node:module";
+import type { Plugin } from "esbuild";
 
 interface LazyBuiltin {
   /** The module, as the dependency names it. */
@@ -54,15 +55,9 @@ export function standInSource(builtin: LazyBuiltin): string {
   ].join("\n");
 }
 
-interface PluginBuild {
-  onResolve(options: { filter: RegExp }, callback: (args: { path: string; importer: string }) => { path: string; namespace: string } | undefined): void;
-  onLoad(options: { filter: RegExp; namespace: string }, callback: (args: { path: string }) => { contents: string; loader: "js" }): void;
-  onEnd(callback: () => void): void;
-}
-
-export const lazyBuiltins = {
+export const lazyBuiltins: Plugin = {
   name: "lazy-builtins",
-  setup(build: PluginBuild): void {
+  setup(build) {
     const replaced = new Set<string>();
     const filter = new RegExp(`^(${LAZY_BUILTINS.map((builtin) => builtin.specifier).join("|")})$`);
     build.onResolve({ filter }, (args) => {
