@@ -4,9 +4,13 @@
  *
  *   {"bench":"delivery","case":"ship", mb_per_s, lines_per_s, agent_cpu_seconds_per_gb,
  *    compression_ratio, agent_peak_rss_mb, collector_peak_rss_mb, ...}
- *   {"bench":"delivery","case":"idle_files", files, agent_rss_mb, agent_rss_anon_mb,
- *    agent_rss_file_mb, idle_window_s, agent_idle_cpu_percent,
+ *   {"bench":"delivery","case":"idle_files", agent_node_options, files, agent_rss_mb,
+ *    agent_rss_anon_mb, agent_rss_file_mb, idle_window_s, agent_idle_cpu_percent,
  *    agent_rss_after_idle_window_mb, bare_node_rss_mb, bare_node_rss_file_mb}
+ *
+ * idle_files runs twice: with the options as shipped, and with the agent's
+ * optimizing compilers on from the start (`compilers_on`: without the V8
+ * flags it lifts under load, agent/optimizing-compilers.ts).
  *
  * The idle agent's RSS split as Linux counts it: its own pages (anon: V8's
  * heap, buffers, malloc) and pages of mapped files (file: the node
@@ -26,7 +30,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseSize } from "../shared/config/units.ts";
 import { agentConfigSchema } from "../agent/config.ts";
-import { AGENT_DECODING_NODE_OPTIONS, AGENT_ENV, AGENT_NODE_OPTIONS } from "./node-options.ts";
+import { AGENT_COMPILERS_ON_NODE_OPTIONS, AGENT_DECODING_NODE_OPTIONS, AGENT_ENV, AGENT_NODE_OPTIONS } from "./node-options.ts";
 import { benchFiles } from "./data.ts";
 import { bundleLogship } from "./bundle.ts";
 import { agentStatus, shipThroughLogship, startBenchAgent, startBenchCollector, type NodeRole } from "./logship-delivery.ts";
@@ -45,7 +49,7 @@ let compression = compressionFor();
  * (packaging/node-options.json), or Node's defaults for the one case that
  * shows what the shipped options are for (its agent_peak_rss_mb).
  */
-let agentNodeOptions: NodeRole & { name: "shipped" | "node_defaults" } = { name: "shipped", argv: AGENT_NODE_OPTIONS, env: AGENT_ENV };
+let agentNodeOptions: NodeRole & { name: "shipped" | "node_defaults" | "compilers_on" } = { name: "shipped", argv: AGENT_NODE_OPTIONS, env: AGENT_ENV };
 const root = process.env["LOGSHIP_BENCH_DATA"] ?? join(import.meta.dirname, "..", ".bench-data");
 const work = join(root, "delivery");
 rmSync(work, { recursive: true, force: true });
@@ -93,10 +97,11 @@ const IDLE_WINDOW_MS = 20_000;
 async function idleFiles(): Promise<Record<string, unknown>> {
   const count = Number(values["idle-files"]);
   const dir = join(work, "idle");
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   for (let index = 0; index < count; index++) writeFileSync(join(dir, `idle-${index}.log`), `idle file ${index} first line\n`);
-  const target = await startBenchCollector(logship, join(work, "collector-idle"));
-  const shipper = await startBenchAgent({ logship, directory: join(work, "agent-idle"), collectorUrl: target.url, paths: [join(dir, "*.log")], compression, role: agentNodeOptions, sourceYaml: "" });
+  const target = await startBenchCollector(logship, join(work, `collector-idle-${agentNodeOptions.name}`));
+  const shipper = await startBenchAgent({ logship, directory: join(work, `agent-idle-${agentNodeOptions.name}`), collectorUrl: target.url, paths: [join(dir, "*.log")], compression, role: agentNodeOptions, sourceYaml: "" });
   // Let it discover, read and ship every file, then settle.
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -116,6 +121,7 @@ async function idleFiles(): Promise<Record<string, unknown>> {
   return {
     bench: "delivery",
     case: "idle_files",
+    agent_node_options: agentNodeOptions.name,
     files: count,
     agent_rss_mb: round(agent.rssMb),
     agent_rss_anon_mb: round(agent.anonRssMb),
@@ -157,5 +163,10 @@ if (cases.has("ship")) {
   transforms = "none";
 }
 compression = compressionFor();
-if (cases.has("idle_files")) console.log(JSON.stringify(await idleFiles()));
+if (cases.has("idle_files")) {
+  console.log(JSON.stringify(await idleFiles()));
+  // Once more with the optimizing compilers on from the start: what holding them back until load saves (agent/optimizing-compilers.ts).
+  agentNodeOptions = { name: "compilers_on", argv: AGENT_COMPILERS_ON_NODE_OPTIONS, env: AGENT_ENV };
+  console.log(JSON.stringify(await idleFiles()));
+}
 rmSync(work, { recursive: true, force: true });
