@@ -184,9 +184,7 @@ export class SearchSink implements Sink {
       else settled = this.hold({ space, fromOffset: context.offsets[0] ?? 0 }, taken.durable);
       return taken.outcome ?? this.refusal(events.length, taken.refused);
     } catch (error) {
-      const reason = `search index ${this.index.directory}: ${error instanceof Error ? error.message : String(error)}`;
-      this.options?.logger.error("the search index could not store a send; the runner sends it again", { reason });
-      return { kind: "retry", reason };
+      return this.retry(error);
     } finally {
       void settled.then(
         () => this.freeSlot(),
@@ -228,11 +226,16 @@ export class SearchSink implements Sink {
         for (const { event, reason } of taken.result.refused) refused.push({ id: event.id, reason });
       }
     } catch (error) {
-      const reason = `search index ${this.index.directory}: ${error instanceof Error ? error.message : String(error)}`;
-      this.options?.logger.error("the search index could not store a send; the runner sends it again", { reason });
-      return { durable: Promise.allSettled(durables).then(() => undefined), refused, outcome: { kind: "retry", reason } };
+      return { durable: Promise.allSettled(durables).then(() => undefined), refused, outcome: this.retry(error) };
     }
     return { durable: Promise.all(durables).then(() => undefined), refused };
+  }
+
+  /** The index could not store a send (logged): the runner sends it again. */
+  private retry(error: unknown): SendOutcome {
+    const reason = `search index ${this.index.directory}: ${error instanceof Error ? error.message : String(error)}`;
+    this.options?.logger.error("the search index could not store a send; the runner sends it again", { reason });
+    return { kind: "retry", reason };
   }
 
   /** Holds a taken send until `durable` settles: forgotten once durable; on a failure, its first offset is kept as dropped (module comment). */
