@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ownCopy, readAt } from "./fingerprint.ts";
+import { fileStartsWith, ownCopy, readAt } from "./fingerprint.ts";
 
 test("readAt: a small read is a buffer of its own, exactly as long as what was read, not a slice of the shared pool", async () => {
   const directory = await mkdtemp(join(tmpdir(), "logship-fingerprint-"));
@@ -41,4 +41,27 @@ test("ownCopy: the bytes in a buffer of their own, exactly as long, that later w
   assert.equal(copy.buffer.byteLength, 16);
   pooled.fill(0);
   assert.equal(copy.toString(), "3456789abcdefXYZ");
+});
+
+test("fileStartsWith: the file still begins with the head; not once it is shorter or its first bytes changed", async () => {
+  const directory = await mkdtemp(join(tmpdir(), "logship-fingerprint-"));
+  try {
+    const path = join(directory, "head.log");
+    const head = Buffer.from("2026-11-30 first line\n");
+    await writeFile(path, Buffer.concat([head, Buffer.from("more lines\n")]));
+    const handle = await open(path, "r+");
+    try {
+      assert.equal(fileStartsWith(handle.fd, head), true);
+      assert.equal(fileStartsWith(handle.fd, head.subarray(0, 4)), true);
+      await handle.truncate(head.length - 1);
+      assert.equal(fileStartsWith(handle.fd, head), false, "shorter than the head");
+      await handle.truncate(0);
+      await handle.write(Buffer.from("2026-11-30 other line\n"), 0, 22, 0);
+      assert.equal(fileStartsWith(handle.fd, head), false, "rewritten");
+    } finally {
+      await handle.close();
+    }
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
 });

@@ -7,6 +7,7 @@
  * (copytruncate) as the file already being read.
  */
 import { createHash } from "node:crypto";
+import { readSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 
 /** Bytes of the marker kept before an offset. */
@@ -37,6 +38,25 @@ export async function readAt(file: FileHandle, position: number, length: number)
   }
   if (length > Buffer.poolSize >>> 1) return buffer.subarray(0, filled);
   return ownCopy(buffer.subarray(0, filled));
+}
+
+/**
+ * True when the file open as `fd` still begins with `head`. A synchronous
+ * read, for the check the tailer makes after every read (tailer.ts
+ * readOnce): a head (`fingerprint_bytes`, 1 KiB by default) comes from the
+ * page cache in microseconds, less than a round trip through libuv's
+ * thread pool, which kept the tailer waiting once per pass. On a file
+ * system that answers slowly (NFS) it holds the event loop for that read.
+ */
+export function fileStartsWith(fd: number, head: Buffer): boolean {
+  const found = Buffer.allocUnsafe(head.length);
+  let filled = 0;
+  while (filled < head.length) {
+    const bytesRead = readSync(fd, found, filled, head.length - filled, filled);
+    if (bytesRead === 0) return false;
+    filled += bytesRead;
+  }
+  return found.equals(head);
 }
 
 /**

@@ -42,7 +42,7 @@ import { applyTransforms, type TransformContext } from "../transforms/block.ts";
 import { Discovery } from "./discovery.ts";
 import { BufferPool } from "../../shared/buffer-pool.ts";
 import { WakeableSleep } from "../../shared/wakeable-sleep.ts";
-import { hashBytes, keyHead, readAt, samePrefix } from "./fingerprint.ts";
+import { fileStartsWith, hashBytes, keyHead, readAt, samePrefix } from "./fingerprint.ts";
 import type { SourceRuntime, TailOptions } from "./source.ts";
 import { FileStream, MARKER_BYTES, type StreamState } from "./stream.ts";
 import { StatSchedule } from "./stat-schedule.ts";
@@ -808,7 +808,9 @@ export class Tailer {
     // ending at the offset): a file truncated and written past the offset
     // since the last read also shows another head. Read after the chunk, so a
     // truncation at any moment before is seen and the chunk is not used.
-    if (stream.readOffset > 0 && stream.head.length > 0 && !(await readAt(handle, 0, stream.head.length)).equals(stream.head)) {
+    // Read synchronously: a round trip through the thread pool per pass was
+    // time the tailer sat idle (issue 11's note).
+    if (stream.readOffset > 0 && stream.head.length > 0 && !fileStartsWith(handle.fd, stream.head)) {
       release();
       await this.truncated(stream);
       return 0;
