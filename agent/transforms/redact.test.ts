@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { BUILTIN_PATTERNS, builtinPattern, customPattern, luhnValid, redactPatterns, redactText } from "./redact.ts";
 
 // In the reverse of their precedence, to show the order a config names them in does not matter.
@@ -60,4 +61,21 @@ test("redactions are counted per match; custom patterns use their name", () => {
   assert.deepEqual(result, { text: "[REDACTED:email] [REDACTED:email] key [REDACTED:stripe_key]", redactions: 3 });
   // The same compiled patterns again: the global regexes keep no state between calls.
   assert.equal(redactText("c@example.net", patterns).redactions, 1);
+});
+
+test("a pattern's hint holds for every text the pattern finds something in (it only lets texts skip the regex)", () => {
+  // Texts of the characters the patterns are made of, so that matches are frequent.
+  const text = fc.string({ unit: fc.constantFrom(..."0123456789.:@ -abcdefABCDEF_Bearer/xyz=".split("")), maxLength: 60 });
+  const examples = ["10.0.0.1", "10.200.201.4", "a 1.2.3.4 b", "1.22.3.4", "x@example.com", "::1", "Bearer abcdefghij0123456789"];
+  for (const name of BUILTIN_PATTERNS) {
+    const pattern = builtinPattern(name);
+    const hint = pattern.hint;
+    if (hint === undefined) continue;
+    const check = (candidate: string): void => {
+      pattern.regex.lastIndex = 0;
+      if (pattern.regex.test(candidate)) assert.equal(hint(candidate), true, `${name}: ${JSON.stringify(candidate)}`);
+    };
+    examples.forEach(check);
+    fc.assert(fc.property(text, (candidate) => check(candidate)), { numRuns: 2000 });
+  }
 });
