@@ -1,11 +1,13 @@
 /**
  * Gathers EventBlocks into one wire batch (shared/wire/batch.ts). Per-file
  * metadata goes once into the header's stream table; raw line runs go in as
- * the file's bytes (one copy, when the payload is joined).
+ * the file's bytes (one copy, when the payload is joined); decoded events
+ * are written as EVENTS segments into the builder's arena (shared/wire/batch.ts
+ * SegmentArena), which the next batch writes over.
  */
 import type { DecodedEvents, EventBlock } from "../events.ts";
 import { eventMessage, eventOffset } from "../events.ts";
-import { encodePayload, eventsSegment, rawSegment, type BatchHeader, type SegmentParts, type WireStream } from "../../shared/wire/batch.ts";
+import { encodePayload, eventsSegment, rawSegment, SegmentArena, type BatchHeader, type SegmentParts, type WireStream } from "../../shared/wire/batch.ts";
 
 /** A stream's byte range covered by a batch: what the agent must not read again once the batch is spooled. */
 export interface StreamRange {
@@ -26,6 +28,8 @@ export class BatchBuilder {
   private streams: WireStream[] = [];
   private readonly streamIndex = new Map<string, number>();
   private segments: SegmentParts[] = [];
+  /** Where this batch's EVENTS segments are written; written over once the batch is joined. */
+  private readonly arena = new SegmentArena();
   private readonly ends = new Map<string, number>();
   private acks: (() => void)[] = [];
   private releases: (() => void)[] = [];
@@ -47,7 +51,7 @@ export class BatchBuilder {
       this.streamIndex.set(block.stream.key, index);
       this.bytes += block.stream.key.length + block.stream.source.length + block.stream.path.length + 64;
     }
-    const segment = blockSegment(block, index);
+    const segment = blockSegment(block, index, this.arena);
     if (segment !== null) {
       this.segments.push(segment);
       this.bytes += segment.bytes;
@@ -63,6 +67,7 @@ export class BatchBuilder {
   /** Join the batch (into a buffer from `allocate`, if given) and hand the blocks' read buffers back. */
   build(header: Omit<BatchHeader, "streams">, allocate?: (bytes: number) => Buffer): BuiltBatch {
     const payload = encodePayload({ ...header, streams: this.streams }, this.segments, allocate);
+    this.arena.reset();
     for (const release of this.releases) release();
     this.releases = [];
     const built: BuiltBatch = {
@@ -82,7 +87,7 @@ export class BatchBuilder {
   }
 }
 
-function blockSegment(block: EventBlock, stream: number): SegmentParts | null {
+function blockSegment(block: EventBlock, stream: number, arena: SegmentArena): SegmentParts | null {
   if (block.count === 0) return null;
   const run = block.lines;
   if (run !== null && run.truncated.length === 0) {
@@ -99,9 +104,9 @@ function blockSegment(block: EventBlock, stream: number): SegmentParts | null {
       offsets.push(eventOffset(block, index));
       messages.push(eventMessage(block, index));
     }
-    return eventsSegment(stream, block.observedMs, { offsets, messages, timesMs: [], fields: [] }, block.truncated);
+    return eventsSegment(stream, block.observedMs, { offsets, messages, timesMs: [], fields: [] }, block.truncated, arena);
   }
-  return eventsSegment(stream, block.observedMs, block.decoded as DecodedEvents, block.truncated);
+  return eventsSegment(stream, block.observedMs, block.decoded as DecodedEvents, block.truncated, arena);
 }
 
 /** Blocks of one stream share its entry while its rule's metadata stays the same. */

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ASCII_MESSAGE, encodePayload, eventsSegment, payloadEvents, validatePayload, type WireEventColumns } from "./batch.ts";
+import { ASCII_MESSAGE, encodePayload, eventsSegment, payloadEvents, SegmentArena, validatePayload, type WireEventColumns } from "./batch.ts";
 
 const HEADER = { agent: "a1", host: "h", seq: 1, floor: 1, created_ms: 0, streams: [{ key: "k", source: "s", path: "/p", fields: {} }] };
 
@@ -54,5 +54,26 @@ test("messages given as verbatim bytes or as ASCII strings encode to the same se
       assert.deepEqual(Buffer.concat(copied.parts), Buffer.concat(plain.parts));
     }),
     { numRuns: 100 },
+  );
+});
+
+test("segments written into an arena, also while it grows, join to the payload of segments copied out; later batches write over the same buffer", () => {
+  const columnsOf = (messages: readonly string[]): WireEventColumns => ({ offsets: messages.map((_, index) => index), messages, timesMs: messages.map(() => undefined), fields: messages.map((message) => (message.length % 3 === 0 ? { n: message.length } : undefined)) });
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.array(text, { maxLength: 20 }), fc.integer({ min: 0, max: 3000 })), { minLength: 1, maxLength: 6 }), (segments) => {
+      // Some segments far larger than the arena's first buffer, so that it grows between and within segments.
+      const batch = segments.map(([messages, repeat]) => columnsOf(messages.length === 0 ? messages : [...messages, ...Array.from({ length: repeat }, () => messages[0] as string)]));
+      const expected = encodePayload(HEADER, batch.map((columns) => eventsSegment(0, 5, columns)));
+      const arena = new SegmentArena();
+      const buffers: Buffer[] = [];
+      for (let pass = 0; pass < 3; pass++) {
+        assert.ok(encodePayload(HEADER, batch.map((columns) => eventsSegment(0, 5, columns, [], arena))).equals(expected), `pass ${pass}: the same payload`);
+        arena.reset();
+        buffers.push(arena.buffer);
+      }
+      // It grows (at least doubling) while batches need more room, so the same batch soon fits without a new buffer.
+      assert.ok(buffers[2] === buffers[1], "the third batch fits the buffer of the second");
+    }),
+    { numRuns: 40 },
   );
 });

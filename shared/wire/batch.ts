@@ -78,7 +78,7 @@ export interface SegmentParts {
 
 export function rawSegment(stream: number, observedMs: number, baseOffset: number, count: number, lines: Buffer, unterminated: boolean): SegmentParts {
   const head = Buffer.allocUnsafe(SEGMENT_HEADER_BYTES + 9);
-  let position = writeSegmentHeader(head, SEGMENT_RAW, stream, observedMs, count, 9 + lines.length);
+  let position = writeSegmentHeader(head, 0, SEGMENT_RAW, stream, observedMs, count, 9 + lines.length);
   position = head.writeDoubleLE(baseOffset, position);
   head.writeUInt8(unterminated ? RAW_UNTERMINATED : 0, position);
   return { parts: [head, lines], bytes: head.length + lines.length, count };
@@ -142,58 +142,104 @@ const EVENT_FIXED_BYTES = 8 + 1 + 4;
 const UTF8_BYTES_PER_UNIT_MAX = 3;
 
 /**
- * Where EVENTS segments are written before they are copied out at their
- * exact size; grows to the largest segment written (one per process: the
- * encoder is synchronous).
+ * Where EVENTS segments are written: one buffer, each segment a range of it,
+ * reused once the payload holding them is joined (`reset`). The agent's
+ * BatchBuilder keeps one, so a batch's segments are written into memory
+ * written before, not into a new buffer each (fresh pages the kernel must
+ * fault in: with the agent's malloc settings every buffer above 64 KiB is
+ * its own mapping; issue 11's note). It grows to the largest batch's
+ * segments; a segment that does not fit moves to a larger buffer, and the
+ * segments already written keep the old one.
  */
-let scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
+export class SegmentArena {
+  /** The buffer being written; [0, used) holds segments not yet joined. */
+  buffer: Buffer;
+  used = 0;
+  /** Bytes of segments since the last reset left in buffers the arena outgrew. */
+  private outgrown = 0;
+
+  constructor() {
+    // Nothing until a segment is written: an agent whose sources send raw lines never writes one.
+    this.buffer = Buffer.alloc(0);
+  }
+
+  /**
+   * Room for `bytes` more after `position`, where the segment being written
+   * began at `start`: a larger buffer if needed, the segment's bytes so far
+   * moved to its beginning. Returns where `start` is now.
+   */
+  room(start: number, position: number, bytes: number): number {
+    if (position + bytes <= this.buffer.length) return start;
+    // Room for every segment since the last reset, not only this one: the next batch of the same size fits without growing.
+    this.outgrown += start;
+    const larger = Buffer.allocUnsafe(Math.max(this.outgrown + position - start + bytes, this.buffer.length * 2, ARENA_BYTES_MIN));
+    this.buffer.copy(larger, 0, start, position);
+    this.buffer = larger;
+    this.used = 0;
+    return 0;
+  }
+
+  /** The segments written are joined (or dropped): their bytes may be written over. */
+  reset(): void {
+    this.used = 0;
+    this.outgrown = 0;
+  }
+}
+
+/** The smallest buffer an arena takes. */
+const ARENA_BYTES_MIN = 64 * 1024;
+
+/** The arena of encoders that keep no segments: each segment is copied out at its exact size. */
+const scratch = new SegmentArena();
 
 /**
- * An EVENTS segment in one buffer, written in one pass from the columns
- * (each fields object made JSON once) into a scratch buffer and copied out:
- * a batch holds one buffer per segment, not several per event until it is
- * joined. Strings go through one `buffer.write` each: a copy loop in JS
- * was slower per log line (charCodeAt on the sliced strings the decoder
- * makes; issue 11's note); messages the columns give as verbatim bytes are
- * copied from them. `truncated`: indexes of events marked truncated.
+ * An EVENTS segment written in one pass from the columns (each fields
+ * object made JSON once) into `arena`, as a range of its buffer; without
+ * an arena, into a scratch buffer and copied out at its exact size. Strings
+ * go through one `buffer.write` each: a copy loop in JS was slower per log
+ * line (charCodeAt on the sliced strings the decoder makes; issue 11's
+ * note); messages the columns give as verbatim bytes are copied from them.
+ * `truncated`: indexes of events marked truncated.
  */
-export function eventsSegment(stream: number, observedMs: number, input: WireEventColumns | readonly WireEvent[], truncated: readonly number[] = []): SegmentParts {
-  if (isEventList(input)) return eventsSegment(stream, observedMs, eventColumns(input), input.flatMap((event, index) => (event.truncated === true ? [index] : [])));
+export function eventsSegment(stream: number, observedMs: number, input: WireEventColumns | readonly WireEvent[], truncated: readonly number[] = [], arena?: SegmentArena): SegmentParts {
+  if (isEventList(input)) return eventsSegment(stream, observedMs, eventColumns(input), input.flatMap((event, index) => (event.truncated === true ? [index] : [])), arena);
   const events = input;
   const count = events.offsets.length;
   const truncatedSet = truncated.length === 0 ? null : new Set(truncated);
   const verbatim = events.verbatim;
-  let position = SEGMENT_HEADER_BYTES;
+  const target = arena ?? scratch;
+  let start = target.room(target.used, target.used, SEGMENT_HEADER_BYTES);
+  let position = start + SEGMENT_HEADER_BYTES;
   for (let index = 0; index < count; index++) {
     const message = events.messages[index] as string;
     const fields = events.fields[index];
     const json = fields === undefined ? undefined : JSON.stringify(fields);
     const timeMs = events.timesMs[index];
     const bytesMax = EVENT_FIXED_BYTES + 8 + 4 + UTF8_BYTES_PER_UNIT_MAX * (message.length + (json?.length ?? 0));
-    if (position + bytesMax > scratch.length) scratch = grown(scratch, position, position + bytesMax);
+    const moved = target.room(start, position, bytesMax);
+    position -= start - moved;
+    start = moved;
+    const buffer = target.buffer;
     const flags = (truncatedSet?.has(index) === true ? EVENT_TRUNCATED : 0) | (timeMs === undefined ? 0 : EVENT_HAS_TIME) | (json === undefined ? 0 : EVENT_HAS_FIELDS);
-    position = scratch.writeDoubleLE(events.offsets[index] as number, position);
-    position = scratch.writeUInt8(flags, position);
-    if (timeMs !== undefined) position = scratch.writeDoubleLE(timeMs, position);
+    position = buffer.writeDoubleLE(events.offsets[index] as number, position);
+    position = buffer.writeUInt8(flags, position);
+    if (timeMs !== undefined) position = buffer.writeDoubleLE(timeMs, position);
     const line = verbatim === undefined ? -1 : (verbatim.lines[index] as number);
     if (line >= 0) {
-      const { buffer, starts, ends } = verbatim as VerbatimBytes;
-      position = writeVerbatim(scratch, buffer, starts[line] as number, ends[line] as number, position);
-    } else if (line === ASCII_MESSAGE) position = writeAscii(scratch, message, position);
-    else position = writeString(scratch, message, position);
-    if (json !== undefined) position = writeString(scratch, json, position);
+      const { buffer: source, starts, ends } = verbatim as VerbatimBytes;
+      position = writeVerbatim(buffer, source, starts[line] as number, ends[line] as number, position);
+    } else if (line === ASCII_MESSAGE) position = writeAscii(buffer, message, position);
+    else position = writeString(buffer, message, position);
+    if (json !== undefined) position = writeString(buffer, json, position);
   }
-  writeSegmentHeader(scratch, SEGMENT_EVENTS, stream, observedMs, count, position - SEGMENT_HEADER_BYTES);
-  const segment = Buffer.allocUnsafe(position);
-  scratch.copy(segment, 0, 0, position);
-  return { parts: [segment], bytes: position, count };
-}
-
-/** A larger scratch buffer (at least `bytesMin`) holding the first `used` bytes of `buffer`. */
-function grown(buffer: Buffer, used: number, bytesMin: number): Buffer {
-  const larger = Buffer.allocUnsafe(Math.max(bytesMin, buffer.length * 2));
-  buffer.copy(larger, 0, 0, used);
-  return larger;
+  writeSegmentHeader(target.buffer, start, SEGMENT_EVENTS, stream, observedMs, count, position - start - SEGMENT_HEADER_BYTES);
+  if (arena !== undefined) {
+    arena.used = position;
+    return { parts: [arena.buffer.subarray(start, position)], bytes: position - start, count };
+  }
+  const segment = Buffer.allocUnsafe(position - start);
+  scratch.buffer.copy(segment, 0, start, position);
+  return { parts: [segment], bytes: segment.length, count };
 }
 
 /** u32 length + UTF-8 bytes of `text` at `position` (room checked by the caller); returns the position after it. */
@@ -215,8 +261,8 @@ function writeVerbatim(buffer: Buffer, source: Buffer, start: number, end: numbe
   return position + 4 + source.copy(buffer, position + 4, start, end);
 }
 
-function writeSegmentHeader(buffer: Buffer, kind: number, stream: number, observedMs: number, count: number, bodyBytes: number): number {
-  let position = buffer.writeUInt8(kind, 0);
+function writeSegmentHeader(buffer: Buffer, at: number, kind: number, stream: number, observedMs: number, count: number, bodyBytes: number): number {
+  let position = buffer.writeUInt8(kind, at);
   position = buffer.writeUInt32LE(stream, position);
   position = buffer.writeDoubleLE(observedMs, position);
   position = buffer.writeUInt32LE(count, position);
