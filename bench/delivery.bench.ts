@@ -3,7 +3,8 @@
  * processes on this machine (bundled, as shipped). Prints JSON:
  *
  *   {"bench":"delivery","case":"ship", mb_per_s, lines_per_s, agent_cpu_seconds_per_gb,
- *    compression_ratio, agent_peak_rss_mb, collector_peak_rss_mb, ...}
+ *    agent_main_thread_cpu_seconds_per_gb, collector_cpu_seconds_per_gb,
+ *    compression_ratio, agent_peak_rss_mb, collector_peak_rss_mb, ...[, share_of_plain]}
  *   {"bench":"delivery","case":"idle_files", agent_node_options, files, agent_rss_mb,
  *    agent_rss_anon_mb, agent_rss_file_mb, idle_window_s, agent_idle_cpu_percent,
  *    agent_rss_after_idle_window_mb, bare_node_rss_mb, bare_node_rss_file_mb}
@@ -19,6 +20,11 @@
  * options, an empty event loop): the runtime's floor under any agent.
  *
  *   npx node bench/delivery.bench.ts [--bytes 1GiB] [--idle-files 1000]
+ *
+ * The agent's main thread runs the tailer, decoding, transforms and the
+ * encoding of batches; zstd runs on libuv's thread pool. The transforms
+ * case's share_of_plain is its mb_per_s over the plain case's with the same
+ * zstd strategy in the same run (issue 11).
  *
  * Throughput counts from the agent's start until its /status shows every
  * file acknowledged to its end (so start-up is included).
@@ -80,6 +86,8 @@ async function ship(): Promise<Record<string, unknown>> {
     mb_per_s: round(run.bytes / 1e6 / run.seconds),
     lines_per_s: Math.round(run.lines / run.seconds),
     agent_cpu_seconds_per_gb: round(run.agentCpuSeconds / (run.bytes / 1e9)),
+    agent_main_thread_cpu_seconds_per_gb: round(run.agentMainThreadCpuSeconds / (run.bytes / 1e9)),
+    collector_cpu_seconds_per_gb: round(run.collectorCpuSeconds / (run.bytes / 1e9)),
     compression_ratio: round(run.uncompressedBytes / Math.max(1, run.compressedBytes)),
     raw_to_wire_ratio: round(run.bytes / Math.max(1, run.compressedBytes)),
     agent_peak_rss_mb: round(run.agentPolledPeakRssMb),
@@ -148,9 +156,13 @@ async function bareNodeUsage(role: NodeRole): Promise<ReturnType<typeof usage>> 
 }
 
 if (cases.has("ship")) {
+  /** mb_per_s of the plain pipeline per zstd strategy, as shipped: what the transforms case is a share of. */
+  const plainMbPerS = new Map<string, number>();
   for (const strategy of values.strategies.split(",")) {
     compression = compressionFor(strategy);
-    console.log(JSON.stringify(await ship()));
+    const row = await ship();
+    plainMbPerS.set(strategy, row["mb_per_s"] as number);
+    console.log(JSON.stringify(row));
   }
   // The default compression once more, with the agent on Node's own defaults.
   compression = compressionFor();
@@ -159,7 +171,9 @@ if (cases.has("ship")) {
   agentNodeOptions = { name: "shipped", argv: AGENT_NODE_OPTIONS, env: AGENT_ENV };
   // The default compression once more, through issue 11's transform chain.
   transforms = "drop+redact+set";
-  console.log(JSON.stringify(await ship()));
+  const row = await ship();
+  const plain = plainMbPerS.get(compression.strategy);
+  console.log(JSON.stringify({ ...row, share_of_plain: plain === undefined ? null : round((row["mb_per_s"] as number) / plain) }));
   transforms = "none";
 }
 compression = compressionFor();

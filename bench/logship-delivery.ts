@@ -103,6 +103,8 @@ export interface LogshipShipResult {
   lines: number;
   seconds: number;
   agentCpuSeconds: number;
+  /** The agent's main thread alone: reading, decoding, transforms, encoding batches (compression runs on the thread pool). */
+  agentMainThreadCpuSeconds: number;
   /** Highest VmRSS seen at the polls. */
   agentPolledPeakRssMb: number;
   /** The agent's VmHWM when everything was acknowledged. */
@@ -156,6 +158,7 @@ export async function shipThroughLogship(options: LogshipShipOptions): Promise<L
     lines,
     seconds,
     agentCpuSeconds: agentUsage.cpuSeconds,
+    agentMainThreadCpuSeconds: agentUsage.mainThreadCpuSeconds,
     agentPolledPeakRssMb,
     agentPeakRssMb: agentUsage.peakRssMb,
     collectorPolledPeakRssMb,

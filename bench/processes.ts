@@ -17,6 +17,8 @@ const TICKS_PER_SECOND = 100;
 export interface ProcessUsage {
   /** utime + stime of every thread, in seconds. */
   cpuSeconds: number;
+  /** utime + stime of the main thread alone (Node's event loop, where JavaScript runs), in seconds. */
+  mainThreadCpuSeconds: number;
   /** VmRSS: resident now, in MiB. */
   rssMb: number;
   /** VmHWM: the highest resident size the process has had, in MiB. */
@@ -33,18 +35,24 @@ export interface ProcessUsage {
 
 /** CPU time and resident memory of process `pid`, from /proc. */
 export function usage(pid: number): ProcessUsage {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kibibytes = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
   return {
-    cpuSeconds: ticks / TICKS_PER_SECOND,
+    cpuSeconds: cpuTicks(`/proc/${pid}/stat`) / TICKS_PER_SECOND,
+    // The main thread's task id is the process id.
+    mainThreadCpuSeconds: cpuTicks(`/proc/${pid}/task/${pid}/stat`) / TICKS_PER_SECOND,
     rssMb: kibibytes("VmRSS") / 1024,
     peakRssMb: kibibytes("VmHWM") / 1024,
     fileRssMb: kibibytes("RssFile") / 1024,
     anonRssMb: kibibytes("RssAnon") / 1024,
   };
+}
+
+/** utime + stime, in clock ticks, of a /proc stat file (a process's or one thread's). */
+function cpuTicks(path: string): number {
+  const stat = readFileSync(path, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
 }
 
 /** Poll interval of waitReady. */

@@ -9,7 +9,7 @@ import roles from "./node-options.json" with { type: "json" };
 /** Present in the environment of a role that already runs with its options (its name), or whose operator opted out. */
 export const ROLE_OPTIONS_MARKER = "LOGSHIP_ROLE_OPTIONS";
 
-interface RoleStart {
+export interface RoleStart {
   node_options: readonly string[];
   /** In place of the same flags of node_options when the role's config decodes lines (the agent). */
   node_options_decoding?: readonly string[];
@@ -23,10 +23,16 @@ export const ROLES: ReadonlyMap<string, RoleStart> = new Map([
   ["collector", roles.collector],
 ]);
 
-/** A role's Node options: its node_options, with node_options_decoding in place of the same flags when its config decodes lines. */
-export function roleNodeOptions(command: string, decodesLines: boolean): string[] {
+/** A role as node-options.json lists it. */
+export function roleStart(command: string): RoleStart {
   const role = ROLES.get(command);
   if (role === undefined) throw new Error(`assertion failed: ${command} is a role`);
+  return role;
+}
+
+/** A role's Node options: its node_options, with node_options_decoding in place of the same flags when its config decodes lines. */
+export function roleNodeOptions(command: string, decodesLines: boolean): string[] {
+  const role = roleStart(command);
   const decoding = decodesLines ? (role.node_options_decoding ?? []) : [];
   const replaced = new Set(decoding.map(flagName));
   return [...role.node_options.filter((option) => !replaced.has(flagName(option))), ...decoding];
@@ -52,10 +58,15 @@ export function roleLateFlags(env: Readonly<NodeJS.ProcessEnv>): string[] {
  */
 export function roleFlagsUnderLoad(command: string, execArgv: readonly string[], env: Readonly<NodeJS.ProcessEnv>): string[] {
   const role = ROLES.get(command);
-  const underLoad = new Set((role?.v8_flags_under_load ?? []).map(flagName));
-  const deferred = role?.node_options.filter((option) => underLoad.has(flagName(option))) ?? [];
+  const deferred = role === undefined ? [] : roleDeferredOptions(role);
   const started = new Set([...execArgv, ...roleLateFlags(env)]);
   return deferred.length > 0 && deferred.every((option) => started.has(option)) ? [...(role?.v8_flags_under_load ?? [])] : [];
+}
+
+/** The role's node_options that its `v8_flags_under_load` replace once the process has load (the same flag names). */
+export function roleDeferredOptions(role: RoleStart): string[] {
+  const underLoad = new Set((role.v8_flags_under_load ?? []).map(flagName));
+  return role.node_options.filter((option) => underLoad.has(flagName(option)));
 }
 
 export function allowedInNodeOptions(option: string): boolean {
