@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { exitWhenDone } from "../shared/cli/exit.ts";
 import { runCli } from "../shared/cli/program.ts";
 
-process.exitCode = await runCli(process.argv.slice(2));
+exitWhenDone(await runCli(process.argv.slice(2)));

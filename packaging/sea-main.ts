@@ -7,6 +7,7 @@
  * from the sources.
  */
 import { setFlagsFromString } from "node:v8";
+import { exitWhenDone } from "../shared/cli/exit.ts";
 import { runCli } from "../shared/cli/program.ts";
 import { roleLateFlags } from "./role-options.ts";
 import { roleEnvironment } from "./role-start.ts";
@@ -16,6 +17,4 @@ const env = roleEnvironment(args, process.env);
 if (env !== null && process.execve !== undefined) process.execve(process.execPath, [process.execPath, ...args], env);
 for (const flag of roleLateFlags(process.env)) setFlagsFromString(flag);
 
-void runCli(args).then((exitCode) => {
-  process.exitCode = exitCode;
-});
+void runCli(args).then(exitWhenDone);
