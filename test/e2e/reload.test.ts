@@ -21,6 +21,7 @@ import assert from "node:assert/strict";
 import { appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { cleanups } from "../helpers/cleanups.ts";
 import { agentSetup, agentStatus, collectorSetup, dumpLog, exactlyOnce, until, waitDelivered, writeNumbered, type AgentSetup, type CollectorSetup } from "../helpers/processes.ts";
 import type { Event } from "../../shared/event.ts";
 
@@ -37,24 +38,20 @@ interface Rig {
 /** A collector and an agent whose only rule is `a` tailing `<dir>/a/*.log` from the beginning. */
 async function rig(t: TestContext): Promise<Rig> {
   const directory = await mkdtemp(join(tmpdir(), "logship-reload-"));
-  // One cleanup, last started first: the processes stop before their directory goes (removing it under a running
-  // agent failed with ENOTEMPTY, which skipped the kills after it and left the test file hanging on its children).
-  const cleanups: (() => Promise<unknown>)[] = [() => rm(directory, { recursive: true, force: true, maxRetries: 5 })];
-  t.after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  const defer = cleanups(t);
+  defer(() => rm(directory, { recursive: true, force: true, maxRetries: 5 }));
   await mkdir(join(directory, "a"));
   await mkdir(join(directory, "b"));
   const collector = await collectorSetup(join(directory, "collector"));
   const collectorProcess = await collector.start();
-  cleanups.push(async () => collectorProcess.kill());
+  defer(() => collectorProcess.kill());
   const agent = await agentSetup(join(directory, "agent"), [collector.url], [join(directory, "a", "*.log")]);
   const text = await readFile(agent.configPath, "utf8");
   const head = text.slice(0, text.indexOf("sources:\n"));
   const built: Rig = { directory, collector, agent, head };
   await writeSources(built, [rule("a", join(directory, "a", "*.log"))]);
   const agentProcess = await agent.start();
-  cleanups.push(async () => agentProcess.kill());
+  defer(() => agentProcess.kill());
   return built;
 }
 

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { zstdDecompressSync } from "node:zlib";
 import type { Event } from "../../shared/event.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 import { LOGSHIP, REPO, agentSetup, collectorSetup, until, waitDelivered } from "../helpers/processes.ts";
 import { AGENT_SOURCE_YAML, collectorRoutesYaml, expectedStreams, orderLine, orderSeq } from "../helpers/routed-lines.ts";
 
@@ -58,17 +59,15 @@ async function searchCount(url: string, query: string): Promise<number> {
 
 test("agent filter + redact, collector transforms + three routes: each stream's log holds exactly its events; the archive subscribed to one stream holds only it", async (t) => {
   const directory = await mkdtemp(join(tmpdir(), "logship-routes-"));
-  const cleanups: (() => Promise<unknown>)[] = [() => rm(directory, { recursive: true, force: true, maxRetries: 5 })];
-  t.after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  const defer = cleanups(t);
+  defer(() => rm(directory, { recursive: true, force: true, maxRetries: 5 }));
   const collector = await collectorSetup(join(directory, "collector"), COLLECTOR_YAML);
   const collectorProcess = await collector.start();
-  cleanups.push(() => collectorProcess.kill());
+  defer(() => collectorProcess.kill());
   const file = join(directory, "orders.log");
   const agent = await agentSetup(join(directory, "agent"), [collector.url], [file], AGENT_SOURCE_YAML);
   const agentProcess = await agent.start();
-  cleanups.push(() => agentProcess.kill());
+  defer(() => agentProcess.kill());
 
   for (let seq = 0; seq < LINES; seq += LINES_PER_WRITE) {
     const lines = Array.from({ length: LINES_PER_WRITE }, (_, index) => orderLine(seq + index));

@@ -9,16 +9,27 @@ export function testClient(url: string, options: Partial<OpenSearchClientOptions
   return new OpenSearchClient({ url, timeoutMs: 60_000, connections: 2, ...options });
 }
 
-/** `_count` of the pattern after a refresh (0 when no index matches). */
+/**
+ * `_count` of the pattern after a refresh (0 when no index matches). Waits
+ * first (up to 50 s) for the pattern's primary shards: an index the sink is
+ * creating, or one a restarted node is recovering, answers 503 "all shards
+ * failed" until its shard has started.
+ */
 export async function countDocuments(client: OpenSearchClient, pattern: string): Promise<number> {
-  await client.expect("POST", `/${pattern}/_refresh?ignore_unavailable=true&allow_no_indices=true`);
+  await readable(client, pattern);
   const response = await client.expect("GET", `/${pattern}/_count?ignore_unavailable=true&allow_no_indices=true`);
   return (response.body as { count: number }).count;
 }
 
-/** Every document id of the pattern (scrolls through search_after on id). */
-export async function documentIds(client: OpenSearchClient, pattern: string): Promise<string[]> {
+/** Waits until every primary shard of the pattern's indices has started (at once when none matches; 408 after 50 s, within the test client's 60 s), then refreshes them. */
+async function readable(client: OpenSearchClient, pattern: string): Promise<void> {
+  await client.expect("GET", `/_cluster/health/${pattern}?wait_for_status=yellow&timeout=50s`);
   await client.expect("POST", `/${pattern}/_refresh?ignore_unavailable=true&allow_no_indices=true`);
+}
+
+/** Every document id of the pattern (scrolls through search_after on id), once readable as for countDocuments. */
+export async function documentIds(client: OpenSearchClient, pattern: string): Promise<string[]> {
+  await readable(client, pattern);
   const ids: string[] = [];
   let after: unknown[] | undefined;
   for (;;) {

@@ -16,6 +16,12 @@ export const REPO = join(import.meta.dirname, "..", "..");
 export const LOGSHIP = join(REPO, "bin", "logship.ts");
 export const INGEST_TOKEN = "e2e-ingest-token";
 const execFileAsync = promisify(execFile);
+/**
+ * How long kill() waits by default for an exit after its signal before it
+ * sends SIGKILL and fails: above the longest stop logship documents (the
+ * collector's 30 s drain, then the 5 s of shared/cli/exit.ts).
+ */
+const KILL_GRACE_MS = 60_000;
 
 export interface LogshipProcess {
   child: ChildProcess;
@@ -23,7 +29,8 @@ export interface LogshipProcess {
   log: string[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   waitForLog(pattern: RegExp, timeoutMs: number): Promise<string>;
-  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends `signal` (SIGTERM) and waits for the exit; a process still running `graceMs` (60 s) later is SIGKILLed and the call throws. */
+  kill(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
 }
 
 /** Starts `logship ARGS` (or another entry point, `script`, run the same way: test/helpers/recording-collector.ts), with Node/V8 options `nodeArgs`. */
@@ -71,9 +78,20 @@ export function startLogship(args: string[], env: Record<string, string> = {}, s
         });
       });
     },
-    async kill(signal = "SIGTERM") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    async kill(signal = "SIGTERM", graceMs = KILL_GRACE_MS) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), graceMs);
+      });
+      const outcome = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (outcome !== "late") return;
+      // A process that ignores its signal fails the test here, instead of holding the file (and CI) open until a timeout far away.
+      child.kill("SIGKILL");
       await exited;
+      throw new Error(`logship did not exit within ${graceMs} ms of ${signal}; killed; last lines:\n${log.slice(-10).join("\n")}`);
     },
   };
 }

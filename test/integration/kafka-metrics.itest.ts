@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startKafka, stopKafka } from "../engines/kafka.ts";
 import { createTopic, waitForProducerIds } from "../helpers/kafka-topics.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 import { agentSetup, collectorSetup, until, waitDelivered, writeNumbered } from "../helpers/processes.ts";
 import { scrape, seriesOf, sumOf } from "../../shared/testing/exposition.ts";
 
@@ -36,21 +37,19 @@ after(() => {
 
 test("with the Kafka log, /metrics counts the log's records and bytes per topic and each sink's outcomes, and the sink lag drains to 0", async (t) => {
   const directory = await mkdtemp(join(tmpdir(), "logship-kafka-metrics-"));
-  const cleanups: (() => Promise<unknown>)[] = [() => rm(directory, { recursive: true, force: true, maxRetries: 5 })];
-  t.after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  const defer = cleanups(t);
+  defer(() => rm(directory, { recursive: true, force: true, maxRetries: 5 }));
   await waitForProducerIds(bootstrap);
   const topic = `logship-metrics-${randomUUID().slice(0, 8)}`;
   await createTopic(bootstrap, topic, PARTITIONS);
   const collector = await collectorSetup(join(directory, "collector"), ["log:", "  backend: kafka", `  kafka: { brokers: ["${bootstrap}"], topic: ${topic} }`, ""].join("\n"));
   const collectorProcess = await collector.start();
-  cleanups.push(() => collectorProcess.kill());
+  defer(() => collectorProcess.kill());
   const file = join(directory, "app.log");
   await writeNumbered(file, "metrics", LINES, { batchLines: 2000, pauseMs: 20 });
   const agent = await agentSetup(join(directory, "agent"), [collector.url], [file]);
   const agentProcess = await agent.start();
-  cleanups.push(() => agentProcess.kill());
+  defer(() => agentProcess.kill());
   await waitDelivered(agent, [file], DELIVERY_TIMEOUT_MS);
 
   const drained = await until("the search sink's group lag (records and seconds) drains to 0 and every event is delivered", DRAIN_TIMEOUT_MS, async () => {

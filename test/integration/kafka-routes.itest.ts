@@ -19,6 +19,7 @@ import type { Event } from "../../shared/event.ts";
 import { payloadEvents } from "../../shared/wire/batch.ts";
 import { ensureKcat, startKafka, stopKafka } from "../engines/kafka.ts";
 import { createTopic, kcatRecords, kcatValue, waitForProducerIds } from "../helpers/kafka-topics.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 import { agentSetup, collectorSetup, until, waitDelivered } from "../helpers/processes.ts";
 import { AGENT_SOURCE_YAML, collectorRoutesYaml, expectedStreams, orderLine, orderSeq } from "../helpers/routed-lines.ts";
 
@@ -56,10 +57,8 @@ function logTopicLines(topic: string): { lines: number[]; streamHeaders: Set<str
 
 test("with the Kafka log, each stream lands in its own topic, and the kafka sink's {stream} topics each get their stream", async (t) => {
   const directory = await mkdtemp(join(tmpdir(), "logship-kafka-routes-"));
-  const cleanups: (() => Promise<unknown>)[] = [() => rm(directory, { recursive: true, force: true, maxRetries: 5 })];
-  t.after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  const defer = cleanups(t);
+  defer(() => rm(directory, { recursive: true, force: true, maxRetries: 5 }));
   await waitForProducerIds(bootstrap);
   const suffix = randomUUID().slice(0, 8);
   const logTopic = `logship-routes-${suffix}`;
@@ -82,11 +81,11 @@ test("with the Kafka log, each stream lands in its own topic, and the kafka sink
     ].join("\n"),
   );
   const collectorProcess = await collector.start();
-  cleanups.push(() => collectorProcess.kill());
+  defer(() => collectorProcess.kill());
   const file = join(directory, "orders.log");
   const agent = await agentSetup(join(directory, "agent"), [collector.url], [file], AGENT_SOURCE_YAML);
   const agentProcess = await agent.start();
-  cleanups.push(() => agentProcess.kill());
+  defer(() => agentProcess.kill());
   for (let seq = 0; seq < LINES; seq += LINES_PER_WRITE) await appendFile(file, Array.from({ length: LINES_PER_WRITE }, (_, index) => orderLine(seq + index)).join(""));
   await waitDelivered(agent, [file], DELIVERY_TIMEOUT_MS);
 

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { startOpenSearch, stopOpenSearch } from "../engines/opensearch.ts";
 import { countDocuments, deleteIndices, deleteTestTemplates, testClient } from "../helpers/opensearch-index.ts";
 import { collectorStatus, openSearchPipeline, searchSinkRow } from "../helpers/opensearch-pipeline.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 import { runLogship, until, waitDelivered, writeNumbered } from "../helpers/processes.ts";
 
 const NAMES = ["a", "b", "c", "d"];
@@ -22,22 +23,23 @@ const TOTAL = NAMES.length * LINES_PER_FILE;
 const DELIVERY_TIMEOUT_MS = 600_000;
 
 test("1,000,000 lines agent → collector → OpenSearch: _count equals the lines written; a replay of the whole range leaves it unchanged", { timeout: 1_800_000 }, async (t) => {
+  const defer = cleanups(t);
   const node = startOpenSearch();
-  t.after(() => stopOpenSearch());
+  defer(() => stopOpenSearch());
   const client = testClient(node.url);
-  t.after(() => client.close());
+  defer(() => client.close());
   await deleteTestTemplates(client);
   const template = "itest-million-{tenant}-%Y.%m.%d";
   const pattern = "itest-million-default-*";
   await deleteIndices(client, "itest-million-*");
   const directory = await mkdtemp(join(tmpdir(), "logship-opensearch-million-"));
-  t.after(() => rm(directory, { recursive: true, force: true }));
+  defer(() => rm(directory, { recursive: true, force: true }));
   const pipeline = await openSearchPipeline(directory, node.url, template, NAMES);
   await Promise.all(pipeline.paths.map((path, index) => writeNumbered(path, NAMES[index] as string, LINES_PER_FILE, { batchLines: 50_000, pauseMs: 0 })));
   const collector = await pipeline.collector.start();
-  t.after(() => collector.kill());
+  defer(() => collector.kill());
   const agent = await pipeline.agent.start();
-  t.after(() => agent.kill());
+  defer(() => agent.kill());
   await waitDelivered(pipeline.agent, pipeline.paths, DELIVERY_TIMEOUT_MS);
   const caughtUp = async (replays: number): Promise<true | undefined> => {
     const status = await collectorStatus(pipeline.collector);

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { killOpenSearch, restartOpenSearch, startOpenSearch, stopOpenSearch } from "../engines/opensearch.ts";
 import { countDocuments, documentIds, testClient } from "../helpers/opensearch-index.ts";
 import { collectorStatus, openSearchPipeline, searchSinkRow } from "../helpers/opensearch-pipeline.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 import { until, waitDelivered, writeNumbered } from "../helpers/processes.ts";
 
 const PORT = 29220;
@@ -31,17 +32,18 @@ const DELIVERY_TIMEOUT_MS = 300_000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 test("OpenSearch stopped for 60 s mid-run: ingest never stops, the sink's lag grows and drains, nothing is lost or stored twice", { timeout: 900_000 }, async (t) => {
+  const defer = cleanups(t);
   const node = startOpenSearch({ port: PORT });
-  t.after(() => stopOpenSearch({ port: PORT }));
+  defer(() => stopOpenSearch({ port: PORT }));
   const client = testClient(node.url);
-  t.after(() => client.close());
+  defer(() => client.close());
   const directory = await mkdtemp(join(tmpdir(), "logship-opensearch-outage-"));
-  t.after(() => rm(directory, { recursive: true, force: true }));
+  defer(() => rm(directory, { recursive: true, force: true }));
   const pipeline = await openSearchPipeline(directory, node.url, "itest-outage-{tenant}-%Y.%m.%d", NAMES);
   const collector = await pipeline.collector.start();
-  t.after(() => collector.kill());
+  defer(() => collector.kill());
   const agent = await pipeline.agent.start();
-  t.after(() => agent.kill());
+  defer(() => agent.kill());
 
   const stopWriting = new AbortController();
   const written = NAMES.map(() => 0);
@@ -51,7 +53,7 @@ test("OpenSearch stopped for 60 s mid-run: ingest never stops, the sink's lag gr
       written[index] = (written[index] as number) + LINES_PER_WRITE;
     }
   });
-  t.after(() => stopWriting.abort());
+  defer(() => stopWriting.abort());
 
   await until("the first documents in OpenSearch", 120_000, async () => ((await countDocuments(client, "itest-outage-default-*")) > 5000 ? true : undefined));
   killOpenSearch({ port: PORT });
