@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { makeBatch, numberedLines } from "./testing/batches.ts";
+import { cleanups } from "../test/helpers/cleanups.ts";
 
 const BIN = fileURLToPath(new URL("../bin/logship.ts", import.meta.url));
 const TOKEN = "cli-test-token";
@@ -51,12 +52,14 @@ function watchLog(child: ChildProcess): { waitFor: (message: string) => Promise<
 
 test("SIGTERM with a batch in flight: the batch is acknowledged 200, the collector exits 0, log dump prints its events", async (t) => {
   const directory = mkdtempSync(join(tmpdir(), "logship-cli-"));
-  t.after(() => rmSync(directory, { recursive: true, force: true }));
+  const defer = cleanups(t);
+  defer(() => rmSync(directory, { recursive: true, force: true }));
   const configFile = join(directory, "collector.yaml");
   writeFileSync(configFile, `listen: 127.0.0.1:0\ndata_dir: ${join(directory, "data")}\ntokens:\n  - { token: ${TOKEN}, role: ingest }\n`);
   const child = spawn(process.execPath, [BIN, "collector", "--config", configFile, "--log-format", "json", "--log-level", "debug"], { stdio: ["ignore", "ignore", "pipe"] });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  t.after(() => void child.kill("SIGKILL"));
+  // Killed before the directory goes (a cleanup registered later runs first).
+  defer(() => void child.kill("SIGKILL"));
   const log = watchLog(child);
   const listening = await log.waitFor("listening");
   const url = new URL(String(listening["address"]));

@@ -49,6 +49,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CheckpointEntry } from "../../agent/tail/checkpoint.ts";
 import type { Event } from "../../shared/event.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 
 const HELPER = fileURLToPath(new URL("../helpers/acking-agent.ts", import.meta.url));
 const KILLS = Number(process.env.LOGSHIP_CRASH_KILLS ?? 24);
@@ -270,7 +271,8 @@ test("SIGKILLed at random moments 20+ times: the union of acknowledged events ha
 
   let passed = false;
   const live = new Set<ChildProcess>();
-  t.after(() => {
+  const defer = cleanups(t);
+  defer(() => {
     for (const child of live) child.kill("SIGKILL");
     if (passed && process.env.LOGSHIP_CRASH_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
     else t.diagnostic(`scratch directory kept: ${dir}`);
@@ -294,7 +296,7 @@ test("SIGKILLed at random moments 20+ times: the union of acknowledged events ha
   const writerTimer = setInterval(() => {
     if (burst() < WRITE_TICK_SHARE) writeTick(progress());
   }, WRITE_TICK_MS);
-  t.after(() => clearInterval(writerTimer));
+  defer(() => clearInterval(writerTimer));
 
   // ---- the agent process ---------------------------------------------------
   const runs: RunRecord[] = [];

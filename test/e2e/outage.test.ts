@@ -29,6 +29,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AgentStatus } from "../../agent/agent.ts";
+import { cleanups, type Defer } from "../helpers/cleanups.ts";
 import { agentSetup, collectorSetup, dumpLog, exactlyOnce, type AgentSetup, type CollectorSetup, type LogshipProcess } from "../helpers/processes.ts";
 
 const FILES = ["a", "b", "c", "d"];
@@ -123,31 +124,33 @@ function lastLines(process: LogshipProcess | null, count = 15): string {
   return process === null ? "(not started)" : process.log.slice(-count).join("\n");
 }
 
-/** A scratch directory, removed after the test unless it failed (`passed()` was not called) or LOGSHIP_E2E_KEEP=1. */
-async function scratch(t: TestContext, name: string): Promise<{ directory: string; passed: () => void }> {
+/**
+ * A scratch directory, removed after the test unless it failed (`passed()` was not called) or LOGSHIP_E2E_KEEP=1;
+ * `defer` registers cleanups that run before its removal (test/helpers/cleanups.ts).
+ */
+async function scratch(t: TestContext, name: string): Promise<{ directory: string; passed: () => void; defer: Defer }> {
   const directory = await mkdtemp(join(tmpdir(), `logship-e2e-${name}-`));
   let passed = false;
-  t.after(async () => {
+  const defer = cleanups(t);
+  defer(async () => {
     if (!passed || process.env["LOGSHIP_E2E_KEEP"] === "1") t.diagnostic(`scratch directory kept: ${directory}`);
     else await rm(directory, { recursive: true, force: true });
   });
-  return { directory, passed: () => (passed = true) };
+  return { directory, passed: () => (passed = true), defer };
 }
 
 /** Kill whatever is still running when a test ends (failed tests included). */
-function reap(t: TestContext, setups: { process: LogshipProcess | null }[]): void {
-  t.after(async () => {
-    for (const setup of setups) await setup.process?.kill("SIGKILL");
-  });
+function reap(defer: Defer, setups: { process: LogshipProcess | null }[]): void {
+  for (const setup of setups) defer(() => setup.process?.kill("SIGKILL"));
 }
 
 test("one collector of two stopped (SIGTERM) for 30 s: batches flow to the other, exactly once over both logs", { timeout: 240_000 }, async (t) => {
-  const { directory, passed } = await scratch(t, "outage-one");
+  const { directory, passed, defer } = await scratch(t, "outage-one");
   const logs = join(directory, "logs");
   const collectorA = await collectorSetup(join(directory, "collector-a"));
   const collectorB = await collectorSetup(join(directory, "collector-b"));
   const agent = await agentSetup(join(directory, "agent"), [collectorA.url, collectorB.url], [join(logs, "*.log")]);
-  reap(t, [agent, collectorA, collectorB]);
+  reap(defer, [agent, collectorA, collectorB]);
   await mkdir(logs, { recursive: true });
 
   await collectorA.start();
@@ -202,13 +205,13 @@ test("one collector of two stopped (SIGTERM) for 30 s: batches flow to the other
 });
 
 test("all collectors SIGKILLed for 60 s: the spool grows, then drains to zero; exactly once", { timeout: 300_000 }, async (t) => {
-  const { directory, passed } = await scratch(t, "outage-all");
+  const { directory, passed, defer } = await scratch(t, "outage-all");
   const logs = join(directory, "logs");
   await mkdir(logs, { recursive: true });
   const collectorA = await collectorSetup(join(directory, "collector-a"));
   const collectorB = await collectorSetup(join(directory, "collector-b"));
   const agent = await agentSetup(join(directory, "agent"), [collectorA.url, collectorB.url], [join(logs, "*.log")]);
-  reap(t, [agent, collectorA, collectorB]);
+  reap(defer, [agent, collectorA, collectorB]);
 
   await collectorA.start();
   await collectorB.start();
