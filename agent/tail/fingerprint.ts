@@ -43,10 +43,10 @@ export async function readAt(file: FileHandle, position: number, length: number)
 /**
  * True when the file open as `fd` still begins with `head`. A synchronous
  * read, for the check the tailer makes after every read (tailer.ts
- * readOnce): a head (`fingerprint_bytes`, 1 KiB by default) comes from the
- * page cache in microseconds, less than a round trip through libuv's
- * thread pool, which kept the tailer waiting once per pass. On a file
- * system that answers slowly (NFS) it holds the event loop for that read.
+ * readOnce): a head (`fingerprint_bytes`, 1 KiB by default) usually comes
+ * from the page cache, and a round trip through libuv's thread pool kept
+ * the tailer waiting once per pass. On a file system that answers slowly
+ * (NFS) it holds the event loop for that read.
  */
 export function fileStartsWith(fd: number, head: Buffer): boolean {
   const found = Buffer.allocUnsafe(head.length);
