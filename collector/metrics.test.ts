@@ -28,7 +28,7 @@ function batch(seq: number, events: number): Buffer {
   return makeBatch({ seq, lines: numberedLines(`batch ${seq} line`, 0, events) }).body;
 }
 
-test("GET /metrics after ingest: batches, events and bytes by tenant, duplicates, refusals by status and code, log, fsyncs, sink lag, search latency", async (t) => {
+test("GET /metrics after ingest: batches, events and bytes by tenant, duplicates, refusals by status and code, log, fsyncs, sink lag, search latency and answers by status", async (t) => {
   const collector = await collectorFor(t);
   const bodies = [batch(1, 10), batch(2, 10), batch(3, 10)];
   for (const body of bodies) assert.equal((await postBatch(collector.url, body)).status, 200);
@@ -40,6 +40,9 @@ test("GET /metrics after ingest: batches, events and bytes by tenant, duplicates
   const search = await fetch(`${collector.url}/v1/search?q=line&limit=5`, { headers: { authorization: `Bearer ${SEARCH_TOKEN}` } });
   assert.equal(search.status, 200);
   await search.text();
+  const refused = await fetch(`${collector.url}/v1/search?q=${encodeURIComponent("level:(")}`, { headers: { authorization: `Bearer ${SEARCH_TOKEN}` } });
+  assert.equal(refused.status, 400);
+  await refused.text();
 
   const metrics = await scrapeUntil(
     collector.url,
@@ -47,7 +50,7 @@ test("GET /metrics after ingest: batches, events and bytes by tenant, duplicates
     (exposition) =>
       sampleValue(exposition, 'logship_collector_sink_delivered_events_total{sink="search",tenant="default"}') === 30 &&
       sampleValue(exposition, 'logship_collector_sink_lag_events{sink="search",tenant="default"}') === 0 &&
-      sampleValue(exposition, 'logship_collector_search_request_seconds_count{route="search"}') === 1,
+      sampleValue(exposition, 'logship_collector_search_request_seconds_count{route="search"}') === 2,
   );
   const value = (series: string): number | undefined => sampleValue(metrics, series);
   assert.equal(value('logship_collector_ingest_events_total{tenant="default"}'), 30);
@@ -65,6 +68,8 @@ test("GET /metrics after ingest: batches, events and bytes by tenant, duplicates
   assert.equal(value('logship_collector_sink_lag_events{sink="search",tenant="default"}'), 0);
   assert.equal(value('logship_collector_sink_rejected_events_total{sink="search",tenant="default"}'), 0);
   assert.equal(metrics.types.get("logship_collector_search_request_seconds"), "histogram");
+  assert.equal(value('logship_collector_search_responses_total{route="search",status="200"}'), 1);
+  assert.equal(value('logship_collector_search_responses_total{route="search",status="400"}'), 1);
   assert.equal(metrics.types.get("logship_collector_ingest_events_total"), "counter");
   assert.equal(metrics.types.get("logship_collector_log_bytes"), "gauge");
   // The default process metrics, from this collector's own registry.

@@ -13,7 +13,7 @@
  * time, sinks/kafka-log-positions.ts) and each Kafka sink runner's outcomes.
  * Observed as
  * they happen, once each: an fsync round of the log (`timedSync`), and a
- * search request (`timedSearchRoutes`). Labels are bounded: tenants and
+ * search request (`observedSearchRoutes`). Labels are bounded: tenants and
  * sinks come from the config, status and code from a fixed set.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -57,13 +57,14 @@ type Labels<Label extends string> = Partial<Record<Label, string>>;
 
 const FSYNC_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 const SEARCH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-/** Routes whose latency is observed; /v1/tail is a stream that lasts as long as the client wants, so it is not. */
-const TIMED_ROUTES = new Set(["/v1/search", "/v1/histogram", "/v1/facets", "/v1/context"]);
+/** Routes whose answers are counted by status; all but /v1/tail are timed (a stream lasts as long as the client wants). */
+const SEARCH_ROUTES = new Set(["/v1/search", "/v1/histogram", "/v1/facets", "/v1/context", "/v1/tail"]);
 
 export class CollectorMetrics {
   readonly registry: Registry;
   private readonly fsyncSeconds: Histogram;
   private readonly searchSeconds: Histogram<"route">;
+  private readonly searchResponses: Counter<"route" | "status">;
   private readonly routedEvents: Counter<"tenant" | "stream">;
   private readonly transformCounters: Record<"dropped" | "redactions" | "redactedEvents" | "parseFailures", Counter<"step">>;
   private sources: CollectorMetricsSources | null = null;
@@ -78,6 +79,12 @@ export class CollectorMetrics {
       help: "Search requests from arrival to the end of the answer, by route (search, histogram, facets, context).",
       labelNames: ["route"],
       buckets: SEARCH_BUCKETS,
+      registers,
+    });
+    this.searchResponses = new Counter({
+      name: "logship_collector_search_responses_total",
+      help: "Search requests answered, by route (search, histogram, facets, context, tail) and HTTP status (503: the search backend could not answer for now).",
+      labelNames: ["route", "status"],
       registers,
     });
     this.routedEvents = new Counter({ name: "logship_collector_routed_events_total", help: "Events stored in each stream by the collector's routes, by tenant and stream (duplicates apart).", labelNames: ["tenant", "stream"], registers });
@@ -115,13 +122,20 @@ export class CollectorMetrics {
     };
   }
 
-  /** `routes` with the latency of search requests observed (until the answer is finished or the connection closes). */
-  timedSearchRoutes(routes: RouteHandler): RouteHandler {
+  /** `routes` with search requests counted by status and timed (until the answer is finished or the connection closes). */
+  observedSearchRoutes(routes: RouteHandler): RouteHandler {
     return (request: IncomingMessage, response: ServerResponse, path: string) => {
-      if (!TIMED_ROUTES.has(path)) return routes(request, response, path);
+      if (!SEARCH_ROUTES.has(path)) return routes(request, response, path);
       const startMs = performance.now();
       const served = routes(request, response, path);
-      if (served) response.once("close", () => this.searchSeconds.observe({ route: path.slice("/v1/".length) }, (performance.now() - startMs) / 1000));
+      if (served) {
+        response.once("close", () => {
+          const route = path.slice("/v1/".length);
+          // A tail stream's status is its opening's: 200 once it streams, whatever ends it later.
+          this.searchResponses.inc({ route, status: String(response.statusCode) });
+          if (route !== "tail") this.searchSeconds.observe({ route }, (performance.now() - startMs) / 1000);
+        });
+      }
       return served;
     };
   }

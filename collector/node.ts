@@ -58,7 +58,7 @@ export function startNodeServer(options: NodeServerOptions): Promise<CollectorSe
     shutdownTimeoutMs: options.shutdownTimeoutMs,
     logger,
     meter: options.meter,
-    adminRoutes: options.metrics.route(options.metrics.timedSearchRoutes(options.routes(tokens))),
+    adminRoutes: options.metrics.route(options.metrics.observedSearchRoutes(options.routes(tokens))),
   });
 }
 

@@ -55,6 +55,19 @@ export class IndexNames {
     return this.template.replaceAll("{tenant}", tenant.toLowerCase()).replace(DATE_RUN, "*");
   }
 
+  /**
+   * The `_search` path over every index of `tenant`: none needs to exist,
+   * and a shard that cannot answer (an index being created, a node
+   * recovering or gone) fails the whole request with OpenSearch's 503
+   * rather than leaving its documents out of a 200. A search page, a
+   * histogram or a tail poll taken from part of the shards would be
+   * answered as complete; the tail would move its position past documents
+   * it never saw.
+   */
+  tenantSearchPath(tenant: string): string {
+    return `/${this.tenantPattern(tenant)}/_search?ignore_unavailable=true&allow_no_indices=true&allow_partial_search_results=false`;
+  }
+
   /** Every index the template names, of any tenant (the index template's pattern). */
   allPattern(): string {
     return this.template.replace(DATE_RUN, "*").replaceAll("{tenant}", "*").replace(/\*+/g, "*");

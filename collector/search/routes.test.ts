@@ -2,6 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { request } from "undici";
 import type { Event } from "../../shared/event.ts";
@@ -9,6 +11,8 @@ import type { RunningCollector } from "../main.ts";
 import { SinkFanout } from "../sinks/fanout.ts";
 import type { SinkRunnerStatus } from "../sinks/runner.ts";
 import { makeBatch } from "../testing/batches.ts";
+import { recordingLogger, type LoggedLine } from "../testing/recording-logger.ts";
+import { sampleValue, scrapeUntil } from "../../shared/testing/exposition.ts";
 import { INGEST_TOKEN, PAYMENTS_TOKEN, SEARCH_TOKEN, postBatch, startTestCollector, until } from "../testing/collector.ts";
 
 /** Batches of default's events are observed (and so timed) at 10:00, 10:01 and 10:02. */
@@ -250,4 +254,37 @@ test("a collector without an embedded index answers 404 LOGSHIP_SEARCH_UNAVAILAB
   await until(() => searchRunners(open).some((runner) => runner.committedOffset === 1), "the search sink to index the event");
   const anyone = await get(open.url, "/v1/search?q=open", undefined);
   assert.deepEqual(events(anyone).map((event) => event.message), ["hello open collector"]);
+});
+
+test("search.backend opensearch with the node unreachable: 503 LOGSHIP_OPENSEARCH_UNREACHABLE with Retry-After and a warning, counted by status; not a 500", async (t) => {
+  // A loopback port nothing listens on: taken, then freed.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  const logged: LoggedLine[] = [];
+  const collector = await startTestCollector({
+    dataDir: temporaryDirectory(t),
+    logger: recordingLogger(logged),
+    config: { sinks: { search: { type: "opensearch", url: `http://127.0.0.1:${port}` } }, search: { backend: "opensearch" } },
+  });
+  t.after(() => collector.stop());
+  for (const path of ["/v1/search?q=error", `/v1/histogram${query({ q: "error", since: "2026-11-29T00:00:00Z", until: "2026-11-30T00:00:00Z" })}`]) {
+    const answer = await get(collector.url, path, SEARCH_TOKEN);
+    assert.deepEqual([answer.status, answer.json["code"], answer.headers["retry-after"]], [503, "LOGSHIP_OPENSEARCH_UNREACHABLE", "5"], path);
+    assert.match(answer.json["error"] as string, /ECONNREFUSED|refused/, path);
+  }
+  const warnings = logged.filter((line) => line.message.startsWith("search backend failed"));
+  assert.deepEqual(
+    warnings.map((line) => [line.level, line.context["code"], line.context["status"]]),
+    [
+      ["warn", "LOGSHIP_OPENSEARCH_UNREACHABLE", 503],
+      ["warn", "LOGSHIP_OPENSEARCH_UNREACHABLE", 503],
+    ],
+  );
+  assert.equal(logged.filter((line) => line.level === "error" && line.message.includes("failed unexpectedly")).length, 0);
+  await scrapeUntil(collector.url, "both answers counted as 503", (exposition) =>
+    sampleValue(exposition, 'logship_collector_search_responses_total{route="search",status="503"}') === 1 &&
+    sampleValue(exposition, 'logship_collector_search_responses_total{route="histogram",status="503"}') === 1,
+  );
 });

@@ -38,6 +38,7 @@ import { assert, QueryError } from "../../shared/errors.ts";
 import { MethodNotAllowed, sendError, type RouteHandler } from "../admin/routes.ts";
 import type { Principal, TokenTable } from "../ingest/auth.ts";
 import { IngestError } from "../ingest/errors.ts";
+import { OpenSearchError } from "../opensearch/client.ts";
 import { sendJson } from "../ingest/server.ts";
 import { IndexError, SearchRequestError } from "./errors.ts";
 import type { ClusterRequest } from "./cluster.ts";
@@ -252,10 +253,29 @@ function tenantFor(principal: Principal, requested: string | undefined): string 
   return requested;
 }
 
+/** Seconds a client is told to wait after the search backend was unavailable (a node restarting, a shard recovering). */
+const BACKEND_RETRY_AFTER_S = "5";
+
+/**
+ * 503 while OpenSearch cannot answer for now (unreachable, overloaded, a
+ * shard not started: its own 503 or 429), 502 for any other refusal (a
+ * query it rejects, its own 500).
+ */
+export function backendErrorStatus(error: OpenSearchError): 502 | 503 {
+  if (error.code === "LOGSHIP_OPENSEARCH_UNREACHABLE" || error.status === 503 || error.status === 429) return 503;
+  return 502;
+}
+
 function sendSearchError(response: ServerResponse, logger: Logger, error: unknown): void {
   if (response.headersSent || response.destroyed) return;
   if (error instanceof QueryError) return sendJson(response, 400, { error: error.message, code: error.code, column: error.column });
   if (error instanceof SearchRequestError) return sendJson(response, error.status, { error: error.message, code: error.code }, error.status === 503 ? { "Retry-After": "1" } : {});
   if (error instanceof IndexError && error.code !== "LOGSHIP_INDEX_FORMAT") return sendJson(response, 400, { error: error.message, code: error.code });
+  if (error instanceof OpenSearchError) {
+    // Not this collector's fault and nothing to debug in its stack: OpenSearch down, a shard not started, a refusal.
+    const status = backendErrorStatus(error);
+    logger.warn("search backend failed; the request is answered with an error", { code: error.code, status, error: error.message });
+    return sendJson(response, status, { error: error.message, code: error.code }, status === 503 ? { "Retry-After": BACKEND_RETRY_AFTER_S } : {});
+  }
   sendError(response, logger, error);
 }

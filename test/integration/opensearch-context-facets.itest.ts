@@ -9,7 +9,10 @@
  *   table (exact and not), also when eventsMax or scanRowsMax cut it;
  * - over HTTP, a collector with the OpenSearch backend and no embedded
  *   index answers /v1/context and /v1/facets as one with the embedded
- *   index does.
+ *   index does;
+ * - with a shard of the tenant's indices that cannot answer, every read
+ *   fails with OpenSearch's 503 (over HTTP: 503 with Retry-After) instead of
+ *   answering from the other indices as if they were all.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -24,7 +27,7 @@ import { silentLogger } from "../../shared/logger.ts";
 import { FIXTURE_EVENTS } from "../../shared/query/fixture-events.ts";
 import { QUERY_TABLE } from "../../shared/query/fixture-queries.ts";
 import { parseQuery } from "../../shared/query/index.ts";
-import type { OpenSearchClient } from "../../collector/opensearch/client.ts";
+import { OpenSearchError, type OpenSearchClient } from "../../collector/opensearch/client.ts";
 import { IndexNames } from "../../collector/opensearch/index-name.ts";
 import { TokenTable } from "../../collector/ingest/auth.ts";
 import type { SearchBackend } from "../../collector/search/backend.ts";
@@ -41,6 +44,8 @@ import { deleteIndices, deleteTestTemplates, testClient } from "../helpers/opens
 const TEMPLATE = "itest-ctx-{tenant}-%Y.%m.%d";
 const TEN_MINUTES_MS = 600_000;
 const TOKEN = "token-search-a";
+/** Tenant c's indices get one whose shard cannot be allocated on this node. */
+const TOKEN_C = "token-search-c";
 
 /** Line n of one file, 10 minutes apart: lines 12 on are on the next day. */
 const FILE = Array.from({ length: 20 }, (_, line) => lineEvent({ line, time: new Date(Date.parse("2026-11-29T22:00:00Z") + line * TEN_MINUTES_MS).toISOString(), message: `app line ${line}` }));
@@ -136,7 +141,10 @@ test("facets: the same answer from both backends for the table's queries, whole 
 
 /** A server with the search routes over `backend` (and no embedded index), tenant a. */
 async function routeServer(options: { backend?: SearchBackend; index?: SearchIndex }): Promise<{ url: string; close(): Promise<void> }> {
-  const tokens = new TokenTable([{ token: TOKEN, tenant: "a", role: "search" }]);
+  const tokens = new TokenTable([
+    { token: TOKEN, tenant: "a", role: "search" },
+    { token: TOKEN_C, tenant: "c", role: "search" },
+  ]);
   const routes = searchRoutes({ tokens, index: options.index, ...(options.backend === undefined ? {} : { backend: options.backend }), logger: silentLogger });
   const server: Server = createServer((incoming, response) => {
     if (!routes(incoming, response, (incoming.url ?? "/").split("?", 1)[0] ?? "/")) response.writeHead(404).end();
@@ -149,9 +157,9 @@ async function routeServer(options: { backend?: SearchBackend; index?: SearchInd
   };
 }
 
-async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await request(url, { headers: { authorization: `Bearer ${TOKEN}` } });
-  return { status: response.statusCode, body: (await response.body.json()) as Record<string, unknown> };
+async function getJson(url: string, token = TOKEN): Promise<{ status: number; body: Record<string, unknown>; retryAfter: unknown }> {
+  const response = await request(url, { headers: { authorization: `Bearer ${token}` } });
+  return { status: response.statusCode, body: (await response.body.json()) as Record<string, unknown>, retryAfter: response.headers["retry-after"] };
 }
 
 test("over HTTP: a collector with the OpenSearch backend and no embedded index answers /v1/context and /v1/facets as the embedded index does", async () => {
@@ -174,4 +182,46 @@ test("over HTTP: a collector with the OpenSearch backend and no embedded index a
     await withOpenSearch.close();
     await withEmbedded.close();
   }
+});
+
+test("a shard that cannot answer (an index created on no node): search, histogram, facets, context and a tail poll fail with 503 rather than answer from the other indices", async (t) => {
+  const healthy = FILE.slice(0, 5).map((event) => ({ ...event, tenant: "c" }));
+  const sink = new OpenSearchSink({ client: testClient(client.url), names: new IndexNames(TEMPLATE), gzip: false, bulkBytesMax: 1 << 20, bulkEventsMax: 1000, template: {}, logger: silentLogger });
+  assert.deepEqual(await sink.send(healthy, new AbortController().signal), { kind: "delivered" });
+  await sink.close();
+  await client.expect("POST", "/itest-ctx-c-*/_refresh");
+  // The index of the next day, required on a node that does not exist: its primary stays unassigned.
+  const red = "itest-ctx-c-2026.11.30";
+  await client.expect("PUT", `/${red}?wait_for_active_shards=0`, { body: { settings: { number_of_shards: 1, number_of_replicas: 0, "index.routing.allocation.require._name": "no-such-node" } } });
+  t.after(() => deleteIndices(client, red));
+  // What a search that allows partial results gets: a 200 with the healthy index's documents, one shard short of the total and none counted as failed.
+  const partial = await client.expect("POST", "/itest-ctx-c-*/_search?ignore_unavailable=true&allow_no_indices=true", { body: { size: 100, query: { term: { tenant: "c" } } } });
+  const partialBody = partial.body as { _shards: { total: number; successful: number }; hits: { hits: unknown[] } };
+  assert.deepEqual([partialBody._shards.total, partialBody._shards.successful], [2, 1], JSON.stringify(partialBody._shards));
+  assert.equal(partialBody.hits.hits.length, healthy.length);
+
+  const withOpenSearch = await routeServer({ backend: opensearch });
+  t.after(() => withOpenSearch.close());
+  const range = { since: "2026-11-28T00:00:00Z", until: "2026-12-01T00:00:00Z" };
+  const paths = [
+    `/v1/search?${new URLSearchParams({ q: "app", ...range })}`,
+    `/v1/histogram?${new URLSearchParams({ q: "", ...range })}`,
+    `/v1/histogram?${new URLSearchParams({ q: "line 3", ...range })}`,
+    `/v1/facets?${new URLSearchParams({ q: "", ...range })}`,
+    `/v1/context?${new URLSearchParams({ id: (healthy[2] as Event).id })}`,
+  ];
+  for (const path of paths) {
+    const answer = await getJson(`${withOpenSearch.url}${path}`, TOKEN_C);
+    assert.deepEqual([answer.status, answer.body["code"], answer.retryAfter], [503, "LOGSHIP_OPENSEARCH_RESPONSE", "5"], `${path}: ${JSON.stringify(answer.body)}`);
+  }
+  // The tail would move its position past documents it never saw: its poll fails instead, and the stream ends for the client to resume.
+  const tailing = new OpenSearchBackend({ client, names: new IndexNames(TEMPLATE), tail: { pollIntervalMs: 0, settleMs: 0 } });
+  const source = await tailing.tail({ tenant: "c", query: parseQuery("") });
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await assert.rejects(source.next(new AbortController().signal), (error: unknown) => error instanceof OpenSearchError && error.status === 503);
+
+  await deleteIndices(client, red);
+  const whole = await getJson(`${withOpenSearch.url}/v1/search?${new URLSearchParams({ q: "app", ...range })}`, TOKEN_C);
+  assert.equal(whole.status, 200);
+  assert.equal((whole.body["events"] as Event[]).length, healthy.length);
 });

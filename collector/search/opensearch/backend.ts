@@ -34,6 +34,10 @@
  * Documents are searchable once OpenSearch refreshed the index (every
  * second by default): the embedded index shows them as soon as the sink
  * wrote them.
+ *
+ * A read never takes a partial answer (IndexNames.tenantSearchPath): a
+ * shard that cannot answer fails it with OpenSearchError, which the routes
+ * answer 503 (routes.ts `backendErrorStatus`).
  */
 import { eventIdStream, type Event } from "../../../shared/event.ts";
 import { compileQuery } from "../../../shared/query/index.ts";
@@ -52,8 +56,6 @@ import { exactOpenSearchQuery, translateToOpenSearch, type OpenSearchQuery } fro
 
 /** Hits per request when the evaluator filters them (OpenSearch's own default cap on a page is 10,000). */
 const CHUNK_HITS = 1000;
-/** What a search may touch: the tenant's indices, none of them needing to exist. */
-const INDEX_OPTIONS = "ignore_unavailable=true&allow_no_indices=true";
 
 export interface OpenSearchBackendOptions {
   client: OpenSearchClient;
@@ -117,7 +119,7 @@ export class OpenSearchBackend implements SearchBackend {
         query: this.filter(tenant, exact, sinceMs, untilMs),
         aggs: { buckets: { date_histogram: { field: "time", fixed_interval: `${bucketMs}ms`, min_doc_count: 1 } } },
       };
-      const response = await this.options.client.expect("POST", `/${this.options.names.tenantPattern(tenant)}/_search?${INDEX_OPTIONS}`, { body });
+      const response = await this.options.client.expect("POST", this.options.names.tenantSearchPath(tenant), { body });
       const buckets = (response.body as { aggregations?: { buckets?: { buckets?: { key: number; doc_count: number }[] } } }).aggregations?.buckets?.buckets ?? [];
       for (const bucket of buckets) counts.set(bucket.key, bucket.doc_count);
     } else {
@@ -215,7 +217,7 @@ export class OpenSearchBackend implements SearchBackend {
 
   /** The hits of one search request over the tenant's indices. */
   private async searchHits(tenant: string, body: Record<string, unknown>): Promise<Hit[]> {
-    const response = await this.options.client.request("POST", `/${this.options.names.tenantPattern(tenant)}/_search?${INDEX_OPTIONS}`, { body });
+    const response = await this.options.client.request("POST", this.options.names.tenantSearchPath(tenant), { body });
     if (response.status !== 200) {
       throw new OpenSearchError("LOGSHIP_OPENSEARCH_RESPONSE", `OpenSearch search answered ${response.status}: ${response.text.slice(0, 300)}`, { status: response.status });
     }

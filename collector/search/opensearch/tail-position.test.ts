@@ -52,7 +52,7 @@ test("a tail read: the tenant's documents matching the query, strictly after the
     size: 1000,
     track_total_hits: false,
     query: { bool: { filter: [{ term: { tenant: "a" } }, { range: { indexed_at: { gte: 1000, lte: 4000, format: "epoch_millis" } } }, query] } },
-    sort: [{ indexed_at: { order: "asc" } }, { id: { order: "asc" } }],
+    sort: [{ indexed_at: { order: "asc", unmapped_type: "date" } }, { id: { order: "asc" } }],
     search_after: [1000, "e1"],
   });
 });

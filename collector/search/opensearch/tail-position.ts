@@ -85,7 +85,8 @@ export function tailSearchBody(options: { tenant: string; query: OpenSearchQuery
         filter: [{ term: { tenant: options.tenant } }, { range: { indexed_at: { gte: after.indexedAtMs, lte: options.horizonMs, format: "epoch_millis" } } }, options.query],
       },
     },
-    sort: [{ indexed_at: { order: "asc" } }, { id: { order: "asc" } }],
+    // An index of mapping version 2 has no indexed_at: unmapped_type lets its shards answer (with none of its documents, which the range leaves out) instead of failing the poll.
+    sort: [{ indexed_at: { order: "asc", unmapped_type: "date" } }, { id: { order: "asc" } }],
     search_after: [after.indexedAtMs, after.id],
   };
 }

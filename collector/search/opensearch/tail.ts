@@ -14,8 +14,10 @@
  * query is the search backend's superset translation, and the evaluator
  * checks every hit, as /v1/search does.
  *
- * A poll that fails (OpenSearch unreachable, an error answer) ends the
- * stream; the client reconnects with its Last-Event-ID and loses nothing.
+ * A poll that fails (OpenSearch unreachable, an error answer, a shard that
+ * cannot answer: never a partial answer, which would move the position
+ * past the missing shard's documents) ends the stream; the client
+ * reconnects with its Last-Event-ID and loses nothing.
  */
 import type { Event } from "../../../shared/event.ts";
 import { compileQuery } from "../../../shared/query/index.ts";
@@ -28,8 +30,6 @@ import { translateToOpenSearch, type OpenSearchQuery } from "./translate.ts";
 
 /** Hits per poll request; a full chunk is followed by the next one at once. */
 const CHUNK_HITS = 1000;
-/** What a tail search may touch: the tenant's indices, none of them needing to exist. */
-const INDEX_OPTIONS = "ignore_unavailable=true&allow_no_indices=true";
 
 export interface OpenSearchTailLimits {
   /** A stream that has read up to the horizon searches again after this long. */
@@ -111,7 +111,7 @@ export class OpenSearchTailSource implements TailSource {
 
   private async read(horizonMs: number, signal: AbortSignal): Promise<TailHit[]> {
     const body = tailSearchBody({ tenant: this.tenant, query: this.query, after: this.position, horizonMs, size: CHUNK_HITS });
-    const response = await this.client.request("POST", `/${this.names.tenantPattern(this.tenant)}/_search?${INDEX_OPTIONS}`, { body, signal });
+    const response = await this.client.request("POST", this.names.tenantSearchPath(this.tenant), { body, signal });
     if (response.status !== 200) {
       throw new OpenSearchError("LOGSHIP_OPENSEARCH_RESPONSE", `OpenSearch tail search answered ${response.status}: ${response.text.slice(0, 300)}`, { status: response.status });
     }
