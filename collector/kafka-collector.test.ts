@@ -18,20 +18,13 @@ import { makeBatch, numberedLines } from "./testing/batches.ts";
 import { postBatch, startTestCollector, until } from "./testing/collector.ts";
 import { MemorySink } from "./testing/memory-sink.ts";
 import { recordingLogger, type LoggedLine } from "./testing/recording-logger.ts";
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from "../test/helpers/processes.ts";
 
 test("Kafka down at start: the collector listens, is not ready, answers ingest 503 with Retry-After, and stops", { timeout: 60_000 }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), "logship-kafka-down-"));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
   const lines: LoggedLine[] = [];
-  const broker = `127.0.0.1:${await closedPort()}`;
+  const broker = `127.0.0.1:${await freePort()}`;
   const sink = new MemorySink("memory");
   const collector = await startTestCollector({
     dataDir,

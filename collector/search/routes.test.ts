@@ -2,8 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { request } from "undici";
 import type { Event } from "../../shared/event.ts";
@@ -14,6 +12,7 @@ import { makeBatch } from "../testing/batches.ts";
 import { recordingLogger, type LoggedLine } from "../testing/recording-logger.ts";
 import { sampleValue, scrapeUntil } from "../../shared/testing/exposition.ts";
 import { INGEST_TOKEN, PAYMENTS_TOKEN, SEARCH_TOKEN, postBatch, startTestCollector, until } from "../testing/collector.ts";
+import { freePort } from "../../test/helpers/processes.ts";
 
 /** Batches of default's events are observed (and so timed) at 10:00, 10:01 and 10:02. */
 const FIRST_MS = Date.parse("2026-11-29T10:00:00Z");
@@ -257,11 +256,7 @@ test("a collector without an embedded index answers 404 LOGSHIP_SEARCH_UNAVAILAB
 });
 
 test("search.backend opensearch with the node unreachable: 503 LOGSHIP_OPENSEARCH_UNREACHABLE with Retry-After and a warning, counted by status; not a 500", async (t) => {
-  // A loopback port nothing listens on: taken, then freed.
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
+  const port = await freePort();
   const logged: LoggedLine[] = [];
   const collector = await startTestCollector({
     dataDir: temporaryDirectory(t),

@@ -7,18 +7,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import type { SinkEvent } from "../types.ts";
 import { KafkaSink } from "./sink.ts";
 import { recordingLogger } from "../../testing/recording-logger.ts";
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from "../../../test/helpers/processes.ts";
 
 const events: SinkEvent[] = Array.from({ length: 3 }, (_, index) => ({
   tenant: "default",
@@ -35,7 +27,7 @@ const events: SinkEvent[] = Array.from({ length: 3 }, (_, index) => ({
 
 test("with no broker a send is one attempt answered retry, with the reason logged", async (t) => {
   const lines: { level: string; message: string; context: Record<string, unknown> }[] = [];
-  const sink = new KafkaSink({ brokers: [`127.0.0.1:${await closedPort()}`], topic: "events", compression: "none", timeoutMs: 2000, logger: recordingLogger(lines) });
+  const sink = new KafkaSink({ brokers: [`127.0.0.1:${await freePort()}`], topic: "events", compression: "none", timeoutMs: 2000, logger: recordingLogger(lines) });
   t.after(() => sink.close());
   assert.equal(sink.name, "kafka");
   const outcome = await sink.send(events, new AbortController().signal);
@@ -49,7 +41,7 @@ test("with no broker a send is one attempt answered retry, with the reason logge
 });
 
 test("an aborted send stops with the abort reason", async (t) => {
-  const sink = new KafkaSink({ brokers: [`127.0.0.1:${await closedPort()}`], topic: "events", compression: "none", timeoutMs: 2000, logger: recordingLogger([]) });
+  const sink = new KafkaSink({ brokers: [`127.0.0.1:${await freePort()}`], topic: "events", compression: "none", timeoutMs: 2000, logger: recordingLogger([]) });
   t.after(() => sink.close());
   const controller = new AbortController();
   controller.abort(new Error("runner destroyed"));
