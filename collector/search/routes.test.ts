@@ -2,6 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { request } from "undici";
 import type { Event } from "../../shared/event.ts";
@@ -13,6 +15,7 @@ import { recordingLogger, type LoggedLine } from "../testing/recording-logger.ts
 import { sampleValue, scrapeUntil } from "../../shared/testing/exposition.ts";
 import { INGEST_TOKEN, PAYMENTS_TOKEN, SEARCH_TOKEN, postBatch, startTestCollector, until } from "../testing/collector.ts";
 import { freePort } from "../../test/helpers/processes.ts";
+import { cleanups } from "../../test/helpers/cleanups.ts";
 
 /** Batches of default's events are observed (and so timed) at 10:00, 10:01 and 10:02. */
 const FIRST_MS = Date.parse("2026-11-29T10:00:00Z");
@@ -256,6 +259,7 @@ test("a collector without an embedded index answers 404 LOGSHIP_SEARCH_UNAVAILAB
 });
 
 test("search.backend opensearch with the node unreachable: 503 LOGSHIP_OPENSEARCH_UNREACHABLE with Retry-After and a warning, counted by status; not a 500", async (t) => {
+  const defer = cleanups(t);
   const port = await freePort();
   const logged: LoggedLine[] = [];
   const collector = await startTestCollector({
@@ -263,7 +267,7 @@ test("search.backend opensearch with the node unreachable: 503 LOGSHIP_OPENSEARC
     logger: recordingLogger(logged),
     config: { sinks: { search: { type: "opensearch", url: `http://127.0.0.1:${port}` } }, search: { backend: "opensearch" } },
   });
-  t.after(() => collector.stop());
+  defer(() => collector.stop());
   for (const path of ["/v1/search?q=error", `/v1/histogram${query({ q: "error", since: "2026-11-29T00:00:00Z", until: "2026-11-30T00:00:00Z" })}`]) {
     const answer = await get(collector.url, path, SEARCH_TOKEN);
     assert.deepEqual([answer.status, answer.json["code"], answer.headers["retry-after"]], [503, "LOGSHIP_OPENSEARCH_UNREACHABLE", "5"], path);
@@ -282,4 +286,35 @@ test("search.backend opensearch with the node unreachable: 503 LOGSHIP_OPENSEARC
     sampleValue(exposition, 'logship_collector_search_responses_total{route="search",status="503"}') === 1 &&
     sampleValue(exposition, 'logship_collector_search_responses_total{route="histogram",status="503"}') === 1,
   );
+});
+
+test("search.backend opensearch answering an error: its 429 or 503 is 503 with Retry-After, anything else 502, each with OpenSearch's reason", async (t) => {
+  // Stands in for a node's answers to _search only (the real node's 503 is opensearch-context-facets.itest.ts); anything else the sink asks gets {}.
+  const answers: [number, string][] = [
+    [429, JSON.stringify({ error: { type: "rejected_execution_exception", reason: "search queue full" }, status: 429 })],
+    [500, JSON.stringify({ error: { type: "illegal_state_exception", reason: "node broke" }, status: 500 })],
+    [400, JSON.stringify({ error: { type: "search_phase_execution_exception", reason: "too_many_clauses" }, status: 400 })],
+  ];
+  const defer = cleanups(t);
+  const node = createServer((incoming, response) => {
+    const answer = (incoming.url ?? "").includes("/_search") ? answers.shift() : undefined;
+    response.writeHead(answer?.[0] ?? 200, { "content-type": "application/json" }).end(answer?.[1] ?? "{}");
+  });
+  await new Promise<void>((resolve) => node.listen(0, "127.0.0.1", resolve));
+  defer(() => new Promise((resolve) => node.close(resolve)));
+  const collector = await startTestCollector({
+    dataDir: temporaryDirectory(t),
+    config: { sinks: { search: { type: "opensearch", url: `http://127.0.0.1:${(node.address() as AddressInfo).port}` } }, search: { backend: "opensearch" } },
+  });
+  defer(() => collector.stop());
+  const seen: unknown[][] = [];
+  for (let index = 0; index < 3; index++) {
+    const answer = await get(collector.url, "/v1/search?q=error", SEARCH_TOKEN);
+    seen.push([answer.status, answer.json["code"], answer.headers["retry-after"], /queue full|node broke|too_many_clauses/.exec(answer.json["error"] as string)?.[0]]);
+  }
+  assert.deepEqual(seen, [
+    [503, "LOGSHIP_OPENSEARCH_RESPONSE", "5", "queue full"],
+    [502, "LOGSHIP_OPENSEARCH_RESPONSE", undefined, "node broke"],
+    [502, "LOGSHIP_OPENSEARCH_RESPONSE", undefined, "too_many_clauses"],
+  ]);
 });

@@ -261,7 +261,7 @@ const BACKEND_RETRY_AFTER_S = "5";
  * shard not started: its own 503 or 429), 502 for any other refusal (a
  * query it rejects, its own 500).
  */
-export function backendErrorStatus(error: OpenSearchError): 502 | 503 {
+function backendErrorStatus(error: OpenSearchError): 502 | 503 {
   if (error.code === "LOGSHIP_OPENSEARCH_UNREACHABLE" || error.status === 503 || error.status === 429) return 503;
   return 502;
 }

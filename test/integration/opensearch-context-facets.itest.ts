@@ -39,6 +39,7 @@ import { lineEvent } from "../../collector/testing/search-routes.ts";
 import { OpenSearchSink } from "../../collector/sinks/opensearch/sink.ts";
 import { SearchSink } from "../../collector/sinks/search/sink.ts";
 import { startOpenSearch, stopOpenSearch } from "../engines/opensearch.ts";
+import { cleanups } from "../helpers/cleanups.ts";
 import { deleteIndices, deleteTestTemplates, testClient } from "../helpers/opensearch-index.ts";
 
 const TEMPLATE = "itest-ctx-{tenant}-%Y.%m.%d";
@@ -191,9 +192,10 @@ test("a shard that cannot answer (an index created on no node): search, histogra
   await sink.close();
   await client.expect("POST", "/itest-ctx-c-*/_refresh");
   // The index of the next day, required on a node that does not exist: its primary stays unassigned.
+  const defer = cleanups(t);
   const red = "itest-ctx-c-2026.11.30";
   await client.expect("PUT", `/${red}?wait_for_active_shards=0`, { body: { settings: { number_of_shards: 1, number_of_replicas: 0, "index.routing.allocation.require._name": "no-such-node" } } });
-  t.after(() => deleteIndices(client, red));
+  defer(() => deleteIndices(client, red));
   // What a search that allows partial results gets: a 200 with the healthy index's documents, one shard short of the total and none counted as failed.
   const partial = await client.expect("POST", "/itest-ctx-c-*/_search?ignore_unavailable=true&allow_no_indices=true", { body: { size: 100, query: { term: { tenant: "c" } } } });
   const partialBody = partial.body as { _shards: { total: number; successful: number }; hits: { hits: unknown[] } };
@@ -201,7 +203,7 @@ test("a shard that cannot answer (an index created on no node): search, histogra
   assert.equal(partialBody.hits.hits.length, healthy.length);
 
   const withOpenSearch = await routeServer({ backend: opensearch });
-  t.after(() => withOpenSearch.close());
+  defer(() => withOpenSearch.close());
   const range = { since: "2026-11-28T00:00:00Z", until: "2026-12-01T00:00:00Z" };
   const paths = [
     `/v1/search?${new URLSearchParams({ q: "app", ...range })}`,
@@ -217,7 +219,6 @@ test("a shard that cannot answer (an index created on no node): search, histogra
   // The tail would move its position past documents it never saw: its poll fails instead, and the stream ends for the client to resume.
   const tailing = new OpenSearchBackend({ client, names: new IndexNames(TEMPLATE), tail: { pollIntervalMs: 0, settleMs: 0 } });
   const source = await tailing.tail({ tenant: "c", query: parseQuery("") });
-  await new Promise((resolve) => setTimeout(resolve, 5));
   await assert.rejects(source.next(new AbortController().signal), (error: unknown) => error instanceof OpenSearchError && error.status === 503);
 
   await deleteIndices(client, red);
